@@ -1,0 +1,343 @@
+//! Consumers: registration in the segment's consumer table, the barrier a
+//! consumer waits on (the producer's cursor, or the committed sequences of
+//! the consumers it depends on), `wait_for` and `commit`.
+
+use crate::error::{Error, Result};
+use crate::layout::{state, LOCK_CONSUMER_LEASE};
+use crate::liveness::{lock_registry, Lease};
+use crate::segment::Segment;
+use crate::sequence::{minimum_of, SharedSequence};
+use crate::slots::Slots;
+use crate::sys;
+use crate::table::Tables;
+use crate::wait::{wait_until, Poll, WaitStrategy};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// Longest consumer name, in bytes.
+pub const MAX_CONSUMER_NAME: usize = 63;
+
+/// Checks a consumer name: 1 to 63 bytes of ASCII letters, digits, `_`, `-`,
+/// `.`.
+pub fn validate_name(name: &str) -> Result<()> {
+    let bad = |reason| {
+        Err(Error::InvalidName {
+            name: name.into(),
+            reason,
+        })
+    };
+    if name.is_empty() {
+        return bad("consumer name is empty");
+    }
+    if name.len() > MAX_CONSUMER_NAME {
+        return bad("consumer name is longer than 63 bytes");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    {
+        return bad("consumer name may only contain ASCII letters, digits, '_', '-' and '.'");
+    }
+    Ok(())
+}
+
+/// What a consumer waits on before reading a sequence.
+#[derive(Debug)]
+enum Barrier {
+    /// A first-stage consumer: the producer's cursor and the slot stamps.
+    Cursor(SharedSequence),
+    /// A dependent consumer: the committed sequences of the entries in the
+    /// mask (pipelines and diamonds).
+    Dependencies(u64),
+}
+
+/// A registered consumer (process-local state plus its table entry).
+#[derive(Debug)]
+pub struct ConsumerCore {
+    tables: Tables,
+    slots: Slots,
+    index: u32,
+    sequence: SharedSequence,
+    barrier: Barrier,
+    strategy: WaitStrategy,
+    wakeups: bool,
+    /// Last committed sequence.
+    committed: i64,
+    /// Highest sequence known to be available.
+    available: i64,
+    _lease: Lease,
+}
+
+impl ConsumerCore {
+    /// Registers consumer `name` depending on `dependencies` (by name).
+    /// It starts at the producer's current cursor: it sees every event
+    /// published after it joined.
+    pub fn register(
+        segment: &Segment,
+        tables: Tables,
+        slots: Slots,
+        name: &str,
+        dependencies: &[String],
+        strategy: WaitStrategy,
+    ) -> Result<ConsumerCore> {
+        validate_name(name)?;
+        let wakeups = segment.layout().params.flags & crate::layout::FLAG_WAKEUPS != 0;
+        if strategy == WaitStrategy::Blocking && !wakeups {
+            return Err(Error::Unsupported(format!(
+                "ring {} was created without wake-ups; the blocking strategy needs them (use spin, yield or sleep, or recreate the ring with wake-ups)",
+                segment.path().display()
+            )));
+        }
+        let _guard = lock_registry(segment)?;
+        let n = tables.max_consumers();
+
+        let mut deps = 0u64;
+        for dep in dependencies {
+            if dep == name {
+                return Err(Error::InvalidArgument(format!(
+                    "consumer {name:?} cannot depend on itself"
+                )));
+            }
+            let found = (0..n).find(|&i| {
+                tables.consumer_state(i).load(Ordering::Acquire) == state::ACTIVE
+                    && tables.consumer_name(i) == *dep
+            });
+            match found {
+                Some(i) => deps |= 1 << i,
+                None => return Err(Error::DependencyNotFound { name: dep.clone() }),
+            }
+        }
+
+        let (index, lease) = Self::claim_entry(segment, &tables, name)?;
+        let pid = sys::pid();
+        tables.set_consumer_name(index, name);
+        tables
+            .consumer_dependencies(index)
+            .store(deps, Ordering::Relaxed);
+        tables.consumer_pid(index).store(pid, Ordering::Relaxed);
+        tables
+            .consumer_start_time(index)
+            .store(sys::process_start_time(pid), Ordering::Relaxed);
+        tables
+            .consumer_generation(index)
+            .fetch_add(1, Ordering::Relaxed);
+        tables
+            .consumer_state(index)
+            .store(state::JOINING, Ordering::Release);
+
+        // Start at the cursor. Publish the start, join the gating mask, then
+        // re-read the cursor: see `Tables::gating_minimum` for the pairing
+        // that keeps the producer from lapping a consumer that is joining.
+        let cursor = tables.cursor();
+        let sequence = tables.consumer_sequence(index);
+        let start = cursor.value().load(Ordering::SeqCst).max(sequence.get());
+        sequence.set(start);
+        tables.gating_mask().fetch_or(1 << index, Ordering::SeqCst);
+        let start = cursor.value().load(Ordering::SeqCst).max(start);
+        sequence.value().store(start, Ordering::SeqCst);
+        tables
+            .consumer_state(index)
+            .store(state::ACTIVE, Ordering::Release);
+        tables.table_generation().fetch_add(1, Ordering::Release);
+
+        let barrier = if deps == 0 {
+            Barrier::Cursor(cursor)
+        } else {
+            Barrier::Dependencies(deps)
+        };
+        Ok(ConsumerCore {
+            tables,
+            slots,
+            index,
+            sequence,
+            barrier,
+            strategy,
+            wakeups,
+            committed: start,
+            available: start,
+            _lease: lease,
+        })
+    }
+
+    /// Finds the entry for `name`: its own entry if it held one before (and
+    /// its holder is gone), else a free one, else the oldest left one.
+    fn claim_entry(segment: &Segment, tables: &Tables, name: &str) -> Result<(u32, Lease)> {
+        let n = tables.max_consumers();
+        let own = (0..n).find(|&i| {
+            tables.consumer_state(i).load(Ordering::Acquire) != state::FREE
+                && tables.consumer_name(i) == name
+        });
+        let candidates: Vec<u32> =
+            match own {
+                Some(i) => vec![i],
+                None => (0..n)
+                    .filter(|&i| tables.consumer_state(i).load(Ordering::Acquire) == state::FREE)
+                    .chain((0..n).filter(|&i| {
+                        tables.consumer_state(i).load(Ordering::Acquire) == state::LEFT
+                    }))
+                    .collect(),
+            };
+        for i in candidates {
+            match Lease::try_acquire(segment, LOCK_CONSUMER_LEASE + u64::from(i))? {
+                Some(lease) => return Ok((i, lease)),
+                None if own.is_some() => {
+                    return Err(Error::NameInUse {
+                        name: name.into(),
+                        pid: tables.consumer_pid(i).load(Ordering::Relaxed),
+                    })
+                }
+                None => continue,
+            }
+        }
+        Err(Error::ConsumerTableFull {
+            path: segment.path().into(),
+            max: n,
+        })
+    }
+
+    /// Entry index in the consumer table.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// Last committed sequence.
+    pub fn committed(&self) -> i64 {
+        self.committed
+    }
+
+    /// Highest sequence known available (no shared read).
+    pub fn known_available(&self) -> i64 {
+        self.available
+    }
+
+    /// The slot array.
+    pub fn slots(&self) -> &Slots {
+        &self.slots
+    }
+
+    /// Waits until `seq` is available and returns the highest available
+    /// sequence (at least `seq`), so the caller can process a whole batch.
+    /// A zero timeout never waits (`WouldBlock`).
+    #[inline]
+    pub fn wait_for(&mut self, seq: i64, timeout: Duration) -> Result<i64> {
+        if seq <= self.available {
+            return Ok(self.available);
+        }
+        let available = self.barrier_now();
+        if available >= seq {
+            self.available = available;
+            return Ok(available);
+        }
+        self.wait_slow(seq, timeout)
+    }
+
+    #[inline]
+    fn barrier_now(&self) -> i64 {
+        match &self.barrier {
+            Barrier::Cursor(cursor) => cursor.get(),
+            Barrier::Dependencies(mask) => self.dependencies_minimum(*mask).0,
+        }
+    }
+
+    fn dependencies_minimum(&self, mask: u64) -> (i64, Option<u32>) {
+        let t = &self.tables;
+        minimum_of(
+            &t.region(),
+            mask,
+            |i| t.consumer_sequence_offset(i),
+            i64::MAX,
+        )
+    }
+
+    #[cold]
+    fn wait_slow(&mut self, seq: i64, timeout: Duration) -> Result<i64> {
+        let available = match &self.barrier {
+            // The stamp of `seq` sits in the slot's own cache line: seeing
+            // it costs one line transfer, where the cursor would cost a
+            // second. The single producer stamps in order, so a stamped
+            // `seq` means everything before it is published too.
+            Barrier::Cursor(cursor) => {
+                let (slots, cursor) = (self.slots, *cursor);
+                wait_until(self.strategy, timeout, "events", || {
+                    if slots.is_published(seq) {
+                        Poll::Ready(seq)
+                    } else {
+                        Poll::Pending(Some(cursor))
+                    }
+                })?
+            }
+            Barrier::Dependencies(mask) => {
+                let mask = *mask;
+                wait_until(
+                    self.strategy,
+                    timeout,
+                    "dependencies to commit",
+                    || match self.dependencies_minimum(mask) {
+                        (min, _) if min >= seq => Poll::Ready(min),
+                        (_, at) => Poll::Pending(at.map(|i| self.tables.consumer_sequence(i))),
+                    },
+                )?
+            }
+        };
+        self.available = available;
+        Ok(available)
+    }
+
+    /// Checks that `seq` may be read now (committed < seq <= available).
+    #[inline]
+    pub fn check_readable(&self, seq: i64) -> Result<()> {
+        if seq > self.committed && seq <= self.available {
+            Ok(())
+        } else {
+            Err(self.unreadable(seq))
+        }
+    }
+
+    #[cold]
+    fn unreadable(&self, seq: i64) -> Error {
+        Error::SequenceOutOfRange(format!(
+            "sequence {seq} is not readable: committed through {}, available through {}",
+            self.committed, self.available
+        ))
+    }
+
+    /// Marks every sequence up to `seq` consumed. `seq` must not exceed what
+    /// `wait_for` returned; committing the current value again is a no-op.
+    #[inline]
+    pub fn commit(&mut self, seq: i64) -> Result<()> {
+        if seq == self.committed {
+            return Ok(());
+        }
+        if seq < self.committed || seq > self.available {
+            return Err(self.uncommittable(seq));
+        }
+        if self.wakeups {
+            self.sequence.set_and_wake(seq);
+        } else {
+            self.sequence.set(seq);
+        }
+        self.committed = seq;
+        Ok(())
+    }
+
+    #[cold]
+    fn uncommittable(&self, seq: i64) -> Error {
+        Error::SequenceOutOfRange(format!(
+            "commit {seq}: must lie in [{}, {}] (committed .. available)",
+            self.committed, self.available
+        ))
+    }
+
+    /// Leaves the ring: stops gating the producer. The entry keeps its name
+    /// and committed sequence.
+    pub fn leave(&mut self, segment: &Segment) -> Result<()> {
+        let _guard = lock_registry(segment)?;
+        let t = &self.tables;
+        t.gating_mask()
+            .fetch_and(!(1 << self.index), Ordering::SeqCst);
+        t.consumer_state(self.index)
+            .store(state::LEFT, Ordering::Release);
+        t.table_generation().fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+}

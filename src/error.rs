@@ -1,0 +1,447 @@
+//! One error type for the crate. Every variant maps to exactly one C status
+//! code (see [`Status`]); the `Display` text is what `dmp_last_error_message`
+//! returns, so it names the segment, the values on both sides of a mismatch
+//! and what the caller can do about it.
+
+use std::borrow::Cow;
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every way an operation of this crate can fail or not complete.
+///
+/// `WouldBlock` and `Timeout` are expected outcomes (positive C status
+/// codes); everything else is an error (negative codes).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A non-blocking call could not complete now (ring full, nothing to read).
+    #[error("would block: {0}")]
+    WouldBlock(&'static str),
+    /// A bounded wait expired.
+    #[error("timed out after {waited:?} waiting for {what}")]
+    Timeout {
+        /// What was being waited for.
+        what: Cow<'static, str>,
+        /// How long the caller allowed.
+        waited: Duration,
+    },
+    /// An argument is invalid in a way no more specific variant covers.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// A required pointer argument was null (C ABI only).
+    #[error("null pointer passed for `{0}`")]
+    NullPointer(&'static str),
+    /// A panic was caught at the C ABI boundary (a bug in this library).
+    #[error("internal panic: {0}")]
+    Panic(String),
+    /// A handle that is closed, or not of the expected kind (C ABI only).
+    #[error("invalid handle: {0} (closed, or not a {0})")]
+    InvalidHandle(&'static str),
+    /// A segment or consumer name that cannot be used.
+    #[error("invalid name {name:?}: {reason}")]
+    InvalidName {
+        /// The rejected name.
+        name: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// A ring capacity that is zero, not a power of two, or too large.
+    #[error("invalid capacity {capacity}: {reason}")]
+    InvalidCapacity {
+        /// The rejected capacity.
+        capacity: u64,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// A slot size that is zero or too large.
+    #[error("invalid slot size {slot_size}: {reason}")]
+    InvalidSlotSize {
+        /// The rejected slot size.
+        slot_size: u64,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// An operating-system call failed.
+    #[error("{op} {path}: {source}", path = .path.display())]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The segment path involved.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The segment does not exist.
+    #[error("segment {} does not exist", .path.display())]
+    NotFound {
+        /// The path that was looked up.
+        path: PathBuf,
+    },
+    /// Exclusive creation found a segment already there.
+    #[error("segment {} already exists", .path.display())]
+    AlreadyExists {
+        /// The existing segment.
+        path: PathBuf,
+    },
+    /// Not enough space in the file system to reserve the segment.
+    #[error(
+        "not enough space for segment {}: needs {needed} bytes, {free} bytes free on its file system",
+        .path.display()
+    )]
+    NoSpace {
+        /// The segment being created.
+        path: PathBuf,
+        /// Bytes the segment needs.
+        needed: u64,
+        /// Bytes free on the file system at the time.
+        free: u64,
+    },
+    /// The permissions of the segment do not allow this process to use it.
+    #[error("permission denied for segment {}", .path.display())]
+    PermissionDenied {
+        /// The segment.
+        path: PathBuf,
+    },
+    /// The file is not a disruptor-mp segment at all (wrong magic).
+    #[error("{} is not a disruptor-mp segment (magic {found:02x?})", .path.display())]
+    NotASegment {
+        /// The file.
+        path: PathBuf,
+        /// The first bytes found, at most eight.
+        found: Vec<u8>,
+    },
+    /// The segment was written by another format version.
+    #[error(
+        "segment {} has format version {found}, this library reads version {expected}",
+        .path.display()
+    )]
+    VersionMismatch {
+        /// The segment.
+        path: PathBuf,
+        /// Version in the segment.
+        found: u32,
+        /// Version this library implements.
+        expected: u32,
+    },
+    /// The file is shorter than its header says.
+    #[error("segment {} is truncated: {size} bytes, needs {needed}", .path.display())]
+    Truncated {
+        /// The segment.
+        path: PathBuf,
+        /// Actual file size.
+        size: u64,
+        /// Size the header requires.
+        needed: u64,
+    },
+    /// The header checksum does not match its contents.
+    #[error(
+        "segment {} has a corrupt header: checksum {stored:#018x}, computed {computed:#018x}",
+        .path.display()
+    )]
+    ChecksumMismatch {
+        /// The segment.
+        path: PathBuf,
+        /// Checksum stored in the header.
+        stored: u64,
+        /// Checksum computed over the header.
+        computed: u64,
+    },
+    /// A header or table value is impossible (offsets outside the mapping, …).
+    #[error("segment {} is corrupt: {detail}", .path.display())]
+    Corrupt {
+        /// The segment.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The segment's layout differs from what the caller asked for.
+    #[error(
+        "segment {} has {field} {found}, the caller asked for {requested}",
+        .path.display()
+    )]
+    LayoutMismatch {
+        /// The segment.
+        path: PathBuf,
+        /// The differing field.
+        field: &'static str,
+        /// Value in the segment.
+        found: u64,
+        /// Value the caller asked for.
+        requested: u64,
+    },
+    /// The segment's application type identifier differs from the caller's.
+    #[error(
+        "segment {} carries type id {found:#018x}, the caller's event type is {requested:#018x}",
+        .path.display()
+    )]
+    TypeMismatch {
+        /// The segment.
+        path: PathBuf,
+        /// Type id in the segment.
+        found: u64,
+        /// Type id the caller asked for.
+        requested: u64,
+    },
+    /// A sequence outside the range the call allows (publish of an unclaimed
+    /// range, commit beyond what is available, slot access outside a batch).
+    #[error("sequence out of range: {0}")]
+    SequenceOutOfRange(String),
+    /// `claim` of zero slots or of more slots than the ring holds.
+    #[error("cannot claim {requested} slots from a ring of capacity {capacity}")]
+    BatchTooLarge {
+        /// Slots asked for.
+        requested: u64,
+        /// Ring capacity.
+        capacity: u64,
+    },
+    /// Every entry of the consumer table is in use.
+    #[error("consumer table of {} is full ({max} entries)", .path.display())]
+    ConsumerTableFull {
+        /// The segment.
+        path: PathBuf,
+        /// Table size.
+        max: u32,
+    },
+    /// A live consumer already holds this name.
+    #[error("consumer name {name:?} is held by a live consumer (pid {pid})")]
+    NameInUse {
+        /// The name.
+        name: String,
+        /// PID recorded by its holder.
+        pid: u32,
+    },
+    /// A dependency named at consumer registration is not an active consumer.
+    #[error("dependency {name:?} is not an active consumer of the ring")]
+    DependencyNotFound {
+        /// The missing dependency.
+        name: String,
+    },
+    /// The single-producer ring already has a live producer.
+    #[error("segment {} already has a live producer (pid {pid})", .path.display())]
+    ProducerExists {
+        /// The segment.
+        path: PathBuf,
+        /// PID recorded by the live producer.
+        pid: u32,
+    },
+    /// The request is valid but this ring or build does not support it.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+}
+
+/// C status codes: `0` OK, small positive values for expected outcomes,
+/// negative values for errors. Values are never renumbered.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Success.
+    Ok = 0,
+    /// A non-blocking call could not complete now.
+    WouldBlock = 1,
+    /// A bounded wait expired.
+    Timeout = 2,
+    /// An argument is invalid (unknown enum value, bad option struct, …).
+    InvalidArgument = -1,
+    /// A required pointer argument was null.
+    NullPointer = -2,
+    /// A panic was caught at the boundary.
+    Panic = -3,
+    /// A closed or foreign handle.
+    InvalidHandle = -4,
+    /// An unusable segment or consumer name.
+    InvalidName = -5,
+    /// Capacity zero, not a power of two, or too large.
+    InvalidCapacity = -6,
+    /// Slot size zero or too large.
+    InvalidSlotSize = -7,
+    /// An operating-system call failed.
+    Io = -8,
+    /// The segment does not exist.
+    NotFound = -9,
+    /// The segment already exists.
+    AlreadyExists = -10,
+    /// Not enough space to reserve the segment.
+    NoSpace = -11,
+    /// Permission denied.
+    PermissionDenied = -12,
+    /// Not a disruptor-mp segment.
+    NotASegment = -13,
+    /// Other format version.
+    VersionMismatch = -14,
+    /// File shorter than its header says.
+    Truncated = -15,
+    /// Header checksum mismatch.
+    ChecksumMismatch = -16,
+    /// Impossible header or table values.
+    Corrupt = -17,
+    /// Layout differs from the caller's request.
+    LayoutMismatch = -18,
+    /// Application type id differs.
+    TypeMismatch = -19,
+    /// Sequence outside the allowed range.
+    SequenceOutOfRange = -20,
+    /// Claim of zero or more than capacity slots.
+    BatchTooLarge = -21,
+    /// Consumer table full.
+    ConsumerTableFull = -22,
+    /// Consumer name held by a live consumer.
+    NameInUse = -23,
+    /// Dependency not found.
+    DependencyNotFound = -24,
+    /// A live producer already owns the ring.
+    ProducerExists = -25,
+    /// Valid request this ring or build does not support.
+    Unsupported = -26,
+}
+
+impl Status {
+    /// Every status, for tables and tests.
+    pub const ALL: [Status; 29] = [
+        Status::Ok,
+        Status::WouldBlock,
+        Status::Timeout,
+        Status::InvalidArgument,
+        Status::NullPointer,
+        Status::Panic,
+        Status::InvalidHandle,
+        Status::InvalidName,
+        Status::InvalidCapacity,
+        Status::InvalidSlotSize,
+        Status::Io,
+        Status::NotFound,
+        Status::AlreadyExists,
+        Status::NoSpace,
+        Status::PermissionDenied,
+        Status::NotASegment,
+        Status::VersionMismatch,
+        Status::Truncated,
+        Status::ChecksumMismatch,
+        Status::Corrupt,
+        Status::LayoutMismatch,
+        Status::TypeMismatch,
+        Status::SequenceOutOfRange,
+        Status::BatchTooLarge,
+        Status::ConsumerTableFull,
+        Status::NameInUse,
+        Status::DependencyNotFound,
+        Status::ProducerExists,
+        Status::Unsupported,
+    ];
+
+    /// The status for a raw code, if it is one.
+    pub fn from_code(code: i32) -> Option<Status> {
+        Status::ALL.iter().copied().find(|s| *s as i32 == code)
+    }
+
+    /// A short static description.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::WouldBlock => "would block",
+            Status::Timeout => "timed out",
+            Status::InvalidArgument => "invalid argument",
+            Status::NullPointer => "null pointer argument",
+            Status::Panic => "internal panic",
+            Status::InvalidHandle => "invalid or closed handle",
+            Status::InvalidName => "invalid name",
+            Status::InvalidCapacity => "invalid capacity",
+            Status::InvalidSlotSize => "invalid slot size",
+            Status::Io => "operating system error",
+            Status::NotFound => "segment not found",
+            Status::AlreadyExists => "segment already exists",
+            Status::NoSpace => "not enough space for the segment",
+            Status::PermissionDenied => "permission denied",
+            Status::NotASegment => "not a disruptor-mp segment",
+            Status::VersionMismatch => "segment format version mismatch",
+            Status::Truncated => "segment truncated",
+            Status::ChecksumMismatch => "segment header checksum mismatch",
+            Status::Corrupt => "segment corrupt",
+            Status::LayoutMismatch => "segment layout mismatch",
+            Status::TypeMismatch => "event type id mismatch",
+            Status::SequenceOutOfRange => "sequence out of range",
+            Status::BatchTooLarge => "batch size zero or larger than the ring",
+            Status::ConsumerTableFull => "consumer table full",
+            Status::NameInUse => "consumer name in use",
+            Status::DependencyNotFound => "dependency not found",
+            Status::ProducerExists => "ring already has a live producer",
+            Status::Unsupported => "unsupported",
+        }
+    }
+}
+
+impl Error {
+    /// The C status code of this error.
+    pub fn status(&self) -> Status {
+        match self {
+            Error::WouldBlock(_) => Status::WouldBlock,
+            Error::Timeout { .. } => Status::Timeout,
+            Error::InvalidArgument(_) => Status::InvalidArgument,
+            Error::NullPointer(_) => Status::NullPointer,
+            Error::Panic(_) => Status::Panic,
+            Error::InvalidHandle(_) => Status::InvalidHandle,
+            Error::InvalidName { .. } => Status::InvalidName,
+            Error::InvalidCapacity { .. } => Status::InvalidCapacity,
+            Error::InvalidSlotSize { .. } => Status::InvalidSlotSize,
+            Error::Io { .. } => Status::Io,
+            Error::NotFound { .. } => Status::NotFound,
+            Error::AlreadyExists { .. } => Status::AlreadyExists,
+            Error::NoSpace { .. } => Status::NoSpace,
+            Error::PermissionDenied { .. } => Status::PermissionDenied,
+            Error::NotASegment { .. } => Status::NotASegment,
+            Error::VersionMismatch { .. } => Status::VersionMismatch,
+            Error::Truncated { .. } => Status::Truncated,
+            Error::ChecksumMismatch { .. } => Status::ChecksumMismatch,
+            Error::Corrupt { .. } => Status::Corrupt,
+            Error::LayoutMismatch { .. } => Status::LayoutMismatch,
+            Error::TypeMismatch { .. } => Status::TypeMismatch,
+            Error::SequenceOutOfRange(_) => Status::SequenceOutOfRange,
+            Error::BatchTooLarge { .. } => Status::BatchTooLarge,
+            Error::ConsumerTableFull { .. } => Status::ConsumerTableFull,
+            Error::NameInUse { .. } => Status::NameInUse,
+            Error::DependencyNotFound { .. } => Status::DependencyNotFound,
+            Error::ProducerExists { .. } => Status::ProducerExists,
+            Error::Unsupported(_) => Status::Unsupported,
+        }
+    }
+
+    /// Maps an OS error on `path` to the most specific variant.
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
+        let path = path.into();
+        match source.kind() {
+            io::ErrorKind::NotFound => Error::NotFound { path },
+            io::ErrorKind::AlreadyExists => Error::AlreadyExists { path },
+            io::ErrorKind::PermissionDenied => Error::PermissionDenied { path },
+            _ => Error::Io { op, path, source },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_are_unique_and_round_trip() {
+        for (i, a) in Status::ALL.iter().enumerate() {
+            assert_eq!(Status::from_code(*a as i32), Some(*a));
+            for b in &Status::ALL[i + 1..] {
+                assert_ne!(*a as i32, *b as i32, "{a:?} and {b:?} share a code");
+            }
+        }
+        assert_eq!(Status::from_code(12345), None);
+    }
+
+    #[test]
+    fn io_errors_map_to_specific_variants() {
+        let e = Error::io("open", "/x", io::Error::from(io::ErrorKind::NotFound));
+        assert_eq!(e.status(), Status::NotFound);
+        assert!(e.to_string().contains("/x"));
+        let e = Error::io("open", "/x", io::Error::from_raw_os_error(libc::EIO));
+        assert_eq!(e.status(), Status::Io);
+    }
+}

@@ -1,0 +1,644 @@
+//! The on-segment format: the header, the offset of every region, and the
+//! validation of a segment written by another process.
+//!
+//! `docs/FORMAT.md` documents every byte; the constants here are the source
+//! of truth and the tests at the bottom pin them. All integers are stored in
+//! the machine's native byte order, which the `endian` field records.
+
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// The eight bytes every segment starts with.
+pub const MAGIC: [u8; 8] = *b"DMPRING\0";
+/// The format version this library reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// Size of the header block at offset 0.
+pub const HEADER_SIZE: u64 = 512;
+/// Written as a native `u32`; reads back differently on another byte order.
+pub const ENDIAN_MARK: u32 = 0x0102_0304;
+/// Offset of the checksum: FNV-1a 64 over bytes `[0, CHECKSUM_OFFSET)`.
+pub const CHECKSUM_OFFSET: usize = 248;
+/// Offset of the `state` word (outside the checksum).
+pub const STATE_OFFSET: usize = 256;
+/// `state` value of a fully initialised segment.
+pub const STATE_READY: u32 = 1;
+
+/// Size of one cache-line block that holds a shared value written by one
+/// party. 128 bytes: two 64-byte lines, so the adjacent-line prefetcher does
+/// not couple neighbours.
+pub const LINE: u64 = 128;
+/// Size of the control region (cursor, claim counter, table bookkeeping).
+pub const CONTROL_SIZE: u64 = 4 * LINE;
+/// Size of one consumer-table entry.
+pub const CONSUMER_ENTRY_SIZE: u64 = 2 * LINE;
+/// Size of one producer-table entry.
+pub const PRODUCER_ENTRY_SIZE: u64 = 2 * LINE;
+/// Slots start on a page boundary.
+pub const PAGE: u64 = 4096;
+
+/// Largest capacity accepted (slot indices fit in 31 bits).
+pub const MAX_CAPACITY: u64 = 1 << 31;
+/// Largest slot size accepted.
+pub const MAX_SLOT_SIZE: u64 = 1 << 20;
+/// Largest consumer table (dependencies are a 64-bit mask of entries).
+pub const MAX_CONSUMERS: u32 = 64;
+/// Largest producer table.
+pub const MAX_PRODUCERS: u32 = 64;
+/// Largest total segment size accepted (1 TiB).
+pub const MAX_TOTAL_SIZE: u64 = 1 << 40;
+
+/// Header flag: publish and commit wake sleepers of the blocking strategy.
+pub const FLAG_WAKEUPS: u32 = 1;
+/// Every flag this version knows.
+pub const KNOWN_FLAGS: u32 = FLAG_WAKEUPS;
+
+/// Offsets of header fields (see docs/FORMAT.md).
+pub mod field {
+    /// `[u8; 8]` magic.
+    pub const MAGIC: usize = 0;
+    /// `u32` format version.
+    pub const FORMAT_VERSION: usize = 8;
+    /// `u32` header size.
+    pub const HEADER_SIZE: usize = 12;
+    /// `u32` byte-order mark.
+    pub const ENDIAN: usize = 16;
+    /// `u32` flags.
+    pub const FLAGS: usize = 20;
+    /// `u64` number of slots.
+    pub const CAPACITY: usize = 24;
+    /// `u32` payload bytes per slot.
+    pub const SLOT_SIZE: usize = 32;
+    /// `u32` bytes between slots.
+    pub const SLOT_STRIDE: usize = 36;
+    /// `u32` producer mode.
+    pub const PRODUCER_MODE: usize = 40;
+    /// `u32` consumer-table entries.
+    pub const MAX_CONSUMERS: usize = 44;
+    /// `u32` producer-table entries.
+    pub const MAX_PRODUCERS: usize = 48;
+    /// `u32` stamp offset inside a slot.
+    pub const STAMP_OFFSET: usize = 52;
+    /// `u64` application type id.
+    pub const TYPE_ID: usize = 56;
+    /// `u64` segment size.
+    pub const TOTAL_SIZE: usize = 64;
+    /// `u64` creator PID.
+    pub const CREATOR_PID: usize = 72;
+    /// `u64` creator start time (clock ticks since boot).
+    pub const CREATOR_START_TIME: usize = 80;
+    /// `u64` creation time (ns since the Unix epoch).
+    pub const CREATED_AT_NS: usize = 88;
+    /// Region table: `REGION_COUNT` entries of (offset u64, size u64).
+    pub const REGIONS: usize = 96;
+}
+
+/// Number of entries in the region table.
+pub const REGION_COUNT: usize = 8;
+
+/// Index of each region in the region table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum RegionKind {
+    /// Cursor, claim counter, table bookkeeping.
+    Control = 0,
+    /// Consumer table.
+    Consumers = 1,
+    /// Producer table.
+    Producers = 2,
+    /// The slots.
+    Slots = 3,
+}
+
+/// Producer mode recorded in the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProducerMode {
+    /// One producer process at a time; no read-modify-write on the hot path.
+    Single,
+    /// Several producer processes (shared claim counter).
+    Multi,
+}
+
+impl ProducerMode {
+    /// The value stored in the header.
+    pub fn code(self) -> u32 {
+        match self {
+            ProducerMode::Single => 0,
+            ProducerMode::Multi => 1,
+        }
+    }
+
+    /// The mode for a stored value.
+    pub fn from_code(code: u32) -> Option<Self> {
+        match code {
+            0 => Some(ProducerMode::Single),
+            1 => Some(ProducerMode::Multi),
+            _ => None,
+        }
+    }
+}
+
+/// The parameters a segment is created with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Params {
+    /// Number of slots, a power of two.
+    pub capacity: u64,
+    /// Bytes of payload per slot.
+    pub slot_size: u64,
+    /// Entries in the consumer table.
+    pub max_consumers: u32,
+    /// Entries in the producer table.
+    pub max_producers: u32,
+    /// Single or multi producer.
+    pub producer_mode: ProducerMode,
+    /// Application-chosen event type identifier (0 = none).
+    pub type_id: u64,
+    /// Header flags (`FLAG_*`).
+    pub flags: u32,
+}
+
+/// A validated layout: where everything lives in the mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// The creation parameters.
+    pub params: Params,
+    /// `capacity - 1`.
+    pub mask: u64,
+    /// Distance between consecutive slots (multiple of 64).
+    pub stride: u64,
+    /// Offset of the publication stamp inside a slot.
+    pub stamp_offset: u64,
+    /// Region table: (offset, size) per [`RegionKind`].
+    pub regions: [(u64, u64); REGION_COUNT],
+    /// Total bytes of the segment.
+    pub total_size: u64,
+}
+
+fn round_up(v: u64, to: u64) -> Option<u64> {
+    v.checked_add(to - 1).map(|x| x / to * to)
+}
+
+impl Layout {
+    /// Computes the layout for `params`, validating every parameter.
+    pub fn compute(params: Params) -> Result<Layout> {
+        let cap = params.capacity;
+        if cap == 0 {
+            return Err(Error::InvalidCapacity {
+                capacity: cap,
+                reason: "must be at least 1".into(),
+            });
+        }
+        if !cap.is_power_of_two() {
+            return Err(Error::InvalidCapacity {
+                capacity: cap,
+                reason: format!(
+                    "must be a power of two (nearest: {})",
+                    cap.checked_next_power_of_two().unwrap_or(MAX_CAPACITY)
+                ),
+            });
+        }
+        if cap > MAX_CAPACITY {
+            return Err(Error::InvalidCapacity {
+                capacity: cap,
+                reason: format!("must be at most {MAX_CAPACITY}"),
+            });
+        }
+        if params.slot_size == 0 || params.slot_size > MAX_SLOT_SIZE {
+            return Err(Error::InvalidSlotSize {
+                slot_size: params.slot_size,
+                reason: format!("must be between 1 and {MAX_SLOT_SIZE} bytes"),
+            });
+        }
+        if params.max_consumers == 0 || params.max_consumers > MAX_CONSUMERS {
+            return Err(Error::InvalidArgument(format!(
+                "max_consumers {} must be between 1 and {MAX_CONSUMERS}",
+                params.max_consumers
+            )));
+        }
+        if params.max_producers == 0 || params.max_producers > MAX_PRODUCERS {
+            return Err(Error::InvalidArgument(format!(
+                "max_producers {} must be between 1 and {MAX_PRODUCERS}",
+                params.max_producers
+            )));
+        }
+        if params.producer_mode == ProducerMode::Single && params.max_producers != 1 {
+            return Err(Error::InvalidArgument(format!(
+                "a single-producer ring has exactly 1 producer entry, not {}",
+                params.max_producers
+            )));
+        }
+        if params.flags & !KNOWN_FLAGS != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "unknown flags {:#x}",
+                params.flags & !KNOWN_FLAGS
+            )));
+        }
+        // The stamp sits right after the payload, in the payload's last cache
+        // line when there is room, so a consumer sees "published" and the
+        // payload of a small event with one cache-line transfer.
+        let stamp_offset = round_up(params.slot_size, 8).expect("slot size bounded");
+        let stride = round_up(stamp_offset + 8, 64).expect("slot size bounded");
+
+        let mut regions = [(0u64, 0u64); REGION_COUNT];
+        let mut at = HEADER_SIZE;
+        let mut place = |kind: RegionKind, size: u64, align: u64| -> Option<()> {
+            let off = round_up(at, align)?;
+            regions[kind as usize] = (off, size);
+            at = off.checked_add(size)?;
+            Some(())
+        };
+        let too_large = || Error::InvalidCapacity {
+            capacity: cap,
+            reason: format!(
+                "capacity x slot stride {stride} exceeds the {MAX_TOTAL_SIZE}-byte segment limit"
+            ),
+        };
+        place(RegionKind::Control, CONTROL_SIZE, LINE).ok_or_else(too_large)?;
+        place(
+            RegionKind::Consumers,
+            u64::from(params.max_consumers) * CONSUMER_ENTRY_SIZE,
+            LINE,
+        )
+        .ok_or_else(too_large)?;
+        place(
+            RegionKind::Producers,
+            u64::from(params.max_producers) * PRODUCER_ENTRY_SIZE,
+            LINE,
+        )
+        .ok_or_else(too_large)?;
+        let slots = cap.checked_mul(stride).ok_or_else(too_large)?;
+        place(RegionKind::Slots, slots, PAGE).ok_or_else(too_large)?;
+        let total_size = round_up(at, PAGE).ok_or_else(too_large)?;
+        if total_size > MAX_TOTAL_SIZE {
+            return Err(too_large());
+        }
+        Ok(Layout {
+            mask: cap - 1,
+            stride,
+            stamp_offset,
+            regions,
+            total_size,
+            params,
+        })
+    }
+
+    /// (offset, size) of a region.
+    pub fn region(&self, kind: RegionKind) -> (u64, u64) {
+        self.regions[kind as usize]
+    }
+
+    /// Byte offset of the slot holding `seq`.
+    #[inline]
+    pub fn slot_offset(&self, seq: i64) -> u64 {
+        self.regions[RegionKind::Slots as usize].0 + (seq as u64 & self.mask) * self.stride
+    }
+
+    /// Encodes the header block (without the `state` word, which the creator
+    /// stores last).
+    pub fn encode_header(&self, creator_pid: u32, start_time: u64, now_ns: u64) -> Vec<u8> {
+        let mut h = vec![0u8; HEADER_SIZE as usize];
+        let p = &self.params;
+        put(&mut h, field::MAGIC, &MAGIC);
+        put(&mut h, field::FORMAT_VERSION, &FORMAT_VERSION.to_ne_bytes());
+        put(
+            &mut h,
+            field::HEADER_SIZE,
+            &(HEADER_SIZE as u32).to_ne_bytes(),
+        );
+        put(&mut h, field::ENDIAN, &ENDIAN_MARK.to_ne_bytes());
+        put(&mut h, field::FLAGS, &p.flags.to_ne_bytes());
+        put(&mut h, field::CAPACITY, &p.capacity.to_ne_bytes());
+        put(
+            &mut h,
+            field::SLOT_SIZE,
+            &(p.slot_size as u32).to_ne_bytes(),
+        );
+        put(
+            &mut h,
+            field::SLOT_STRIDE,
+            &(self.stride as u32).to_ne_bytes(),
+        );
+        put(
+            &mut h,
+            field::PRODUCER_MODE,
+            &p.producer_mode.code().to_ne_bytes(),
+        );
+        put(&mut h, field::MAX_CONSUMERS, &p.max_consumers.to_ne_bytes());
+        put(&mut h, field::MAX_PRODUCERS, &p.max_producers.to_ne_bytes());
+        put(
+            &mut h,
+            field::STAMP_OFFSET,
+            &(self.stamp_offset as u32).to_ne_bytes(),
+        );
+        put(&mut h, field::TYPE_ID, &p.type_id.to_ne_bytes());
+        put(&mut h, field::TOTAL_SIZE, &self.total_size.to_ne_bytes());
+        put(
+            &mut h,
+            field::CREATOR_PID,
+            &u64::from(creator_pid).to_ne_bytes(),
+        );
+        put(&mut h, field::CREATOR_START_TIME, &start_time.to_ne_bytes());
+        put(&mut h, field::CREATED_AT_NS, &now_ns.to_ne_bytes());
+        for (i, (off, size)) in self.regions.iter().enumerate() {
+            put(&mut h, field::REGIONS + i * 16, &off.to_ne_bytes());
+            put(&mut h, field::REGIONS + i * 16 + 8, &size.to_ne_bytes());
+        }
+        let sum = checksum(&h[..CHECKSUM_OFFSET]);
+        put(&mut h, CHECKSUM_OFFSET, &sum.to_ne_bytes());
+        h
+    }
+
+    /// Validates a header read from a segment of `file_len` bytes and returns
+    /// its layout. `bytes` is a private copy of the first bytes of the file
+    /// (at most `HEADER_SIZE`), so a peer changing the mapping meanwhile
+    /// cannot make validation and use disagree.
+    pub fn decode(path: &Path, bytes: &[u8], file_len: u64) -> Result<Layout> {
+        let corrupt = |detail: String| Error::Corrupt {
+            path: path.into(),
+            detail,
+        };
+        if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
+            return Err(Error::NotASegment {
+                path: path.into(),
+                found: bytes[..bytes.len().min(8)].to_vec(),
+            });
+        }
+        if (bytes.len() as u64) < HEADER_SIZE || file_len < HEADER_SIZE {
+            return Err(Error::Truncated {
+                path: path.into(),
+                size: file_len,
+                needed: HEADER_SIZE,
+            });
+        }
+        let endian = get_u32(bytes, field::ENDIAN);
+        let version = get_u32(bytes, field::FORMAT_VERSION);
+        if endian != ENDIAN_MARK {
+            return Err(corrupt(format!(
+                "byte-order mark {endian:#010x}: written on a machine of the other byte order"
+            )));
+        }
+        if version != FORMAT_VERSION {
+            return Err(Error::VersionMismatch {
+                path: path.into(),
+                found: version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        let stored = get_u64(bytes, CHECKSUM_OFFSET);
+        let computed = checksum(&bytes[..CHECKSUM_OFFSET]);
+        if stored != computed {
+            return Err(Error::ChecksumMismatch {
+                path: path.into(),
+                stored,
+                computed,
+            });
+        }
+        let header_size = get_u32(bytes, field::HEADER_SIZE);
+        if u64::from(header_size) != HEADER_SIZE {
+            return Err(corrupt(format!(
+                "header size {header_size}, expected {HEADER_SIZE}"
+            )));
+        }
+        let mode_code = get_u32(bytes, field::PRODUCER_MODE);
+        let producer_mode = ProducerMode::from_code(mode_code)
+            .ok_or_else(|| corrupt(format!("unknown producer mode {mode_code}")))?;
+        let params = Params {
+            capacity: get_u64(bytes, field::CAPACITY),
+            slot_size: u64::from(get_u32(bytes, field::SLOT_SIZE)),
+            max_consumers: get_u32(bytes, field::MAX_CONSUMERS),
+            max_producers: get_u32(bytes, field::MAX_PRODUCERS),
+            producer_mode,
+            type_id: get_u64(bytes, field::TYPE_ID),
+            flags: get_u32(bytes, field::FLAGS),
+        };
+        let layout =
+            Layout::compute(params).map_err(|e| corrupt(format!("invalid parameters: {e}")))?;
+        // Every derived value must be exactly what this version computes:
+        // offsets pointing anywhere else (outside the mapping, overlapping
+        // regions) are rejected here, before anything is dereferenced.
+        let check = |name: &str, found: u64, want: u64| {
+            if found == want {
+                Ok(())
+            } else {
+                Err(corrupt(format!(
+                    "{name} is {found}, the layout requires {want}"
+                )))
+            }
+        };
+        check(
+            "slot stride",
+            u64::from(get_u32(bytes, field::SLOT_STRIDE)),
+            layout.stride,
+        )?;
+        check(
+            "stamp offset",
+            u64::from(get_u32(bytes, field::STAMP_OFFSET)),
+            layout.stamp_offset,
+        )?;
+        check(
+            "total size",
+            get_u64(bytes, field::TOTAL_SIZE),
+            layout.total_size,
+        )?;
+        for (i, (off, size)) in layout.regions.iter().enumerate() {
+            let f_off = get_u64(bytes, field::REGIONS + i * 16);
+            let f_size = get_u64(bytes, field::REGIONS + i * 16 + 8);
+            if f_off
+                .checked_add(f_size)
+                .is_none_or(|end| end > layout.total_size)
+            {
+                return Err(corrupt(format!(
+                    "region {i} [{f_off}, +{f_size}) lies outside the {}-byte segment",
+                    layout.total_size
+                )));
+            }
+            check(&format!("region {i} offset"), f_off, *off)?;
+            check(&format!("region {i} size"), f_size, *size)?;
+        }
+        if file_len < layout.total_size {
+            return Err(Error::Truncated {
+                path: path.into(),
+                size: file_len,
+                needed: layout.total_size,
+            });
+        }
+        Ok(layout)
+    }
+}
+
+/// FNV-1a, 64 bit: simple enough to reimplement in any language.
+pub fn checksum(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+fn put(buf: &mut [u8], at: usize, v: &[u8]) {
+    buf[at..at + v.len()].copy_from_slice(v);
+}
+
+/// Reads a native `u32` at `at` (caller guarantees bounds).
+pub fn get_u32(buf: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes(buf[at..at + 4].try_into().expect("4 bytes"))
+}
+
+/// Reads a native `u64` at `at` (caller guarantees bounds).
+pub fn get_u64(buf: &[u8], at: usize) -> u64 {
+    u64::from_ne_bytes(buf[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// Offsets inside the control region.
+pub mod control {
+    /// Published cursor (i64, -1 = nothing published); its low 32 bits are
+    /// the futex word consumers sleep on.
+    pub const CURSOR: u64 = 0;
+    /// Number of sleepers on the cursor (u32).
+    pub const CURSOR_WAITERS: u64 = 8;
+    /// Multi-producer claim counter (i64), own line.
+    pub const CLAIM: u64 = 128;
+    /// Bit mask of consumer entries that gate the producer (u64), own line.
+    pub const GATING_MASK: u64 = 256;
+    /// Incremented on every consumer-table change (u64).
+    pub const TABLE_GENERATION: u64 = 264;
+}
+
+/// Offsets inside a consumer-table entry.
+pub mod consumer_entry {
+    /// Committed sequence (i64, -1 = none); low 32 bits are a futex word.
+    pub const SEQUENCE: u64 = 0;
+    /// Number of sleepers on the sequence (u32).
+    pub const WAITERS: u64 = 8;
+    /// Entry state (u32): 0 free, 1 joining, 2 active, 3 left.
+    pub const STATE: u64 = 128;
+    /// Flags (u32), reserved: 0.
+    pub const FLAGS: u64 = 132;
+    /// Dependencies: bit i set = waits for consumer entry i (u64).
+    pub const DEPENDENCIES: u64 = 136;
+    /// PID of the holder (u32).
+    pub const PID: u64 = 144;
+    /// Start time of the holder, clock ticks since boot (u64).
+    pub const START_TIME: u64 = 152;
+    /// Incremented every time the entry is (re)joined (u64).
+    pub const GENERATION: u64 = 160;
+    /// NUL-padded name (64 bytes, at most 63 used).
+    pub const NAME: u64 = 168;
+    /// Name field length.
+    pub const NAME_LEN: usize = 64;
+}
+
+/// Offsets inside a producer-table entry.
+pub mod producer_entry {
+    /// Entry state (u32): 0 free, 2 active, 3 left.
+    pub const STATE: u64 = 128;
+    /// PID of the holder (u32).
+    pub const PID: u64 = 132;
+    /// Start time of the holder (u64).
+    pub const START_TIME: u64 = 136;
+    /// Ownership epoch, incremented by each new owner (u64).
+    pub const EPOCH: u64 = 144;
+}
+
+/// Byte of the file whose OFD lock serialises table changes.
+pub const LOCK_REGISTRY: u64 = 0;
+/// First lease byte of consumer entries (entry i: `+ i`).
+pub const LOCK_CONSUMER_LEASE: u64 = 1024;
+/// First lease byte of producer entries (entry i: `+ i`).
+pub const LOCK_PRODUCER_LEASE: u64 = 2048;
+
+/// Participant-entry states.
+pub mod state {
+    /// Never used.
+    pub const FREE: u32 = 0;
+    /// Being registered.
+    pub const JOINING: u32 = 1;
+    /// Registered and taking part.
+    pub const ACTIVE: u32 = 2;
+    /// Closed; name and sequence are kept for a later resume.
+    pub const LEFT: u32 = 3;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(capacity: u64, slot_size: u64) -> Params {
+        Params {
+            capacity,
+            slot_size,
+            max_consumers: 4,
+            max_producers: 1,
+            producer_mode: ProducerMode::Single,
+            type_id: 0,
+            flags: 0,
+        }
+    }
+
+    #[test]
+    fn stamp_shares_the_payload_line_for_small_events() {
+        let l = Layout::compute(params(8, 8)).unwrap();
+        assert_eq!((l.stamp_offset, l.stride), (8, 64));
+        let l = Layout::compute(params(8, 56)).unwrap();
+        assert_eq!((l.stamp_offset, l.stride), (56, 64));
+        let l = Layout::compute(params(8, 64)).unwrap();
+        assert_eq!((l.stamp_offset, l.stride), (64, 128));
+        let l = Layout::compute(params(8, 13)).unwrap();
+        assert_eq!((l.stamp_offset, l.stride), (16, 64));
+    }
+
+    #[test]
+    fn regions_are_aligned_and_disjoint() {
+        let l = Layout::compute(params(1024, 100)).unwrap();
+        let mut end = HEADER_SIZE;
+        for (off, size) in &l.regions[..4] {
+            assert!(*off >= end);
+            assert_eq!(off % LINE, 0);
+            end = off + size;
+        }
+        assert_eq!(l.region(RegionKind::Slots).0 % PAGE, 0);
+        assert_eq!(l.total_size % PAGE, 0);
+        assert!(l.total_size >= end);
+    }
+
+    #[test]
+    fn bad_parameters_have_distinct_errors() {
+        use crate::error::Status;
+        let st = |p| Layout::compute(p).unwrap_err().status();
+        assert_eq!(st(params(0, 8)), Status::InvalidCapacity);
+        assert_eq!(st(params(12, 8)), Status::InvalidCapacity);
+        assert_eq!(st(params(1 << 40, 8)), Status::InvalidCapacity);
+        assert_eq!(st(params(1 << 31, 1 << 20)), Status::InvalidCapacity);
+        assert_eq!(st(params(8, 0)), Status::InvalidSlotSize);
+        assert_eq!(st(params(8, (1 << 20) + 1)), Status::InvalidSlotSize);
+    }
+
+    #[test]
+    fn header_round_trips_and_detects_damage() {
+        let l = Layout::compute(params(64, 24)).unwrap();
+        let h = l.encode_header(42, 7, 9);
+        let p = Path::new("/x");
+        assert_eq!(Layout::decode(p, &h, l.total_size).unwrap(), l);
+        use crate::error::Status;
+        let st = |b: &[u8], len| Layout::decode(p, b, len).unwrap_err().status();
+        assert_eq!(st(&h, l.total_size - 1), Status::Truncated);
+        assert_eq!(st(&h[..100], 100), Status::Truncated);
+        assert_eq!(st(b"hello world", 11), Status::NotASegment);
+        assert_eq!(st(&[], 0), Status::NotASegment);
+        let mut bad = h.clone();
+        bad[field::CAPACITY] ^= 1;
+        assert_eq!(st(&bad, l.total_size), Status::ChecksumMismatch);
+        let mut v2 = h.clone();
+        v2[field::FORMAT_VERSION] = 2;
+        assert_eq!(st(&v2, l.total_size), Status::VersionMismatch);
+        // Offsets outside the mapping, with a valid checksum.
+        let mut far = h.clone();
+        far[field::REGIONS + 3 * 16..field::REGIONS + 3 * 16 + 8]
+            .copy_from_slice(&(1u64 << 50).to_ne_bytes());
+        let sum = checksum(&far[..CHECKSUM_OFFSET]);
+        far[CHECKSUM_OFFSET..CHECKSUM_OFFSET + 8].copy_from_slice(&sum.to_ne_bytes());
+        let e = Layout::decode(p, &far, l.total_size).unwrap_err();
+        assert_eq!(e.status(), Status::Corrupt);
+        assert!(e.to_string().contains("outside"), "{e}");
+    }
+}

@@ -1,0 +1,279 @@
+//! Segment lifecycle: exclusive create, open, open-or-create, unlink.
+//!
+//! Creation builds the whole segment in an unnamed file (`O_TMPFILE`, or a
+//! hidden temporary name where the file system lacks it), reserves its
+//! memory, writes the header and stores `state = READY`, and only then gives
+//! it its name with `linkat`, which fails if the name exists. So exactly one
+//! creator wins a race, and no process can ever open a half-initialised
+//! segment: a name either does not exist or names a complete segment.
+
+use crate::error::{Error, Result};
+use crate::layout::{self, control, Layout, HEADER_SIZE, STATE_OFFSET, STATE_READY};
+use crate::region::{Location, Mapping, Region};
+use crate::sys;
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A mapped, validated segment. Shared (`Arc`) by the ring, its producers
+/// and consumers, so the mapping outlives every view into it.
+#[derive(Debug)]
+pub struct Segment {
+    mapping: Mapping,
+    layout: Layout,
+    location: Location,
+    registry: Mutex<()>,
+}
+
+impl Segment {
+    /// Creates a segment; fails with `AlreadyExists` if the name is taken.
+    pub fn create(location: &Location, layout: Layout, mode: u32) -> Result<Segment> {
+        let path = location.path()?;
+        if mode & !0o777 != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "mode {mode:#o} has bits outside 0o777"
+            )));
+        }
+        if mode & 0o600 != 0o600 {
+            return Err(Error::InvalidArgument(format!(
+                "mode {mode:#o} must let the owner read and write (0o600)"
+            )));
+        }
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let (file, temp_name) = open_unnamed(&dir, &path, mode)?;
+        let cleanup = TempGuard(temp_name);
+        // Exact mode, whatever the umask.
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::io("chmod", &path, e))?;
+        if let Err(e) = sys::allocate(&file, layout.total_size) {
+            return Err(match e.raw_os_error() {
+                Some(libc::ENOSPC) | Some(libc::EFBIG) => Error::NoSpace {
+                    path,
+                    needed: layout.total_size,
+                    free: sys::free_bytes(&dir),
+                },
+                _ => Error::io("reserve memory for", &path, e),
+            });
+        }
+        let mapping = Mapping::new(file, path.clone(), layout.total_size)?;
+        let region = mapping.region();
+        let pid = sys::pid();
+        region.copy_in(
+            0,
+            &layout.encode_header(pid, sys::process_start_time(pid), sys::unix_time_ns()),
+        );
+        let ctl = layout.region(layout::RegionKind::Control).0;
+        region
+            .i64(ctl + control::CURSOR)
+            .store(-1, Ordering::Relaxed);
+        region
+            .i64(ctl + control::CLAIM)
+            .store(-1, Ordering::Relaxed);
+        let (cons, _) = layout.region(layout::RegionKind::Consumers);
+        for i in 0..u64::from(layout.params.max_consumers) {
+            region
+                .i64(cons + i * layout::CONSUMER_ENTRY_SIZE + layout::consumer_entry::SEQUENCE)
+                .store(-1, Ordering::Relaxed);
+        }
+        region
+            .u32(STATE_OFFSET as u64)
+            .store(STATE_READY, Ordering::Release);
+        sys::link_open_file(mapping.file(), &path).map_err(|e| Error::io("create", &path, e))?;
+        drop(cleanup);
+        Ok(Segment {
+            mapping,
+            layout,
+            location: location.clone(),
+            registry: Mutex::new(()),
+        })
+    }
+
+    /// Opens an existing segment, waiting up to `timeout` for it to appear.
+    pub fn open(location: &Location, timeout: Duration) -> Result<Segment> {
+        let path = location.path()?;
+        let start = Instant::now();
+        let mut pause = Duration::from_micros(100);
+        loop {
+            match Segment::open_now(location, &path) {
+                Err(Error::NotFound { .. }) if start.elapsed() < timeout => {
+                    std::thread::sleep(pause.min(timeout.saturating_sub(start.elapsed())));
+                    pause = (pause * 2).min(Duration::from_millis(20));
+                }
+                Err(Error::NotFound { path }) if !timeout.is_zero() => {
+                    return Err(Error::Timeout {
+                        what: format!("segment {} to appear", path.display()).into(),
+                        waited: timeout,
+                    })
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Opens the segment if it exists, creates it otherwise; waits at most
+    /// `timeout` for a concurrent creator that won the race.
+    pub fn open_or_create(
+        location: &Location,
+        layout: Layout,
+        mode: u32,
+        timeout: Duration,
+    ) -> Result<(Segment, bool)> {
+        let path = location.path()?;
+        let start = Instant::now();
+        loop {
+            match Segment::open_now(location, &path) {
+                Err(Error::NotFound { .. }) => {}
+                other => return other.map(|s| (s, false)),
+            }
+            match Segment::create(location, layout.clone(), mode) {
+                // Someone else created it between our open and our link:
+                // open theirs (it is complete, by construction).
+                Err(Error::AlreadyExists { .. }) if start.elapsed() <= timeout => continue,
+                other => return other.map(|s| (s, true)),
+            }
+        }
+    }
+
+    fn open_now(location: &Location, path: &Path) -> Result<Segment> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+            .open(path)
+            .map_err(|e| Error::io("open", path, e))?;
+        let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
+        if !meta.is_file() {
+            return Err(Error::NotASegment {
+                path: path.into(),
+                found: Vec::new(),
+            });
+        }
+        let file_len = meta.len();
+        let mut head = Vec::with_capacity(HEADER_SIZE as usize);
+        (&mut file)
+            .take(HEADER_SIZE)
+            .read_to_end(&mut head)
+            .map_err(|e| Error::io("read header of", path, e))?;
+        let layout = Layout::decode(path, &head, file_len)?;
+        let mapping = Mapping::new(file, path.into(), layout.total_size)?;
+        // Validate the mapped header too: it must be the one we decoded.
+        let region = mapping.region();
+        if region.copy_out(0, HEADER_SIZE as usize)[..layout::CHECKSUM_OFFSET + 8]
+            != head[..layout::CHECKSUM_OFFSET + 8]
+        {
+            return Err(Error::Corrupt {
+                path: path.into(),
+                detail: "header changed while it was being opened".into(),
+            });
+        }
+        let state = region.u32(STATE_OFFSET as u64).load(Ordering::Acquire);
+        if state != STATE_READY {
+            return Err(Error::Corrupt {
+                path: path.into(),
+                detail: format!("state word is {state}, expected {STATE_READY} (ready)"),
+            });
+        }
+        Ok(Segment {
+            mapping,
+            layout,
+            location: location.clone(),
+            registry: Mutex::new(()),
+        })
+    }
+
+    /// Removes the segment's name. Processes that have it mapped keep
+    /// working; new opens fail with `NotFound`.
+    pub fn unlink(location: &Location) -> Result<()> {
+        let path = location.path()?;
+        std::fs::remove_file(&path).map_err(|e| Error::io("unlink", &path, e))
+    }
+
+    /// The validated layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The raw view of the mapping.
+    pub fn region(&self) -> Region {
+        self.mapping.region()
+    }
+
+    /// The segment's location.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// The segment's path.
+    pub fn path(&self) -> &Path {
+        self.mapping.path()
+    }
+
+    /// The open file (for OFD locks).
+    pub fn file(&self) -> &File {
+        self.mapping.file()
+    }
+
+    /// Serialises table changes between threads of this process (the OFD
+    /// registry lock serialises processes).
+    pub fn registry_mutex(&self) -> &Mutex<()> {
+        &self.registry
+    }
+}
+
+/// Opens an unnamed file in `dir` (`O_TMPFILE`), or a hidden temporary name
+/// when the file system does not support it. Returns the temporary name to
+/// remove afterwards in the fallback case.
+fn open_unnamed(dir: &Path, target: &Path, mode: u32) -> Result<(File, Option<PathBuf>)> {
+    let tmp = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(mode)
+        .custom_flags(libc::O_TMPFILE | libc::O_CLOEXEC)
+        .open(dir);
+    match tmp {
+        Ok(f) => return Ok((f, None)),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EOPNOTSUPP) | Some(libc::EISDIR) | Some(libc::EINVAL)
+            ) => {}
+        Err(e) => return Err(Error::io("create in", dir, e)),
+    }
+    let base = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = dir.join(format!(
+        ".{base}.dmp-creating.{}.{}",
+        sys::pid(),
+        sys::unix_time_ns()
+    ));
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&name)
+        .map_err(|e| Error::io("create", &name, e))?;
+    Ok((f, Some(name)))
+}
+
+/// Removes the fallback temporary name on every exit path.
+struct TempGuard(Option<PathBuf>);
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Sequences shared between processes: a 64-bit value on its own 128-byte
+//! block, with a sleeper count beside it. The low 32 bits of the value are
+//! the futex word that blocking waiters sleep on, so a change of the
+//! sequence is itself the wake-up condition and publishing needs no second
+//! store.
+
+use crate::region::Region;
+use crate::sys;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+
+/// Offset of the sleeper count from the sequence value.
+const WAITERS: u64 = 8;
+
+/// A view of one shared sequence (value plus sleeper count).
+#[derive(Debug, Clone, Copy)]
+pub struct SharedSequence {
+    region: Region,
+    offset: u64,
+}
+
+impl SharedSequence {
+    /// The sequence stored at `offset` of `region` (8-byte value, then a
+    /// 4-byte sleeper count).
+    pub fn new(region: Region, offset: u64) -> SharedSequence {
+        // Touch both words once so an out-of-bounds offset fails here, at
+        // construction, and never on the hot path.
+        let _ = region.u32(offset + WAITERS);
+        let _ = region.i64(offset);
+        SharedSequence { region, offset }
+    }
+
+    /// The value as an atomic.
+    #[inline]
+    pub fn value(&self) -> &AtomicI64 {
+        self.region.i64(self.offset)
+    }
+
+    /// The sleeper count.
+    #[inline]
+    pub fn waiters(&self) -> &AtomicU32 {
+        self.region.u32(self.offset + WAITERS)
+    }
+
+    /// Reads the value with acquire ordering.
+    #[inline]
+    pub fn get(&self) -> i64 {
+        self.value().load(Ordering::Acquire)
+    }
+
+    /// Stores `v` with release ordering: one plain store on x86-64.
+    #[inline]
+    pub fn set(&self, v: i64) {
+        self.value().store(v, Ordering::Release);
+    }
+
+    /// Stores `v` and wakes sleepers, if any. The sequentially consistent
+    /// store followed by the load of the sleeper count pairs with
+    /// [`SharedSequence::sleep`], so a sleeper either sees `v` before it
+    /// sleeps or is counted here and woken (no lost wake-up). The futex
+    /// system call happens only when somebody sleeps.
+    #[inline]
+    pub fn set_and_wake(&self, v: i64) {
+        self.value().store(v, Ordering::SeqCst);
+        if self.waiters().load(Ordering::SeqCst) != 0 {
+            sys::futex_wake_all(self.value());
+        }
+    }
+
+    /// Sleeps until the value changes or `timeout` passes, unless `ready`
+    /// (evaluated after registering as a sleeper) already holds. Returns
+    /// the value `ready` produced, if it did.
+    pub fn sleep<T>(
+        &self,
+        timeout: std::time::Duration,
+        mut ready: impl FnMut() -> Option<T>,
+    ) -> Option<T> {
+        self.waiters().fetch_add(1, Ordering::SeqCst);
+        let observed = self.value().load(Ordering::SeqCst);
+        let result = ready();
+        if result.is_none() {
+            sys::futex_wait(self.value(), observed as u32, timeout);
+        }
+        self.waiters().fetch_sub(1, Ordering::SeqCst);
+        result
+    }
+}
+
+/// The minimum of the committed sequences of the consumers in `mask`, or
+/// `default` when the mask is empty, with the index of the minimum.
+///
+/// Runs on cold paths only: the producer's rescan when its cached gating
+/// value no longer covers a claim, a consumer's barrier when it waits.
+pub fn minimum_of(
+    region: &Region,
+    mask: u64,
+    entry_offset: impl Fn(u32) -> u64,
+    default: i64,
+) -> (i64, Option<u32>) {
+    let mut min = default;
+    let mut at = None;
+    let mut bits = mask;
+    while bits != 0 {
+        let i = bits.trailing_zeros();
+        bits &= bits - 1;
+        let s = region.i64(entry_offset(i)).load(Ordering::Acquire);
+        if s < min {
+            min = s;
+            at = Some(i);
+        }
+    }
+    (min, at)
+}

@@ -1,0 +1,78 @@
+//! The slot array: `capacity` slots of `stride` bytes, each holding the
+//! payload at offset 0 and a publication stamp (`sequence + 1`, 0 = never
+//! written) at `stamp_offset`, in the payload's last cache line when it fits.
+
+use crate::layout::{Layout, RegionKind};
+use crate::region::Region;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// A view of the slot array of a segment.
+#[derive(Debug, Clone, Copy)]
+pub struct Slots {
+    base: *mut u8,
+    mask: u64,
+    stride: u64,
+    stamp_offset: u64,
+    slot_size: usize,
+}
+
+// SAFETY: the pointer refers to shared memory that outlives every holder
+// (each holds the segment's Arc); access is synchronised by the protocol.
+unsafe impl Send for Slots {}
+// SAFETY: as above.
+unsafe impl Sync for Slots {}
+
+impl Slots {
+    /// The slots of `layout` inside `region`.
+    pub fn new(region: &Region, layout: &Layout) -> Slots {
+        let (off, size) = layout.region(RegionKind::Slots);
+        // Bounds-check the whole array once, so per-slot access is in bounds
+        // by construction (index masked to capacity).
+        let base = region.ptr(off, size as usize);
+        Slots {
+            base,
+            mask: layout.mask,
+            stride: layout.stride,
+            stamp_offset: layout.stamp_offset,
+            slot_size: layout.params.slot_size as usize,
+        }
+    }
+
+    /// Payload bytes per slot.
+    #[inline]
+    pub fn slot_size(&self) -> usize {
+        self.slot_size
+    }
+
+    /// Pointer to the payload of the slot holding `seq`.
+    #[inline]
+    pub fn payload(&self, seq: i64) -> *mut u8 {
+        let index = seq as u64 & self.mask;
+        // SAFETY: index < capacity, and capacity * stride bytes from `base`
+        // were bounds-checked in `new`.
+        unsafe { self.base.add((index * self.stride) as usize) }
+    }
+
+    /// The publication stamp of the slot holding `seq`.
+    #[inline]
+    pub fn stamp(&self, seq: i64) -> &AtomicI64 {
+        // SAFETY: stamp_offset + 8 <= stride, so the stamp lies inside the
+        // slot (in bounds, see `payload`); it is 8-byte aligned because the
+        // array is page-aligned, stride is a multiple of 64 and stamp_offset
+        // a multiple of 8; it is only accessed atomically.
+        unsafe { &*(self.payload(seq).add(self.stamp_offset as usize) as *const AtomicI64) }
+    }
+
+    /// Marks `seq` published (release: the payload written before is
+    /// visible to whoever sees the stamp).
+    #[inline]
+    pub fn mark_published(&self, seq: i64) {
+        self.stamp(seq).store(seq + 1, Ordering::Release);
+    }
+
+    /// Whether `seq` is published in its slot.
+    #[inline]
+    pub fn is_published(&self, seq: i64) -> bool {
+        self.stamp(seq).load(Ordering::Acquire) == seq + 1
+    }
+}

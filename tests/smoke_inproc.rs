@@ -1,0 +1,46 @@
+use disruptor_mp::{Location, Ring, RingOptions, WaitStrategy};
+use std::time::Duration;
+
+#[test]
+fn one_producer_two_consumers_in_one_process() {
+    let loc = Location::shm(format!("dmp-smoke-{}", std::process::id()));
+    let ring = Ring::create(&loc, &RingOptions::new().capacity(8).slot_size(8)).unwrap();
+    let mut a = ring.consumer("a", &[], WaitStrategy::Yield).unwrap();
+    let mut b = ring.consumer("b", &["a"], WaitStrategy::Yield).unwrap();
+    let mut p = ring.producer(WaitStrategy::Yield).unwrap();
+    let t = Duration::from_secs(5);
+    let mut got_a = vec![];
+    let mut got_b = vec![];
+    for i in 0..100u64 {
+        if p.try_claim(1).is_err() {
+            a.poll(t, |_, s| {
+                got_a.push(u64::from_ne_bytes(s[..8].try_into().unwrap()))
+            })
+            .unwrap();
+            b.poll(t, |_, s| {
+                got_b.push(u64::from_ne_bytes(s[..8].try_into().unwrap()))
+            })
+            .unwrap();
+            p.send(&i, t).unwrap();
+        } else {
+            let seq = p.published() + 1;
+            p.write(seq, &i).unwrap();
+            p.publish(seq, seq).unwrap();
+        }
+    }
+    while got_b.len() < 100 {
+        if got_a.len() < 100 {
+            a.poll(t, |_, s| {
+                got_a.push(u64::from_ne_bytes(s[..8].try_into().unwrap()))
+            })
+            .unwrap();
+        }
+        b.poll(t, |_, s| {
+            got_b.push(u64::from_ne_bytes(s[..8].try_into().unwrap()))
+        })
+        .unwrap();
+    }
+    assert_eq!(got_a, (0..100).collect::<Vec<_>>());
+    assert_eq!(got_b, got_a);
+    Ring::unlink(&loc).unwrap();
+}
