@@ -338,39 +338,44 @@ impl Status {
         Status::ALL.iter().copied().find(|s| *s as i32 == code)
     }
 
+    /// A short static description, NUL-terminated for the C ABI.
+    pub fn as_cstr(self) -> &'static std::ffi::CStr {
+        match self {
+            Status::Ok => c"ok",
+            Status::WouldBlock => c"would block",
+            Status::Timeout => c"timed out",
+            Status::InvalidArgument => c"invalid argument",
+            Status::NullPointer => c"null pointer argument",
+            Status::Panic => c"internal panic",
+            Status::InvalidHandle => c"invalid or closed handle",
+            Status::InvalidName => c"invalid name",
+            Status::InvalidCapacity => c"invalid capacity",
+            Status::InvalidSlotSize => c"invalid slot size",
+            Status::Io => c"operating system error",
+            Status::NotFound => c"segment not found",
+            Status::AlreadyExists => c"segment already exists",
+            Status::NoSpace => c"not enough space for the segment",
+            Status::PermissionDenied => c"permission denied",
+            Status::NotASegment => c"not a disruptor-mp segment",
+            Status::VersionMismatch => c"segment format version mismatch",
+            Status::Truncated => c"segment truncated",
+            Status::ChecksumMismatch => c"segment header checksum mismatch",
+            Status::Corrupt => c"segment corrupt",
+            Status::LayoutMismatch => c"segment layout mismatch",
+            Status::TypeMismatch => c"event type id mismatch",
+            Status::SequenceOutOfRange => c"sequence out of range",
+            Status::BatchTooLarge => c"batch size zero or larger than the ring",
+            Status::ConsumerTableFull => c"consumer table full",
+            Status::NameInUse => c"consumer name in use",
+            Status::DependencyNotFound => c"dependency not found",
+            Status::ProducerExists => c"ring already has a live producer",
+            Status::Unsupported => c"unsupported",
+        }
+    }
+
     /// A short static description.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::WouldBlock => "would block",
-            Status::Timeout => "timed out",
-            Status::InvalidArgument => "invalid argument",
-            Status::NullPointer => "null pointer argument",
-            Status::Panic => "internal panic",
-            Status::InvalidHandle => "invalid or closed handle",
-            Status::InvalidName => "invalid name",
-            Status::InvalidCapacity => "invalid capacity",
-            Status::InvalidSlotSize => "invalid slot size",
-            Status::Io => "operating system error",
-            Status::NotFound => "segment not found",
-            Status::AlreadyExists => "segment already exists",
-            Status::NoSpace => "not enough space for the segment",
-            Status::PermissionDenied => "permission denied",
-            Status::NotASegment => "not a disruptor-mp segment",
-            Status::VersionMismatch => "segment format version mismatch",
-            Status::Truncated => "segment truncated",
-            Status::ChecksumMismatch => "segment header checksum mismatch",
-            Status::Corrupt => "segment corrupt",
-            Status::LayoutMismatch => "segment layout mismatch",
-            Status::TypeMismatch => "event type id mismatch",
-            Status::SequenceOutOfRange => "sequence out of range",
-            Status::BatchTooLarge => "batch size zero or larger than the ring",
-            Status::ConsumerTableFull => "consumer table full",
-            Status::NameInUse => "consumer name in use",
-            Status::DependencyNotFound => "dependency not found",
-            Status::ProducerExists => "ring already has a live producer",
-            Status::Unsupported => "unsupported",
-        }
+        self.as_cstr().to_str().unwrap_or("?")
     }
 }
 

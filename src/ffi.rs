@@ -1,1 +1,956 @@
-//! The C ABI (filled in next).
+//! The C ABI. Only argument checks, handles and status codes live here;
+//! every function body runs inside [`boundary`], which catches panics and
+//! records the error for `dmp_last_error_message`. `include/disruptor_mp.h`
+//! is generated from this file by cbindgen (see tests/header.rs).
+
+#![allow(non_camel_case_types)]
+// Exported functions take raw pointers by design: C callers promise they
+// are valid or null (docs/C_API.md), and every one is null-checked here.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+use crate::error::{Error, Result, Status};
+use crate::region::Location;
+use crate::ring::{Consumer, Producer, Ring, RingOptions};
+use crate::wait::WaitStrategy;
+use crate::ProducerMode;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Success.
+pub const DMP_STATUS_OK: i32 = 0;
+/// A non-blocking call could not complete now (ring full, nothing to read).
+pub const DMP_STATUS_WOULD_BLOCK: i32 = 1;
+/// A bounded wait expired.
+pub const DMP_STATUS_TIMEOUT: i32 = 2;
+/// An argument is invalid (unknown enum value, unknown option-struct tail, …).
+pub const DMP_STATUS_INVALID_ARGUMENT: i32 = -1;
+/// A required pointer argument was null.
+pub const DMP_STATUS_NULL_POINTER: i32 = -2;
+/// A panic was caught at the boundary (a bug in the library).
+pub const DMP_STATUS_PANIC: i32 = -3;
+/// A closed handle, or a pointer that is not a handle of that kind.
+pub const DMP_STATUS_INVALID_HANDLE: i32 = -4;
+/// An unusable segment or consumer name.
+pub const DMP_STATUS_INVALID_NAME: i32 = -5;
+/// Capacity zero, not a power of two, or too large.
+pub const DMP_STATUS_INVALID_CAPACITY: i32 = -6;
+/// Slot size zero or too large.
+pub const DMP_STATUS_INVALID_SLOT_SIZE: i32 = -7;
+/// An operating-system call failed.
+pub const DMP_STATUS_IO: i32 = -8;
+/// The segment does not exist.
+pub const DMP_STATUS_NOT_FOUND: i32 = -9;
+/// The segment already exists.
+pub const DMP_STATUS_ALREADY_EXISTS: i32 = -10;
+/// Not enough space to reserve the segment.
+pub const DMP_STATUS_NO_SPACE: i32 = -11;
+/// Permission denied.
+pub const DMP_STATUS_PERMISSION_DENIED: i32 = -12;
+/// The file is not a disruptor-mp segment.
+pub const DMP_STATUS_NOT_A_SEGMENT: i32 = -13;
+/// The segment has another format version.
+pub const DMP_STATUS_VERSION_MISMATCH: i32 = -14;
+/// The file is shorter than its header says.
+pub const DMP_STATUS_TRUNCATED: i32 = -15;
+/// The header checksum does not match.
+pub const DMP_STATUS_CHECKSUM_MISMATCH: i32 = -16;
+/// Impossible header or table values.
+pub const DMP_STATUS_CORRUPT: i32 = -17;
+/// The segment's layout differs from the one asked for.
+pub const DMP_STATUS_LAYOUT_MISMATCH: i32 = -18;
+/// The segment's type id differs from the one asked for.
+pub const DMP_STATUS_TYPE_MISMATCH: i32 = -19;
+/// A sequence outside the range the call allows.
+pub const DMP_STATUS_SEQUENCE_OUT_OF_RANGE: i32 = -20;
+/// Claim of zero slots or more slots than the ring holds.
+pub const DMP_STATUS_BATCH_TOO_LARGE: i32 = -21;
+/// The consumer table is full.
+pub const DMP_STATUS_CONSUMER_TABLE_FULL: i32 = -22;
+/// A live consumer holds that name.
+pub const DMP_STATUS_NAME_IN_USE: i32 = -23;
+/// A named dependency is not an active consumer.
+pub const DMP_STATUS_DEPENDENCY_NOT_FOUND: i32 = -24;
+/// The single-producer ring already has a live producer.
+pub const DMP_STATUS_PRODUCER_EXISTS: i32 = -25;
+/// Valid request this ring or build does not support.
+pub const DMP_STATUS_UNSUPPORTED: i32 = -26;
+
+/// `backing`: a POSIX shared-memory name (a file under /dev/shm).
+pub const DMP_BACKING_SHM: u32 = 0;
+/// `backing`: a file path.
+pub const DMP_BACKING_FILE: u32 = 1;
+
+/// `producer_mode`: single at creation, not checked at open.
+pub const DMP_PRODUCER_DEFAULT: u32 = 0;
+/// `producer_mode`: one producer process at a time.
+pub const DMP_PRODUCER_SINGLE: u32 = 1;
+/// `producer_mode`: several producer processes.
+pub const DMP_PRODUCER_MULTI: u32 = 2;
+
+/// `wakeups`: on at creation, not checked at open.
+pub const DMP_WAKEUPS_DEFAULT: u32 = 0;
+/// `wakeups`: publish and commit wake sleepers (blocking strategy allowed).
+pub const DMP_WAKEUPS_ON: u32 = 1;
+/// `wakeups`: no wake-ups (blocking strategy refused).
+pub const DMP_WAKEUPS_OFF: u32 = 2;
+
+/// Wait strategy: spin.
+pub const DMP_WAIT_BUSY_SPIN: u32 = 0;
+/// Wait strategy: spin, then yield.
+pub const DMP_WAIT_YIELD: u32 = 1;
+/// Wait strategy: spin, yield, then sleep `sleep_ns` between polls.
+pub const DMP_WAIT_SLEEP: u32 = 2;
+/// Wait strategy: spin, then sleep on a futex until woken.
+pub const DMP_WAIT_BLOCKING: u32 = 3;
+
+/// A timeout that never expires.
+pub const DMP_TIMEOUT_INFINITE: u64 = u64::MAX;
+
+/// Options for creating or opening a ring. Initialise with
+/// `dmp_ring_options_init`, then change fields. Zero fields mean "default"
+/// at creation and "do not check" at open.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct dmp_ring_options {
+    /// `sizeof(dmp_ring_options)`, set by `dmp_ring_options_init`.
+    pub struct_size: u32,
+    /// `DMP_BACKING_SHM` (default) or `DMP_BACKING_FILE`.
+    pub backing: u32,
+    /// Number of slots, a power of two (default 4096).
+    pub capacity: u64,
+    /// Payload bytes per slot (default 64).
+    pub slot_size: u32,
+    /// Consumer-table entries, 1 to 64 (default 16).
+    pub max_consumers: u32,
+    /// `DMP_PRODUCER_*`.
+    pub producer_mode: u32,
+    /// Permission bits of a new segment (0 = 0600).
+    pub mode: u32,
+    /// Application event type id (0 = none / not checked).
+    pub type_id: u64,
+    /// `DMP_WAKEUPS_*`.
+    pub wakeups: u32,
+    /// Reserved, must be 0.
+    pub reserved: u32,
+    /// How long open waits for the segment to appear (0 = not at all).
+    pub timeout_ns: u64,
+}
+
+/// Options for opening a producer.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct dmp_producer_options {
+    /// `sizeof(dmp_producer_options)`.
+    pub struct_size: u32,
+    /// `DMP_WAIT_*` (default `DMP_WAIT_YIELD`).
+    pub wait_strategy: u32,
+    /// Sleep between polls for `DMP_WAIT_SLEEP` (0 = 50 µs).
+    pub sleep_ns: u64,
+}
+
+/// Options for opening a consumer.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct dmp_consumer_options {
+    /// `sizeof(dmp_consumer_options)`.
+    pub struct_size: u32,
+    /// `DMP_WAIT_*` (default `DMP_WAIT_YIELD`).
+    pub wait_strategy: u32,
+    /// Sleep between polls for `DMP_WAIT_SLEEP` (0 = 50 µs).
+    pub sleep_ns: u64,
+    /// Names of consumers whose commits this one waits for (may be NULL
+    /// when `dependency_count` is 0).
+    pub dependencies: *const *const c_char,
+    /// Number of entries in `dependencies`.
+    pub dependency_count: usize,
+}
+
+/// What `dmp_ring_info` reports.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct dmp_ring_info {
+    /// Set by the caller to `sizeof(dmp_ring_info)`.
+    pub struct_size: u32,
+    /// Payload bytes per slot.
+    pub slot_size: u32,
+    /// Number of slots.
+    pub capacity: u64,
+    /// Consumer-table entries.
+    pub max_consumers: u32,
+    /// `DMP_PRODUCER_SINGLE` or `DMP_PRODUCER_MULTI`.
+    pub producer_mode: u32,
+    /// Application event type id.
+    pub type_id: u64,
+    /// Whether wake-ups are on (1) or off (0).
+    pub wakeups: u32,
+    /// Reserved, 0.
+    pub reserved: u32,
+    /// Last published sequence (-1 before the first publish).
+    pub cursor: i64,
+}
+
+const RING_MAGIC: u64 = 0x676e_6972_5f70_6d64; // "dmp_ring"
+const PRODUCER_MAGIC: u64 = 0x6f72_705f_706d_6401;
+const CONSUMER_MAGIC: u64 = 0x6e6f_635f_706d_6402;
+const CLOSED_MAGIC: u64 = 0xdead_c105_ed00_0000;
+
+/// An open ring. Opaque; close with `dmp_ring_close`.
+pub struct dmp_ring {
+    magic: u64,
+    inner: Option<Ring>,
+}
+
+/// The ring's producer. Opaque; close with `dmp_producer_close`.
+pub struct dmp_producer {
+    magic: u64,
+    inner: Option<Producer>,
+}
+
+/// A consumer. Opaque; close with `dmp_consumer_close`.
+pub struct dmp_consumer {
+    magic: u64,
+    inner: Option<Consumer>,
+}
+
+trait Handle: Sized + Send + 'static {
+    type Inner;
+    const MAGIC: u64;
+    const KIND: &'static str;
+    fn parts(&mut self) -> (&mut u64, &mut Option<Self::Inner>);
+}
+
+macro_rules! handle {
+    ($t:ty, $inner:ty, $magic:expr, $kind:literal) => {
+        impl Handle for $t {
+            type Inner = $inner;
+            const MAGIC: u64 = $magic;
+            const KIND: &'static str = $kind;
+            fn parts(&mut self) -> (&mut u64, &mut Option<$inner>) {
+                (&mut self.magic, &mut self.inner)
+            }
+        }
+    };
+}
+handle!(dmp_ring, Ring, RING_MAGIC, "dmp_ring");
+handle!(dmp_producer, Producer, PRODUCER_MAGIC, "dmp_producer");
+handle!(dmp_consumer, Consumer, CONSUMER_MAGIC, "dmp_consumer");
+
+/// Closed handles are kept (emptied, magic cleared) for a while, so using
+/// or closing one again is detected as `DMP_STATUS_INVALID_HANDLE` instead
+/// of touching freed memory. Only the oldest are freed.
+const GRAVEYARD_SIZE: usize = 4096;
+static GRAVEYARD: Mutex<VecDeque<Box<dyn Send>>> = Mutex::new(VecDeque::new());
+
+fn new_handle<H: Handle>(
+    make: impl FnOnce(u64, H::Inner) -> H,
+    inner: H::Inner,
+    out: *mut *mut H,
+) -> Result<()> {
+    let ptr = Box::into_raw(Box::new(make(H::MAGIC, inner)));
+    // SAFETY: `out` was checked non-null by the caller of new_handle.
+    unsafe { *out = ptr };
+    Ok(())
+}
+
+/// The live inner value of a handle.
+fn live<'a, H: Handle>(h: *mut H) -> Result<&'a mut H::Inner> {
+    if h.is_null() {
+        return Err(Error::NullPointer(H::KIND));
+    }
+    // SAFETY: non-null; the caller passes a pointer obtained from this
+    // library, which stays allocated after close (graveyard), so reading the
+    // magic is defined for live and recently closed handles alike.
+    let handle = unsafe { &mut *h };
+    let (magic, inner) = handle.parts();
+    match inner {
+        Some(v) if *magic == H::MAGIC => Ok(v),
+        _ => Err(Error::InvalidHandle(H::KIND)),
+    }
+}
+
+fn close_handle<H: Handle>(h: *mut H) -> Result<()> {
+    if h.is_null() {
+        return Ok(());
+    }
+    live(h)?;
+    // SAFETY: checked live above; exclusive use is the caller's contract.
+    let handle = unsafe { &mut *h };
+    let (magic, inner) = handle.parts();
+    *magic = CLOSED_MAGIC;
+    let value = inner.take();
+    drop(value);
+    // SAFETY: `h` came from Box::into_raw in new_handle and is closed only
+    // once (the magic check above); ownership moves to the graveyard.
+    let husk: Box<dyn Send> = unsafe { Box::from_raw(h) };
+    let mut g = GRAVEYARD.lock().unwrap_or_else(|p| p.into_inner());
+    g.push_back(husk);
+    if g.len() > GRAVEYARD_SIZE {
+        g.pop_front();
+    }
+    Ok(())
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };
+    static LAST_MESSAGE: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn record(e: Error) -> i32 {
+    let code = e.status() as i32;
+    LAST_ERROR.with(|l| *l.borrow_mut() = Some(e));
+    code
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".into()
+    }
+}
+
+/// Runs `f`, turning its error or panic into a status code.
+#[inline]
+fn boundary(f: impl FnOnce() -> Result<()>) -> i32 {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => DMP_STATUS_OK,
+        Ok(Err(e)) => record(e),
+        Err(p) => record(Error::Panic(panic_message(p))),
+    }
+}
+
+/// Like [`boundary`] for functions returning a pointer: null on failure.
+#[inline]
+fn boundary_ptr<T>(f: impl FnOnce() -> Result<*mut T>) -> *mut T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => {
+            record(e);
+            std::ptr::null_mut()
+        }
+        Err(p) => {
+            record(Error::Panic(panic_message(p)));
+            std::ptr::null_mut()
+        }
+    }
+}
+
+fn out_ptr<'a, T>(p: *mut T, name: &'static str) -> Result<&'a mut T> {
+    // SAFETY: a non-null out-pointer from C points to writable storage.
+    unsafe { p.as_mut() }.ok_or(Error::NullPointer(name))
+}
+
+fn c_str<'a>(p: *const c_char, name: &'static str) -> Result<&'a str> {
+    if p.is_null() {
+        return Err(Error::NullPointer(name));
+    }
+    // SAFETY: non-null, and C strings passed to this library are
+    // NUL-terminated (documented contract).
+    let s = unsafe { CStr::from_ptr(p) };
+    s.to_str().map_err(|_| Error::InvalidName {
+        name: s.to_string_lossy().into_owned(),
+        reason: "not valid UTF-8",
+    })
+}
+
+/// Reads an extensible option struct: the caller's `struct_size` bytes,
+/// the known prefix copied, an unknown non-zero tail rejected. Null means
+/// all defaults.
+fn read_options<T: Copy>(p: *const T, name: &'static str) -> Result<Option<T>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: every option struct starts with a u32 struct_size.
+    let size = unsafe { *(p as *const u32) } as usize;
+    let known = std::mem::size_of::<T>();
+    if size < 8 {
+        return Err(Error::InvalidArgument(format!(
+            "{name}.struct_size is {size}; initialise the struct with its _init function"
+        )));
+    }
+    // SAFETY: the caller's struct is `size` bytes long (its contract).
+    let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, size) };
+    if bytes[known.min(size)..].iter().any(|b| *b != 0) {
+        return Err(Error::InvalidArgument(format!(
+            "{name} has {size} bytes with non-zero fields this library (which knows {known}) does not understand"
+        )));
+    }
+    // SAFETY: option structs hold only integers and raw pointers, for which
+    // all-zero is a valid value (and means "default").
+    let mut v: T = unsafe { std::mem::zeroed() };
+    // SAFETY: copying min(size, known) bytes between valid, non-overlapping
+    // buffers.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), &mut v as *mut T as *mut u8, size.min(known))
+    };
+    Ok(Some(v))
+}
+
+fn timeout(ns: u64) -> Duration {
+    Duration::from_nanos(ns)
+}
+
+fn location(name: *const c_char, backing: u32) -> Result<Location> {
+    let name = c_str(name, "name")?;
+    match backing {
+        DMP_BACKING_SHM => Ok(Location::shm(name)),
+        DMP_BACKING_FILE => Ok(Location::file(name)),
+        other => Err(Error::InvalidArgument(format!(
+            "unknown backing {other} (0 shm, 1 file)"
+        ))),
+    }
+}
+
+fn ring_options(o: &dmp_ring_options) -> Result<RingOptions> {
+    let mut r = RingOptions::new().timeout(timeout(o.timeout_ns));
+    if o.capacity != 0 {
+        r = r.capacity(o.capacity);
+    }
+    if o.slot_size != 0 {
+        r = r.slot_size(o.slot_size.into());
+    }
+    if o.max_consumers != 0 {
+        r = r.max_consumers(o.max_consumers);
+    }
+    r = match o.producer_mode {
+        DMP_PRODUCER_DEFAULT => r,
+        DMP_PRODUCER_SINGLE => r.producer_mode(ProducerMode::Single),
+        DMP_PRODUCER_MULTI => r.producer_mode(ProducerMode::Multi),
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "unknown producer_mode {other}"
+            )))
+        }
+    };
+    if o.mode != 0 {
+        r = r.mode(o.mode);
+    }
+    if o.type_id != 0 {
+        r = r.type_id(o.type_id);
+    }
+    r = match o.wakeups {
+        DMP_WAKEUPS_DEFAULT => r,
+        DMP_WAKEUPS_ON => r.wakeups(true),
+        DMP_WAKEUPS_OFF => r.wakeups(false),
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "unknown wakeups value {other}"
+            )))
+        }
+    };
+    if o.reserved != 0 {
+        return Err(Error::InvalidArgument(
+            "dmp_ring_options.reserved must be 0".into(),
+        ));
+    }
+    Ok(r)
+}
+
+fn default_ring_options() -> dmp_ring_options {
+    dmp_ring_options {
+        struct_size: std::mem::size_of::<dmp_ring_options>() as u32,
+        backing: DMP_BACKING_SHM,
+        capacity: crate::ring::DEFAULT_CAPACITY,
+        slot_size: crate::ring::DEFAULT_SLOT_SIZE as u32,
+        max_consumers: crate::ring::DEFAULT_MAX_CONSUMERS,
+        producer_mode: DMP_PRODUCER_DEFAULT,
+        mode: crate::ring::DEFAULT_MODE,
+        type_id: 0,
+        wakeups: DMP_WAKEUPS_DEFAULT,
+        reserved: 0,
+        timeout_ns: 0,
+    }
+}
+
+/// The library version, e.g. `"0.1.0"`. Static storage.
+#[no_mangle]
+pub extern "C" fn dmp_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+}
+
+/// The library version as `major * 10000 + minor * 100 + patch`; compare
+/// with `DMP_VERSION_NUMBER` from the header you compiled against.
+#[no_mangle]
+pub extern "C" fn dmp_version_number() -> u32 {
+    let p = |s: &str| s.parse::<u32>().unwrap_or(0);
+    p(env!("CARGO_PKG_VERSION_MAJOR")) * 10000
+        + p(env!("CARGO_PKG_VERSION_MINOR")) * 100
+        + p(env!("CARGO_PKG_VERSION_PATCH"))
+}
+
+/// A static description of a status code (never NULL).
+#[no_mangle]
+pub extern "C" fn dmp_status_str(status: i32) -> *const c_char {
+    match Status::from_code(status) {
+        Some(s) => s.as_cstr().as_ptr(),
+        None => c"unknown status code".as_ptr(),
+    }
+}
+
+/// The detailed message of the last error on this thread (names the
+/// segment, both values of a mismatch, …), or "" if there was none. Valid
+/// until the next call of this function on the same thread.
+#[no_mangle]
+pub extern "C" fn dmp_last_error_message() -> *const c_char {
+    let text = LAST_ERROR
+        .with(|l| l.borrow().as_ref().map(|e| e.to_string()))
+        .unwrap_or_default();
+    let c = CString::new(text.replace('\0', " ")).unwrap_or_default();
+    LAST_MESSAGE.with(|m| {
+        *m.borrow_mut() = c;
+        m.borrow().as_ptr()
+    })
+}
+
+/// Fills `options` with defaults (and its `struct_size`).
+#[no_mangle]
+pub extern "C" fn dmp_ring_options_init(options: *mut dmp_ring_options) {
+    if let Ok(o) = options_out(options) {
+        *o = default_ring_options();
+    }
+}
+
+fn options_out<'a, T>(p: *mut T) -> Result<&'a mut T> {
+    out_ptr(p, "options")
+}
+
+fn create_like(
+    name: *const c_char,
+    options: *const dmp_ring_options,
+    out: *mut *mut dmp_ring,
+    f: impl FnOnce(&Location, &RingOptions) -> Result<Ring>,
+) -> Result<()> {
+    out_ptr(out, "out")?;
+    let o = read_options(options, "dmp_ring_options")?.unwrap_or_else(default_ring_options);
+    let loc = location(name, o.backing)?;
+    let ring = f(&loc, &ring_options(&o)?)?;
+    new_handle(
+        |magic, inner| dmp_ring {
+            magic,
+            inner: Some(inner),
+        },
+        ring,
+        out,
+    )
+}
+
+/// Creates a ring; fails with `DMP_STATUS_ALREADY_EXISTS` if the name is
+/// taken. `options` may be NULL (all defaults). On success `*out` receives
+/// a handle to close with `dmp_ring_close`.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_ring_create(
+    name: *const c_char,
+    options: *const dmp_ring_options,
+    out: *mut *mut dmp_ring,
+) -> i32 {
+    boundary(|| create_like(name, options, out, Ring::create))
+}
+
+/// Opens an existing ring, waiting up to `options->timeout_ns` for it to
+/// appear. Non-zero layout fields of `options` are checked against the
+/// segment (`DMP_STATUS_LAYOUT_MISMATCH`, `DMP_STATUS_TYPE_MISMATCH`).
+/// `options` may be NULL (no checks, no wait).
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_ring_open(
+    name: *const c_char,
+    options: *const dmp_ring_options,
+    out: *mut *mut dmp_ring,
+) -> i32 {
+    boundary(|| {
+        let o = match read_options(options, "dmp_ring_options")? {
+            Some(o) => o,
+            None => dmp_ring_options {
+                capacity: 0,
+                slot_size: 0,
+                max_consumers: 0,
+                mode: 0,
+                ..default_ring_options()
+            },
+        };
+        out_ptr(out, "out")?;
+        let loc = location(name, o.backing)?;
+        let ring = Ring::open(&loc, &ring_options(&o)?)?;
+        new_handle(
+            |magic, inner| dmp_ring {
+                magic,
+                inner: Some(inner),
+            },
+            ring,
+            out,
+        )
+    })
+}
+
+/// Opens the ring if it exists (checking the non-zero layout fields of
+/// `options`), creates it otherwise. `*out_created` (may be NULL) is set to
+/// whether this call created it.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_ring_open_or_create(
+    name: *const c_char,
+    options: *const dmp_ring_options,
+    out: *mut *mut dmp_ring,
+    out_created: *mut bool,
+) -> i32 {
+    boundary(|| {
+        let mut created = false;
+        create_like(name, options, out, |loc, o| {
+            let (ring, c) = Ring::open_or_create(loc, o)?;
+            created = c;
+            Ok(ring)
+        })?;
+        // SAFETY: optional out-pointer; written only when non-null.
+        if let Some(c) = unsafe { out_created.as_mut() } {
+            *c = created;
+        }
+        Ok(())
+    })
+}
+
+/// Closes a ring handle. Producers and consumers opened from it stay
+/// usable. Closing NULL is a no-op; closing twice is
+/// `DMP_STATUS_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn dmp_ring_close(ring: *mut dmp_ring) -> i32 {
+    boundary(|| close_handle(ring))
+}
+
+/// Removes a ring's name (`backing` is `DMP_BACKING_SHM` or
+/// `DMP_BACKING_FILE`). Processes that have it open keep working.
+#[no_mangle]
+pub extern "C" fn dmp_ring_unlink(name: *const c_char, backing: u32) -> i32 {
+    boundary(|| Ring::unlink(&location(name, backing)?))
+}
+
+/// Reports the ring's layout and cursor. Set `out->struct_size` first.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_ring_get_info(ring: *mut dmp_ring, out: *mut dmp_ring_info) -> i32 {
+    boundary(|| {
+        let r = live(ring)?;
+        let out = out_ptr(out, "out")?;
+        let size = out.struct_size as usize;
+        if size < 8 {
+            return Err(Error::InvalidArgument(
+                "dmp_ring_info.struct_size must be set to sizeof(dmp_ring_info)".into(),
+            ));
+        }
+        let p = &r.layout().params;
+        let info = dmp_ring_info {
+            struct_size: size.min(std::mem::size_of::<dmp_ring_info>()) as u32,
+            slot_size: p.slot_size as u32,
+            capacity: p.capacity,
+            max_consumers: p.max_consumers,
+            producer_mode: match p.producer_mode {
+                ProducerMode::Single => DMP_PRODUCER_SINGLE,
+                ProducerMode::Multi => DMP_PRODUCER_MULTI,
+            },
+            type_id: p.type_id,
+            wakeups: u32::from(p.flags & crate::layout::FLAG_WAKEUPS != 0),
+            reserved: 0,
+            cursor: r.cursor(),
+        };
+        // SAFETY: the caller's struct is `size` bytes; we write at most the
+        // part both sides know.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                &info as *const dmp_ring_info as *const u8,
+                out as *mut dmp_ring_info as *mut u8,
+                size.min(std::mem::size_of::<dmp_ring_info>()),
+            )
+        };
+        Ok(())
+    })
+}
+
+/// Fills `options` with defaults.
+#[no_mangle]
+pub extern "C" fn dmp_producer_options_init(options: *mut dmp_producer_options) {
+    if let Ok(o) = options_out(options) {
+        *o = dmp_producer_options {
+            struct_size: std::mem::size_of::<dmp_producer_options>() as u32,
+            wait_strategy: DMP_WAIT_YIELD,
+            sleep_ns: 0,
+        };
+    }
+}
+
+/// Attaches the ring's producer (`options` may be NULL). Fails with
+/// `DMP_STATUS_PRODUCER_EXISTS` while another live producer holds the ring.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_producer_open(
+    ring: *mut dmp_ring,
+    options: *const dmp_producer_options,
+    out: *mut *mut dmp_producer,
+) -> i32 {
+    boundary(|| {
+        let r = live(ring)?;
+        out_ptr(out, "out")?;
+        let o = read_options(options, "dmp_producer_options")?;
+        let strategy = match o {
+            Some(o) => WaitStrategy::from_code(o.wait_strategy, timeout(o.sleep_ns))?,
+            None => WaitStrategy::default(),
+        };
+        let p = r.producer(strategy)?;
+        new_handle(
+            |magic, inner| dmp_producer {
+                magic,
+                inner: Some(inner),
+            },
+            p,
+            out,
+        )
+    })
+}
+
+/// Closes a producer handle (NULL is a no-op).
+#[no_mangle]
+pub extern "C" fn dmp_producer_close(producer: *mut dmp_producer) -> i32 {
+    boundary(|| close_handle(producer))
+}
+
+/// Claims `n` consecutive slots, waiting at most `timeout_ns` for
+/// consumers to free them; `*out_first` receives the first sequence.
+/// Returns `DMP_STATUS_TIMEOUT` when the wait expires.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_claim(
+    producer: *mut dmp_producer,
+    n: u64,
+    timeout_ns: u64,
+    out_first: *mut i64,
+) -> i32 {
+    boundary(|| {
+        let p = live(producer)?;
+        let out = out_ptr(out_first, "out_first")?;
+        *out = p.claim(n, timeout(timeout_ns))?;
+        Ok(())
+    })
+}
+
+/// Claims `n` slots without waiting; `DMP_STATUS_WOULD_BLOCK` when the
+/// ring has no room.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_try_claim(producer: *mut dmp_producer, n: u64, out_first: *mut i64) -> i32 {
+    boundary(|| {
+        let p = live(producer)?;
+        let out = out_ptr(out_first, "out_first")?;
+        *out = p.try_claim(n)?;
+        Ok(())
+    })
+}
+
+/// The payload of claimed, unpublished sequence `seq` (`slot_size` bytes,
+/// 64-byte aligned), or NULL with the last error set.
+#[no_mangle]
+pub extern "C" fn dmp_producer_slot(producer: *mut dmp_producer, seq: i64) -> *mut c_void {
+    boundary_ptr(|| {
+        let p = live(producer)?;
+        Ok(p.slot_mut(seq)?.as_mut_ptr() as *mut c_void)
+    })
+}
+
+/// Publishes `[lo, hi]`: it must start right after the last published
+/// sequence and lie within the claimed range.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_publish(producer: *mut dmp_producer, lo: i64, hi: i64) -> i32 {
+    boundary(|| live(producer)?.publish(lo, hi))
+}
+
+/// Fills `options` with defaults.
+#[no_mangle]
+pub extern "C" fn dmp_consumer_options_init(options: *mut dmp_consumer_options) {
+    if let Ok(o) = options_out(options) {
+        *o = dmp_consumer_options {
+            struct_size: std::mem::size_of::<dmp_consumer_options>() as u32,
+            wait_strategy: DMP_WAIT_YIELD,
+            sleep_ns: 0,
+            dependencies: std::ptr::null(),
+            dependency_count: 0,
+        };
+    }
+}
+
+/// Registers consumer `name` (1 to 63 of `[A-Za-z0-9._-]`). It sees every
+/// event published after it joined. `options` may be NULL.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_consumer_open(
+    ring: *mut dmp_ring,
+    name: *const c_char,
+    options: *const dmp_consumer_options,
+    out: *mut *mut dmp_consumer,
+) -> i32 {
+    boundary(|| {
+        let r = live(ring)?;
+        let name = c_str(name, "name")?;
+        out_ptr(out, "out")?;
+        let o = read_options(options, "dmp_consumer_options")?;
+        let (strategy, deps) = match o {
+            None => (WaitStrategy::default(), Vec::new()),
+            Some(o) => {
+                let strategy = WaitStrategy::from_code(o.wait_strategy, timeout(o.sleep_ns))?;
+                if o.dependency_count > crate::layout::MAX_CONSUMERS as usize {
+                    return Err(Error::InvalidArgument(format!(
+                        "dependency_count {} exceeds {}",
+                        o.dependency_count,
+                        crate::layout::MAX_CONSUMERS
+                    )));
+                }
+                if o.dependency_count > 0 && o.dependencies.is_null() {
+                    return Err(Error::NullPointer("dependencies"));
+                }
+                let mut deps = Vec::with_capacity(o.dependency_count);
+                for i in 0..o.dependency_count {
+                    // SAFETY: the caller passes `dependency_count` pointers.
+                    deps.push(c_str(unsafe { *o.dependencies.add(i) }, "dependencies[i]")?);
+                }
+                (strategy, deps)
+            }
+        };
+        let c = r.consumer(name, &deps, strategy)?;
+        new_handle(
+            |magic, inner| dmp_consumer {
+                magic,
+                inner: Some(inner),
+            },
+            c,
+            out,
+        )
+    })
+}
+
+/// Closes a consumer: it leaves the ring and stops holding the producer
+/// back. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn dmp_consumer_close(consumer: *mut dmp_consumer) -> i32 {
+    boundary(|| close_handle(consumer))
+}
+
+/// Waits at most `timeout_ns` until `seq` is available; `*out_available`
+/// receives the highest available sequence (>= `seq`): read them all, then
+/// commit. A zero timeout never waits (`DMP_STATUS_WOULD_BLOCK`).
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_wait_for(
+    consumer: *mut dmp_consumer,
+    seq: i64,
+    timeout_ns: u64,
+    out_available: *mut i64,
+) -> i32 {
+    boundary(|| {
+        let c = live(consumer)?;
+        let out = out_ptr(out_available, "out_available")?;
+        *out = c.wait_for(seq, timeout(timeout_ns))?;
+        Ok(())
+    })
+}
+
+/// The payload of available, uncommitted sequence `seq`, or NULL with the
+/// last error set.
+#[no_mangle]
+pub extern "C" fn dmp_consumer_slot(consumer: *mut dmp_consumer, seq: i64) -> *const c_void {
+    boundary_ptr(|| {
+        let c = live(consumer)?;
+        Ok(c.slot(seq)?.as_ptr() as *mut c_void)
+    })
+}
+
+/// The next sequence this consumer should read (last committed + 1).
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_consumer_next(consumer: *mut dmp_consumer, out_next: *mut i64) -> i32 {
+    boundary(|| {
+        let c = live(consumer)?;
+        *out_ptr(out_next, "out_next")? = c.next_sequence();
+        Ok(())
+    })
+}
+
+/// Marks every sequence up to `seq` consumed (one release store). `seq`
+/// must not exceed what `dmp_wait_for` returned.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_commit(consumer: *mut dmp_consumer, seq: i64) -> i32 {
+    boundary(|| live(consumer)?.commit(seq))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_constants_match_the_rust_codes() {
+        let c = [
+            DMP_STATUS_OK,
+            DMP_STATUS_WOULD_BLOCK,
+            DMP_STATUS_TIMEOUT,
+            DMP_STATUS_INVALID_ARGUMENT,
+            DMP_STATUS_NULL_POINTER,
+            DMP_STATUS_PANIC,
+            DMP_STATUS_INVALID_HANDLE,
+            DMP_STATUS_INVALID_NAME,
+            DMP_STATUS_INVALID_CAPACITY,
+            DMP_STATUS_INVALID_SLOT_SIZE,
+            DMP_STATUS_IO,
+            DMP_STATUS_NOT_FOUND,
+            DMP_STATUS_ALREADY_EXISTS,
+            DMP_STATUS_NO_SPACE,
+            DMP_STATUS_PERMISSION_DENIED,
+            DMP_STATUS_NOT_A_SEGMENT,
+            DMP_STATUS_VERSION_MISMATCH,
+            DMP_STATUS_TRUNCATED,
+            DMP_STATUS_CHECKSUM_MISMATCH,
+            DMP_STATUS_CORRUPT,
+            DMP_STATUS_LAYOUT_MISMATCH,
+            DMP_STATUS_TYPE_MISMATCH,
+            DMP_STATUS_SEQUENCE_OUT_OF_RANGE,
+            DMP_STATUS_BATCH_TOO_LARGE,
+            DMP_STATUS_CONSUMER_TABLE_FULL,
+            DMP_STATUS_NAME_IN_USE,
+            DMP_STATUS_DEPENDENCY_NOT_FOUND,
+            DMP_STATUS_PRODUCER_EXISTS,
+            DMP_STATUS_UNSUPPORTED,
+        ];
+        for (i, s) in Status::ALL.iter().enumerate() {
+            assert_eq!(c[i], *s as i32, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn option_tail_rules() {
+        #[repr(C)]
+        #[derive(Clone, Copy)]
+        struct Bigger {
+            o: dmp_producer_options,
+            extra: u64,
+        }
+        let mut b = Bigger {
+            o: dmp_producer_options {
+                struct_size: std::mem::size_of::<Bigger>() as u32,
+                wait_strategy: DMP_WAIT_BUSY_SPIN,
+                sleep_ns: 0,
+            },
+            extra: 0,
+        };
+        let p = &b as *const Bigger as *const dmp_producer_options;
+        assert_eq!(read_options(p, "x").unwrap().unwrap().wait_strategy, 0);
+        b.extra = 1;
+        let p = &b as *const Bigger as *const dmp_producer_options;
+        assert_eq!(
+            read_options(p, "x").unwrap_err().status(),
+            Status::InvalidArgument
+        );
+    }
+}

@@ -31,7 +31,7 @@
 
 pub mod consumer;
 pub mod error;
-mod ffi;
+pub mod ffi;
 pub mod layout;
 pub mod liveness;
 pub mod region;

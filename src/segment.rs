@@ -19,6 +19,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// How often open-or-create retries after losing a creation race, whatever
+/// its timeout.
+const OPEN_OR_CREATE_RETRIES: u32 = 100;
+
 /// A mapped, validated segment. Shared (`Arc`) by the ring, its producers
 /// and consumers, so the mapping outlives every view into it.
 #[derive(Debug)]
@@ -128,6 +132,7 @@ impl Segment {
     ) -> Result<(Segment, bool)> {
         let path = location.path()?;
         let start = Instant::now();
+        let mut lost_races = 0;
         loop {
             match Segment::open_now(location, &path) {
                 Err(Error::NotFound { .. }) => {}
@@ -135,8 +140,13 @@ impl Segment {
             }
             match Segment::create(location, layout.clone(), mode) {
                 // Someone else created it between our open and our link:
-                // open theirs (it is complete, by construction).
-                Err(Error::AlreadyExists { .. }) if start.elapsed() <= timeout => continue,
+                // open theirs (complete, by construction). Only a name that
+                // is created and removed again and again makes us give up.
+                Err(Error::AlreadyExists { .. })
+                    if lost_races < OPEN_OR_CREATE_RETRIES || start.elapsed() <= timeout =>
+                {
+                    lost_races += 1;
+                }
                 other => return other.map(|s| (s, true)),
             }
         }

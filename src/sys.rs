@@ -81,16 +81,27 @@ pub fn allocate(file: &File, len: u64) -> io::Result<()> {
 
 /// Bytes available to an unprivileged user on the file system of `path`.
 pub fn free_bytes(path: &Path) -> u64 {
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
-        return 0;
-    };
+    statvfs(path).map_or(0, |st| {
+        st.f_bavail.saturating_mul(st.f_frsize)
+    })
+}
+
+/// Total size in bytes of the file system of `path`.
+pub fn fs_size_bytes(path: &Path) -> u64 {
+    statvfs(path).map_or(0, |st| {
+        st.f_blocks.saturating_mul(st.f_frsize)
+    })
+}
+
+fn statvfs(path: &Path) -> Option<libc::statvfs> {
+    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
     // SAFETY: statvfs is plain data, so all-zero is a valid value.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: `c` is NUL-terminated and `st` is a valid out-pointer.
     if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-        return 0;
+        return None;
     }
-    (st.f_bavail as u64).saturating_mul(st.f_frsize as u64)
+    Some(st)
 }
 
 /// Kind of an open-file-description lock.

@@ -1,1 +1,69 @@
-fn main() {}
+//! `dmp`: the disruptor-mp command-line tool: a demo, the cross-process
+//! benchmark, producer/consumer roles for scripts and tests, and segment
+//! inspection.
+
+mod bench;
+mod demo;
+mod inspect;
+mod roles;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Boxed error for command results.
+pub type CmdResult = Result<(), Box<dyn std::error::Error>>;
+
+#[derive(Parser)]
+#[command(
+    name = "dmp",
+    version,
+    about = "disruptor-mp: multi-process ring buffer tool"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a producer and a consumer process on a fresh ring and print
+    /// throughput and latency.
+    Demo(demo::DemoArgs),
+    /// Cross-process benchmark against a hand-written ring, an atomic
+    /// ping-pong and Unix domain sockets.
+    Bench(bench::BenchArgs),
+    /// (internal) one side of a benchmark run.
+    #[command(hide = true)]
+    BenchWorker(bench::WorkerArgs),
+    /// Create a ring.
+    Create(roles::CreateArgs),
+    /// Publish numbered, verifiable events to a ring.
+    Produce(roles::ProduceArgs),
+    /// Consume and verify events from a ring.
+    Consume(roles::ConsumeArgs),
+    /// Print a ring's header and consumer table.
+    Inspect(inspect::InspectArgs),
+    /// Remove a ring's name.
+    Rm(inspect::RmArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.cmd {
+        Cmd::Demo(a) => demo::run(a),
+        Cmd::Bench(a) => bench::run(a),
+        Cmd::BenchWorker(a) => bench::worker(a),
+        Cmd::Create(a) => roles::create(a),
+        Cmd::Produce(a) => roles::produce(a),
+        Cmd::Consume(a) => roles::consume(a),
+        Cmd::Inspect(a) => inspect::inspect(a),
+        Cmd::Rm(a) => inspect::rm(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dmp: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,204 @@
+/* The C ABI's answers to misuse: null pointers, closed handles, double
+ * close, bad option structs, unknown enum values, out-of-range sequences.
+ * Each case must return its own status code and a message, never crash.
+ * usage: abi_misuse SHM_NAME          prints "N passed, M failed" */
+#include "disruptor_mp.h"
+#include <stdio.h>
+#include <string.h>
+
+static int passed, failed;
+
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (cond) {                                                            \
+            passed++;                                                          \
+        } else {                                                               \
+            failed++;                                                          \
+            fprintf(stderr, "FAILED line %d: %s (last error: %s)\n", __LINE__, \
+                    #cond, dmp_last_error_message());                          \
+        }                                                                      \
+    } while (0)
+
+#define EXPECT(call, status) CHECK((call) == (status))
+
+#ifdef __cplusplus
+#define STATIC_ASSERT static_assert
+#else
+#define STATIC_ASSERT _Static_assert
+#endif
+
+/* The layout the header promises, mirrored from the Rust definitions. */
+STATIC_ASSERT(sizeof(dmp_ring_options) == 56, "dmp_ring_options layout");
+STATIC_ASSERT(offsetof(dmp_ring_options, capacity) == 8, "capacity offset");
+STATIC_ASSERT(offsetof(dmp_ring_options, timeout_ns) == 48, "timeout_ns offset");
+STATIC_ASSERT(sizeof(dmp_producer_options) == 16, "dmp_producer_options layout");
+STATIC_ASSERT(sizeof(dmp_consumer_options) == 32, "dmp_consumer_options layout");
+STATIC_ASSERT(sizeof(dmp_ring_info) == 48, "dmp_ring_info layout");
+
+static int message_mentions(const char *needle) {
+    return strstr(dmp_last_error_message(), needle) != NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: abi_misuse SHM_NAME\n");
+        return 2;
+    }
+    const char *name = argv[1];
+
+    /* Versions agree with the header this program was compiled against. */
+    CHECK(dmp_version_number() == DMP_VERSION_NUMBER);
+    CHECK(strcmp(dmp_version(), DMP_VERSION_STRING) == 0);
+    CHECK(strcmp(dmp_status_str(DMP_STATUS_TIMEOUT), "timed out") == 0);
+    CHECK(strcmp(dmp_status_str(12345), "unknown status code") == 0);
+
+    dmp_ring_options ro;
+    dmp_ring_options_init(&ro);
+    CHECK(ro.struct_size == sizeof ro && ro.capacity == 4096 && ro.mode == 0600);
+    dmp_ring_options_init(NULL); /* no crash */
+
+    dmp_ring *ring = NULL;
+    /* Null pointers. */
+    EXPECT(dmp_ring_create(NULL, &ro, &ring), DMP_STATUS_NULL_POINTER);
+    CHECK(message_mentions("name"));
+    EXPECT(dmp_ring_create(name, &ro, NULL), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_ring_open(NULL, NULL, &ring), DMP_STATUS_NULL_POINTER);
+    CHECK(ring == NULL);
+
+    /* Bad parameters, each with its own code; nothing is created. */
+    ro.capacity = 3;
+    EXPECT(dmp_ring_create(name, &ro, &ring), DMP_STATUS_INVALID_CAPACITY);
+    CHECK(message_mentions("power of two"));
+    ro.capacity = 1ull << 62;
+    EXPECT(dmp_ring_create(name, &ro, &ring), DMP_STATUS_INVALID_CAPACITY);
+    ro.capacity = 64;
+    ro.slot_size = 1u << 30;
+    EXPECT(dmp_ring_create(name, &ro, &ring), DMP_STATUS_INVALID_SLOT_SIZE);
+    ro.slot_size = 16;
+    EXPECT(dmp_ring_create("with/slash", &ro, &ring), DMP_STATUS_INVALID_NAME);
+    EXPECT(dmp_ring_create("", &ro, &ring), DMP_STATUS_INVALID_NAME);
+    ro.backing = 7;
+    EXPECT(dmp_ring_create(name, &ro, &ring), DMP_STATUS_INVALID_ARGUMENT);
+    ro.backing = DMP_BACKING_SHM;
+    ro.producer_mode = 9;
+    EXPECT(dmp_ring_create(name, &ro, &ring), DMP_STATUS_INVALID_ARGUMENT);
+    ro.producer_mode = DMP_PRODUCER_DEFAULT;
+    ro.struct_size = 0;
+    EXPECT(dmp_ring_create(name, &ro, &ring), DMP_STATUS_INVALID_ARGUMENT);
+    CHECK(message_mentions("struct_size"));
+    ro.struct_size = sizeof ro;
+    EXPECT(dmp_ring_open(name, NULL, &ring), DMP_STATUS_NOT_FOUND);
+    CHECK(message_mentions(name));
+
+    /* A newer caller's larger struct: a zero tail is fine, non-zero is not. */
+    struct {
+        dmp_ring_options o;
+        uint64_t future;
+    } big;
+    memset(&big, 0, sizeof big);
+    dmp_ring_options_init(&big.o);
+    big.o.struct_size = sizeof big;
+    big.o.capacity = 64;
+    big.o.slot_size = 16;
+    big.future = 1;
+    EXPECT(dmp_ring_create(name, &big.o, &ring), DMP_STATUS_INVALID_ARGUMENT);
+    big.future = 0;
+    EXPECT(dmp_ring_create(name, &big.o, &ring), DMP_STATUS_OK);
+    CHECK(ring != NULL);
+    dmp_ring *again = NULL;
+    EXPECT(dmp_ring_create(name, &ro, &again), DMP_STATUS_ALREADY_EXISTS);
+    bool created = true;
+    EXPECT(dmp_ring_open_or_create(name, &ro, &again, &created), DMP_STATUS_OK);
+    CHECK(!created);
+    ro.type_id = 77;
+    dmp_ring *typed = NULL;
+    EXPECT(dmp_ring_open(name, &ro, &typed), DMP_STATUS_TYPE_MISMATCH);
+    ro.type_id = 0;
+    ro.capacity = 128;
+    EXPECT(dmp_ring_open(name, &ro, &typed), DMP_STATUS_LAYOUT_MISMATCH);
+    CHECK(message_mentions("64") && message_mentions("128"));
+    EXPECT(dmp_ring_close(again), DMP_STATUS_OK);
+
+    /* Producer and consumer misuse. */
+    dmp_producer_options po;
+    dmp_producer_options_init(&po);
+    po.wait_strategy = 42;
+    dmp_producer *p = NULL;
+    EXPECT(dmp_producer_open(ring, &po, &p), DMP_STATUS_INVALID_ARGUMENT);
+    EXPECT(dmp_producer_open(NULL, NULL, &p), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_producer_open(ring, NULL, &p), DMP_STATUS_OK);
+    dmp_producer *p2 = NULL;
+    EXPECT(dmp_producer_open(ring, NULL, &p2), DMP_STATUS_PRODUCER_EXISTS);
+
+    dmp_consumer *c = NULL;
+    EXPECT(dmp_consumer_open(ring, NULL, NULL, &c), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_consumer_open(ring, "bad name", NULL, &c), DMP_STATUS_INVALID_NAME);
+    dmp_consumer_options co;
+    dmp_consumer_options_init(&co);
+    co.dependency_count = 1; /* with a NULL array */
+    EXPECT(dmp_consumer_open(ring, "c", &co, &c), DMP_STATUS_NULL_POINTER);
+    const char *deps[] = {"nobody"};
+    co.dependencies = deps;
+    EXPECT(dmp_consumer_open(ring, "c", &co, &c), DMP_STATUS_DEPENDENCY_NOT_FOUND);
+    CHECK(message_mentions("nobody"));
+    EXPECT(dmp_consumer_open(ring, "c", NULL, &c), DMP_STATUS_OK);
+    dmp_consumer *dup = NULL;
+    EXPECT(dmp_consumer_open(ring, "c", NULL, &dup), DMP_STATUS_NAME_IN_USE);
+
+    int64_t first = -7, avail = -7;
+    EXPECT(dmp_claim(p, 0, 0, &first), DMP_STATUS_BATCH_TOO_LARGE);
+    EXPECT(dmp_claim(p, 65, 0, &first), DMP_STATUS_BATCH_TOO_LARGE);
+    EXPECT(dmp_claim(p, 1, 0, NULL), DMP_STATUS_NULL_POINTER);
+    CHECK(first == -7); /* outputs are written only on success */
+    EXPECT(dmp_publish(p, 0, 0), DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    CHECK(dmp_producer_slot(p, 0) == NULL);
+    EXPECT(dmp_try_claim(p, 2, &first), DMP_STATUS_OK);
+    CHECK(first == 0);
+    CHECK(dmp_producer_slot(p, 1) != NULL);
+    CHECK(dmp_producer_slot(p, 2) == NULL);
+    EXPECT(dmp_publish(p, 1, 1), DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    EXPECT(dmp_publish(p, 0, 1), DMP_STATUS_OK);
+    EXPECT(dmp_commit(c, 5), DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    CHECK(dmp_consumer_slot(c, 0) == NULL);
+    EXPECT(dmp_wait_for(c, 0, 1000000, &avail), DMP_STATUS_OK);
+    CHECK(avail == 1);
+    CHECK(dmp_consumer_slot(c, 1) != NULL);
+    EXPECT(dmp_commit(c, 2), DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    EXPECT(dmp_commit(c, 1), DMP_STATUS_OK);
+    EXPECT(dmp_wait_for(c, 2, 0, &avail), DMP_STATUS_WOULD_BLOCK);
+    EXPECT(dmp_wait_for(c, 2, 1000000, &avail), DMP_STATUS_TIMEOUT);
+    CHECK(avail == 1);
+
+    /* Closed handles and double close. */
+    EXPECT(dmp_consumer_close(c), DMP_STATUS_OK);
+    EXPECT(dmp_consumer_close(c), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_commit(c, 1), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_wait_for(c, 2, 0, &avail), DMP_STATUS_INVALID_HANDLE);
+    CHECK(dmp_consumer_slot(c, 1) == NULL);
+    EXPECT(dmp_producer_close(p), DMP_STATUS_OK);
+    EXPECT(dmp_producer_close(p), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_claim(p, 1, 0, &first), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_publish(p, 2, 2), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_producer_close(NULL), DMP_STATUS_OK);
+    EXPECT(dmp_consumer_close(NULL), DMP_STATUS_OK);
+    EXPECT(dmp_ring_close(NULL), DMP_STATUS_OK);
+    /* A handle of one kind passed as another is not mistaken for it. */
+    EXPECT(dmp_commit((dmp_consumer *)ring, 1), DMP_STATUS_INVALID_HANDLE);
+
+    /* The ring outlives its handle for the producer opened from it. */
+    EXPECT(dmp_producer_open(ring, NULL, &p), DMP_STATUS_OK);
+    EXPECT(dmp_ring_close(ring), DMP_STATUS_OK);
+    EXPECT(dmp_ring_close(ring), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_producer_open(ring, NULL, &p2), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_claim(p, 1, 0, &first), DMP_STATUS_OK);
+    CHECK(first == 2);
+    EXPECT(dmp_publish(p, 2, 2), DMP_STATUS_OK);
+    EXPECT(dmp_producer_close(p), DMP_STATUS_OK);
+
+    EXPECT(dmp_ring_unlink(name, DMP_BACKING_SHM), DMP_STATUS_OK);
+    EXPECT(dmp_ring_unlink(name, DMP_BACKING_SHM), DMP_STATUS_NOT_FOUND);
+    EXPECT(dmp_ring_unlink(name, 9), DMP_STATUS_INVALID_ARGUMENT);
+
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

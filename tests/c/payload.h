@@ -1,0 +1,29 @@
+/* The payload pattern of `dmp produce` / `dmp consume`: event number i in
+ * the first 8 bytes (native order), then byte k = (uint8_t)(i * 31) + k. */
+#ifndef DMP_TEST_PAYLOAD_H
+#define DMP_TEST_PAYLOAD_H
+#include <stdint.h>
+#include <string.h>
+
+static inline void fill_payload(uint64_t i, uint8_t *slot, uint32_t size) {
+    uint8_t head[8];
+    memcpy(head, &i, 8);
+    memcpy(slot, head, size < 8 ? size : 8);
+    for (uint32_t k = 8; k < size; k++) {
+        slot[k] = (uint8_t)((uint8_t)(i * 31u) + (uint8_t)k);
+    }
+}
+
+/* Returns 0 and the event number in *out when the payload is intact. */
+static inline int check_payload(const uint8_t *slot, uint32_t size, uint64_t *out) {
+    uint64_t i = 0;
+    memcpy(&i, slot, size < 8 ? size : 8);
+    for (uint32_t k = 8; k < size; k++) {
+        if (slot[k] != (uint8_t)((uint8_t)(i * 31u) + (uint8_t)k)) {
+            return -1;
+        }
+    }
+    *out = i;
+    return 0;
+}
+#endif

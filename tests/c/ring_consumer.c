@@ -1,0 +1,81 @@
+/* Attaches to an existing ring as consumer NAME and verifies COUNT events
+ * written with the payload pattern, in order.
+ * usage: ring_consumer RING NAME COUNT */
+#include "disruptor_mp.h"
+#include "payload.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+#define TIMEOUT_NS (20ull * 1000 * 1000 * 1000)
+
+static int fail(const char *what, int32_t st) {
+    fprintf(stderr, "ring_consumer: %s: %s: %s\n", what, dmp_status_str(st), dmp_last_error_message());
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: ring_consumer RING NAME COUNT\n");
+        return 2;
+    }
+    uint64_t count = strtoull(argv[3], NULL, 10);
+    dmp_ring_options ro;
+    dmp_ring_options_init(&ro);
+    ro.capacity = 0; /* do not check the layout */
+    ro.slot_size = 0;
+    ro.max_consumers = 0;
+    ro.timeout_ns = TIMEOUT_NS;
+    dmp_ring *ring = NULL;
+    int32_t st = dmp_ring_open(argv[1], &ro, &ring);
+    if (st != DMP_STATUS_OK) return fail("open", st);
+    dmp_ring_info info;
+    info.struct_size = sizeof info;
+    st = dmp_ring_get_info(ring, &info);
+    if (st != DMP_STATUS_OK) return fail("info", st);
+
+    dmp_consumer_options co;
+    dmp_consumer_options_init(&co);
+    co.wait_strategy = DMP_WAIT_YIELD;
+    dmp_consumer *c = NULL;
+    st = dmp_consumer_open(ring, argv[2], &co, &c);
+    if (st != DMP_STATUS_OK) return fail("consumer open", st);
+    printf("ready %s\n", argv[2]);
+    fflush(stdout);
+
+    uint64_t got = 0, expected = 0;
+    int have_expected = 0;
+    int64_t next = 0;
+    st = dmp_consumer_next(c, &next);
+    if (st != DMP_STATUS_OK) return fail("next", st);
+    while (got < count) {
+        int64_t avail = 0;
+        st = dmp_wait_for(c, next, TIMEOUT_NS, &avail);
+        if (st != DMP_STATUS_OK) return fail("wait_for", st);
+        if (avail - next + 1 > (int64_t)(count - got)) avail = next + (int64_t)(count - got) - 1;
+        for (int64_t s = next; s <= avail; s++) {
+            const uint8_t *slot = (const uint8_t *)dmp_consumer_slot(c, s);
+            if (slot == NULL) return fail("slot", DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+            uint64_t i = 0;
+            if (check_payload(slot, info.slot_size, &i) != 0) {
+                fprintf(stderr, "ring_consumer: torn payload at sequence %lld\n", (long long)s);
+                return 1;
+            }
+            if (have_expected && i != expected) {
+                fprintf(stderr, "ring_consumer: event %llu at %lld, expected %llu\n",
+                        (unsigned long long)i, (long long)s, (unsigned long long)expected);
+                return 1;
+            }
+            expected = i + 1;
+            have_expected = 1;
+        }
+        st = dmp_commit(c, avail);
+        if (st != DMP_STATUS_OK) return fail("commit", st);
+        got += (uint64_t)(avail - next + 1);
+        next = avail + 1;
+    }
+    printf("consumed %llu events, last event %llu\n", (unsigned long long)got,
+           (unsigned long long)(expected - 1));
+    if (dmp_consumer_close(c) != DMP_STATUS_OK) return 1;
+    if (dmp_ring_close(ring) != DMP_STATUS_OK) return 1;
+    return 0;
+}

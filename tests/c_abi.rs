@@ -1,0 +1,109 @@
+//! C programs (compiled here with -Wall -Wextra -Werror, as C11 and as
+//! C++17) against the shared library: ABI misuse answers, and C and Rust
+//! processes on one ring in both directions.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+use support::{dmp, run, Proc, ShmName};
+
+const T: Duration = Duration::from_secs(120);
+
+fn c_source(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/c")
+        .join(name)
+}
+
+/// The C programs, built once per test process.
+fn programs() -> &'static (PathBuf, PathBuf, PathBuf, PathBuf) {
+    static P: OnceLock<(PathBuf, PathBuf, PathBuf, PathBuf)> = OnceLock::new();
+    P.get_or_init(|| {
+        let misuse = support::compile_c(&[&c_source("abi_misuse.c")], "abi_misuse", false);
+        let misuse_cxx = support::compile_c(&[&c_source("abi_misuse.c")], "abi_misuse_cxx", true);
+        let consumer = support::compile_c(&[&c_source("ring_consumer.c")], "ring_consumer", false);
+        let producer = support::compile_c(&[&c_source("ring_producer.c")], "ring_producer", true);
+        (misuse, misuse_cxx, consumer, producer)
+    })
+}
+
+#[test]
+fn abi_misuse_is_answered_with_status_codes_in_c_and_cxx() {
+    let (misuse, misuse_cxx, _, _) = programs();
+    for exe in [misuse, misuse_cxx] {
+        let name = ShmName::new("misuse");
+        let mut c = Command::new(exe);
+        c.arg(&name.0);
+        let (ok, out) = run(c, "abi_misuse", T);
+        assert!(ok && out.contains(" passed, 0 failed"), "{out}");
+    }
+}
+
+#[test]
+fn c_consumer_reads_a_ring_created_and_fed_by_rust() {
+    let (_, _, consumer, _) = programs();
+    let name = ShmName::new("rust2c");
+    let mut c = dmp();
+    c.args(["create", &name.0, "--capacity", "64", "--slot-size", "40"]);
+    assert!(run(c, "create", T).0);
+    let count = 500_000u64;
+    let mut cc = Command::new(consumer);
+    cc.args([name.0.as_str(), "c-consumer", &count.to_string()]);
+    let mut c_consumer = Proc::spawn(cc, "C consumer");
+    c_consumer.wait_line("ready", Duration::from_secs(20));
+    let mut p = dmp();
+    p.args([
+        "produce",
+        &name.0,
+        "--count",
+        &count.to_string(),
+        "--batch",
+        "9",
+        "--first",
+        "0",
+    ]);
+    Proc::spawn(p, "Rust producer").succeed(T);
+    let out = c_consumer.succeed(T);
+    assert!(
+        out.contains(&format!(
+            "consumed {count} events, last event {}",
+            count - 1
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn rust_consumer_reads_a_ring_created_and_fed_by_c() {
+    let (_, _, _, producer) = programs();
+    let name = ShmName::new("c2rust");
+    let count = 500_000u64;
+    let mut pc = Command::new(producer);
+    pc.args([name.0.as_str(), &count.to_string(), "13", "create"])
+        .stdin(std::process::Stdio::piped());
+    let mut c_producer = Proc::spawn(pc, "C producer");
+    c_producer.wait_line("created", Duration::from_secs(20));
+    let mut cc = dmp();
+    cc.args([
+        "consume",
+        &name.0,
+        "--name",
+        "rust",
+        "--count",
+        &count.to_string(),
+    ]);
+    let mut rust_consumer = Proc::spawn(cc, "Rust consumer");
+    rust_consumer.wait_line("ready", Duration::from_secs(20));
+    {
+        use std::io::Write;
+        let stdin = c_producer.child.stdin.as_mut().expect("stdin");
+        stdin.write_all(b"go\n").unwrap();
+    }
+    c_producer.succeed(T);
+    let out = rust_consumer.succeed(T);
+    assert!(out.contains(&format!("consumed {count} events")), "{out}");
+    assert!(out.contains(&format!("last event {}", count - 1)), "{out}");
+}

@@ -1,0 +1,79 @@
+//! The checked-in C header is exactly what cbindgen generates from the
+//! source, and the shared library exports only `dmp_*` symbols.
+//! `DMP_UPDATE_HEADER=1 cargo test --test header` rewrites the header.
+
+use std::path::Path;
+
+fn generate() -> String {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let mut config = cbindgen::Config::from_file(Path::new(dir).join("cbindgen.toml"))
+        .expect("cbindgen.toml parses");
+    config.after_includes = Some(format!(
+        "\n#define DMP_VERSION_MAJOR {major}\n#define DMP_VERSION_MINOR {minor}\n#define DMP_VERSION_PATCH {patch}\n\
+         #define DMP_VERSION_STRING \"{version}\"\n\
+         /** major * 10000 + minor * 100 + patch, as dmp_version_number() returns. */\n\
+         #define DMP_VERSION_NUMBER ({major} * 10000 + {minor} * 100 + {patch})\n\n\
+         #if defined(__GNUC__) || defined(__clang__)\n#define DMP_MUST_USE __attribute__((warn_unused_result))\n\
+         #else\n#define DMP_MUST_USE\n#endif\n",
+        major = env!("CARGO_PKG_VERSION_MAJOR"),
+        minor = env!("CARGO_PKG_VERSION_MINOR"),
+        patch = env!("CARGO_PKG_VERSION_PATCH"),
+        version = env!("CARGO_PKG_VERSION"),
+    ));
+    let mut out = Vec::new();
+    cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(Path::new(dir).join("src/ffi.rs"))
+        .generate()
+        .expect("cbindgen generates the header")
+        .write(&mut out);
+    String::from_utf8(out).expect("utf-8 header")
+}
+
+#[test]
+fn checked_in_header_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("include/disruptor_mp.h");
+    let fresh = generate();
+    if std::env::var_os("DMP_UPDATE_HEADER").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == fresh,
+        "include/disruptor_mp.h is stale: run `DMP_UPDATE_HEADER=1 cargo test --test header`"
+    );
+}
+
+#[test]
+fn shared_library_exports_only_dmp_symbols_and_has_a_soname() {
+    let lib = disruptor_mp_test_support::shared_library();
+    assert!(lib.exists(), "{} not built", lib.display());
+    let nm = std::process::Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(&lib)
+        .output()
+        .expect("nm runs");
+    let text = String::from_utf8_lossy(&nm.stdout);
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    assert!(names.contains(&"dmp_claim"), "{text}");
+    let foreign: Vec<&&str> = names.iter().filter(|n| !n.starts_with("dmp_")).collect();
+    assert!(foreign.is_empty(), "non-dmp_ exports: {foreign:?}");
+    let readelf = std::process::Command::new("readelf")
+        .arg("-d")
+        .arg(&lib)
+        .output()
+        .expect("readelf runs");
+    let text = String::from_utf8_lossy(&readelf.stdout);
+    let soname = format!("libdisruptor_mp.so.{}", env!("CARGO_PKG_VERSION_MAJOR"));
+    assert!(
+        text.contains(&format!("[{soname}]")),
+        "no SONAME {soname}: {text}"
+    );
+}
+
+#[path = "support/mod.rs"]
+mod disruptor_mp_test_support;

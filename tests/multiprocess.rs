@@ -1,0 +1,228 @@
+//! Real processes share one ring: fan-out, pipelines, diamonds, every wait
+//! strategy, create races and attach-before-create. Producers and consumers
+//! are `dmp produce` / `dmp consume` processes, which verify every payload
+//! and the order of events.
+
+mod support;
+
+use std::time::Duration;
+use support::{dmp, run, Proc, ShmName};
+
+const T: Duration = Duration::from_secs(120);
+const READY: Duration = Duration::from_secs(20);
+
+fn create(name: &ShmName, capacity: u64, slot_size: u64) {
+    let mut c = dmp();
+    c.args(["create", &name.0, "--capacity", &capacity.to_string()])
+        .args(["--slot-size", &slot_size.to_string()]);
+    let (ok, out) = run(c, "dmp create", T);
+    assert!(ok, "{out}");
+}
+
+fn consumer(name: &ShmName, cname: &str, after: &[&str], count: u64, wait: &str) -> Proc {
+    let mut c = dmp();
+    c.args([
+        "consume",
+        &name.0,
+        "--name",
+        cname,
+        "--count",
+        &count.to_string(),
+    ])
+    .args(["--wait", wait, "--timeout-ms", "30000"]);
+    if !after.is_empty() {
+        c.args(["--after", &after.join(","), "--check-dependencies"]);
+    }
+    let mut p = Proc::spawn(c, &format!("consumer {cname}"));
+    p.wait_line("ready", READY);
+    p
+}
+
+fn producer(name: &ShmName, count: u64, batch: u64, wait: &str, extra: &[&str]) -> Proc {
+    let mut c = dmp();
+    c.args(["produce", &name.0, "--count", &count.to_string()])
+        .args([
+            "--batch",
+            &batch.to_string(),
+            "--wait",
+            wait,
+            "--first",
+            "0",
+        ])
+        .args(extra);
+    Proc::spawn(c, "producer")
+}
+
+/// Every consumer saw events 0..count, each once and in order.
+fn assert_consumed_all(p: Proc, count: u64) {
+    let out = p.succeed(T);
+    assert!(
+        out.contains(&format!("consumed {count} events"))
+            && out.contains(&format!("last event {}", count - 1)),
+        "{out}"
+    );
+}
+
+#[test]
+fn fan_out_to_one_two_and_three_consumer_processes_with_constant_wrap_around() {
+    for (consumers, count, wait) in [
+        (1, 2_000_000, "yield"),
+        (2, 1_000_000, "yield"),
+        (3, 500_000, "block"),
+    ] {
+        let name = ShmName::new("fanout");
+        // 64 slots: the producer laps the ring constantly and is held back.
+        create(&name, 64, 24);
+        let cs: Vec<Proc> = (0..consumers)
+            .map(|i| consumer(&name, &format!("c{i}"), &[], count, wait))
+            .collect();
+        let p = producer(&name, count, 7, wait, &[]);
+        p.succeed(T);
+        for c in cs {
+            assert_consumed_all(c, count);
+        }
+    }
+}
+
+#[test]
+fn pipeline_a_then_b() {
+    let name = ShmName::new("pipeline");
+    create(&name, 128, 16);
+    let count = 300_000;
+    let a = consumer(&name, "a", &[], count, "yield");
+    let b = consumer(&name, "b", &["a"], count, "yield");
+    producer(&name, count, 16, "yield", &[]).succeed(T);
+    assert_consumed_all(a, count);
+    assert_consumed_all(b, count);
+}
+
+#[test]
+fn diamond_c_reads_only_what_a_and_b_committed() {
+    let name = ShmName::new("diamond");
+    create(&name, 64, 8);
+    let count = 200_000;
+    let a = consumer(&name, "a", &[], count, "block");
+    let b = consumer(&name, "b", &[], count, "block");
+    let c = consumer(&name, "c", &["a", "b"], count, "block");
+    producer(&name, count, 5, "block", &[]).succeed(T);
+    assert_consumed_all(a, count);
+    assert_consumed_all(b, count);
+    assert_consumed_all(c, count);
+}
+
+#[test]
+fn every_wait_strategy_moves_every_event() {
+    for wait in ["spin", "yield", "sleep:20", "block"] {
+        let name = ShmName::new("strategy");
+        create(&name, 256, 64);
+        let count = 200_000;
+        let c = consumer(&name, "c", &[], count, wait);
+        producer(&name, count, 32, wait, &[]).succeed(T);
+        assert_consumed_all(c, count);
+    }
+}
+
+#[test]
+fn blocking_consumer_sleeps_between_bursts_and_wakes_for_each() {
+    let name = ShmName::new("futex");
+    create(&name, 1024, 8);
+    // 40 bursts of 100 events, 25 ms apart: the consumer spends most of the
+    // run asleep on the futex and must wake for every burst.
+    let count = 4_000;
+    let c = consumer(&name, "sleepy", &[], count, "block");
+    producer(&name, count, 100, "block", &["--pause-us", "25000"]).succeed(T);
+    assert_consumed_all(c, count);
+}
+
+#[test]
+fn create_race_has_exactly_one_winner() {
+    for open_existing in [false, true] {
+        let name = ShmName::new("race");
+        let racers: Vec<Proc> = (0..3)
+            .map(|_| {
+                let mut c = dmp();
+                c.args(["create", &name.0, "--capacity", "1024"]);
+                if open_existing {
+                    c.arg("--open-existing");
+                }
+                Proc::spawn(c, "creator")
+            })
+            .collect();
+        let results: Vec<(bool, String)> = racers.into_iter().map(|p| p.finish(T)).collect();
+        let created = results
+            .iter()
+            .filter(|(ok, o)| *ok && o.contains("created"))
+            .count();
+        assert_eq!(created, 1, "{results:?}");
+        for (ok, out) in &results {
+            if open_existing {
+                assert!(*ok, "{out}");
+            } else if !out.contains("created") {
+                assert!(!ok && out.contains("already exists"), "{out}");
+            }
+        }
+    }
+}
+
+#[test]
+fn consumer_attaches_before_the_ring_exists() {
+    let name = ShmName::new("early");
+    let mut c = dmp();
+    c.args([
+        "consume",
+        &name.0,
+        "--name",
+        "early",
+        "--count",
+        "1000",
+        "--timeout-ms",
+        "20000",
+    ]);
+    let mut early = Proc::spawn(c, "early consumer");
+    std::thread::sleep(Duration::from_millis(300));
+    create(&name, 64, 8);
+    early.wait_line("ready", READY);
+    producer(&name, 1000, 10, "yield", &[]).succeed(T);
+    assert_consumed_all(early, 1000);
+}
+
+#[test]
+fn attach_to_a_ring_that_never_appears_times_out_cleanly() {
+    let name = ShmName::new("never");
+    let mut c = dmp();
+    c.args(["consume", &name.0, "--name", "x", "--timeout-ms", "200"]);
+    let (ok, out) = run(c, "consumer", T);
+    assert!(!ok);
+    assert!(out.contains("timed out") && out.contains(&name.0), "{out}");
+    assert!(!name.path().exists());
+}
+
+#[test]
+fn file_backed_ring_keeps_events_and_cursor_across_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ring.dmp");
+    let p = path.to_str().unwrap();
+    let mut c = dmp();
+    c.args([
+        "create",
+        "--file",
+        p,
+        "--capacity",
+        "1024",
+        "--slot-size",
+        "32",
+    ]);
+    assert!(run(c, "create", T).0);
+    let mut c = dmp();
+    c.args(["produce", "--file", p, "--count", "500", "--first", "0"]);
+    assert!(run(c, "producer", T).0);
+    // A second producer process continues after the published cursor.
+    let mut c = dmp();
+    c.args(["produce", "--file", p, "--count", "10"]);
+    let (ok, out) = run(c, "producer", T);
+    assert!(ok && out.contains("last sequence 509"), "{out}");
+    let mut c = dmp();
+    c.args(["inspect", "--file", p]);
+    let (ok, out) = run(c, "inspect", T);
+    assert!(ok && out.contains("cursor         509"), "{out}");
+}

@@ -1,0 +1,229 @@
+//! Shared helpers for the integration tests: unique segment names removed
+//! on drop, child processes killed on drop and waited for with a bound, and
+//! compiling C programs against the freshly built library.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// Directory holding the built library (`target/<profile>`).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf()
+}
+
+/// The shared library built for this test run. `cargo test` builds every
+/// crate type of the library into `deps/` (only `cargo build` copies it up).
+pub fn shared_library() -> PathBuf {
+    target_dir().join("deps").join("libdisruptor_mp.so")
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A shm segment name unique to this test process and call; the segment is
+/// removed when the guard drops (also when the test fails).
+pub struct ShmName(pub String);
+
+impl ShmName {
+    pub fn new(tag: &str) -> ShmName {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        ShmName(format!("dmp-test-{tag}-{}-{n}", std::process::id()))
+    }
+
+    pub fn path(&self) -> PathBuf {
+        Path::new("/dev/shm").join(&self.0)
+    }
+
+    pub fn location(&self) -> disruptor_mp::Location {
+        disruptor_mp::Location::shm(&self.0)
+    }
+}
+
+impl Drop for ShmName {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.path());
+    }
+}
+
+/// A child process killed (if still running) when dropped.
+pub struct Proc {
+    pub child: Child,
+    pub what: String,
+    lines: Option<BufReader<ChildStdout>>,
+}
+
+impl Proc {
+    pub fn spawn(mut cmd: Command, what: &str) -> Proc {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+        let lines = child.stdout.take().map(BufReader::new);
+        Proc {
+            child,
+            what: what.into(),
+            lines,
+        }
+    }
+
+    /// Reads stdout lines until one starts with `prefix`, bounded by
+    /// `timeout` (a reader thread keeps the bound even if the child hangs).
+    pub fn wait_line(&mut self, prefix: &str, timeout: Duration) -> String {
+        let mut reader = self.lines.take().expect("stdout available");
+        let wanted = prefix.to_string();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => {
+                        let _ = tx.send(Err(line.clone()));
+                        return;
+                    }
+                    Ok(_) if line.starts_with(&wanted) => {
+                        let _ = tx.send(Ok((line.clone(), reader)));
+                        return;
+                    }
+                    Ok(_) => {}
+                }
+            }
+        });
+        match rx.recv_timeout(timeout) {
+            Ok(Ok((line, reader))) => {
+                self.lines = Some(reader);
+                line
+            }
+            Ok(Err(_)) => {
+                let _ = self.child.kill();
+                let out = self.child.wait_with_output_ref();
+                panic!("{} exited before printing {prefix:?}: {out}", self.what)
+            }
+            Err(_) => panic!("{} did not print {prefix:?} within {timeout:?}", self.what),
+        }
+    }
+
+    /// Waits for exit within `timeout`; panics (killing it) otherwise.
+    /// Returns the remaining stdout and stderr.
+    pub fn finish(mut self, timeout: Duration) -> (bool, String) {
+        let start = Instant::now();
+        loop {
+            match self.child.try_wait().expect("try_wait") {
+                Some(status) => {
+                    let mut out = String::new();
+                    if let Some(mut r) = self.lines.take() {
+                        let _ = std::io::Read::read_to_string(&mut r, &mut out);
+                    }
+                    let mut err = String::new();
+                    if let Some(mut e) = self.child.stderr.take() {
+                        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                    }
+                    return (status.success(), format!("{out}{err}"));
+                }
+                None if start.elapsed() > timeout => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    panic!("{} did not finish within {timeout:?}", self.what);
+                }
+                None => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    }
+
+    /// Waits for a successful exit; panics with the output otherwise.
+    pub fn succeed(self, timeout: Duration) -> String {
+        let what = self.what.clone();
+        let (ok, out) = self.finish(timeout);
+        assert!(ok, "{what} failed:\n{out}");
+        out
+    }
+}
+
+trait WaitOutputRef {
+    fn wait_with_output_ref(&mut self) -> String;
+}
+
+impl WaitOutputRef for Child {
+    fn wait_with_output_ref(&mut self) -> String {
+        let _ = self.wait();
+        let mut err = String::new();
+        if let Some(mut e) = self.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        err
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A `dmp` command (the binary built for these tests).
+pub fn dmp() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dmp"))
+}
+
+/// Runs a command to completion with a bound: (success, stdout + stderr).
+pub fn run(cmd: Command, what: &str, timeout: Duration) -> (bool, String) {
+    Proc::spawn(cmd, what).finish(timeout)
+}
+
+/// Compiles C (or C++ with `cxx`) sources into an executable linked against
+/// the freshly built `libdisruptor_mp.so`, with `-Wall -Wextra -Werror`.
+pub fn compile_c(sources: &[&Path], exe_name: &str, cxx: bool) -> PathBuf {
+    let target = env!("DMP_BUILD_TARGET");
+    let out_dir = target_dir().join("c-tests");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    // The library's SONAME is libdisruptor_mp.so.<major>: give the loader
+    // that name next to the executable (through the rpath).
+    let major = env!("CARGO_PKG_VERSION_MAJOR");
+    let so = shared_library();
+    let link = out_dir.join(format!("libdisruptor_mp.so.{major}"));
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&so, &link).expect("symlink soname");
+    let _ = std::fs::remove_file(out_dir.join("libdisruptor_mp.so"));
+    std::os::unix::fs::symlink(&so, out_dir.join("libdisruptor_mp.so")).expect("symlink so");
+
+    let compiler = cc::Build::new()
+        .cargo_metadata(false)
+        .target(target)
+        .host(target)
+        .opt_level(1)
+        .cpp(cxx)
+        .get_compiler();
+    let exe = out_dir.join(exe_name);
+    let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("include");
+    let mut cmd = compiler.to_command();
+    cmd.args(["-Wall", "-Wextra", "-Werror", "-g"])
+        .arg(if cxx { "-std=c++17" } else { "-std=c11" })
+        .arg("-I")
+        .arg(&include);
+    if cxx {
+        cmd.args(["-x", "c++"]);
+    }
+    cmd.args(sources)
+        .args(["-x", "none"])
+        .arg("-o")
+        .arg(&exe)
+        .arg("-L")
+        .arg(&out_dir)
+        .arg(format!("-Wl,-rpath,{}", out_dir.display()))
+        .arg("-ldisruptor_mp")
+        .arg("-lpthread");
+    let out = cmd.output().expect("run the C compiler");
+    assert!(
+        out.status.success(),
+        "compiling {exe_name} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
