@@ -6,6 +6,7 @@
 
 use crate::region::Region;
 use crate::sys;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 /// Offset of the sleeper count from the sequence value.
@@ -14,31 +15,40 @@ const WAITERS: u64 = 8;
 /// A view of one shared sequence (value plus sleeper count).
 #[derive(Debug, Clone, Copy)]
 pub struct SharedSequence {
-    region: Region,
-    offset: u64,
+    value: NonNull<AtomicI64>,
+    waiters: NonNull<AtomicU32>,
 }
+
+// SAFETY: both pointers refer to atomics in shared memory that outlives the
+// view (its owner holds the mapping); atomics may be used from any thread.
+unsafe impl Send for SharedSequence {}
+// SAFETY: as above.
+unsafe impl Sync for SharedSequence {}
 
 impl SharedSequence {
     /// The sequence stored at `offset` of `region` (8-byte value, then a
-    /// 4-byte sleeper count).
+    /// 4-byte sleeper count). Bounds and alignment are checked here, once,
+    /// so the hot path does no checks.
     pub fn new(region: Region, offset: u64) -> SharedSequence {
-        // Touch both words once so an out-of-bounds offset fails here, at
-        // construction, and never on the hot path.
-        let _ = region.u32(offset + WAITERS);
-        let _ = region.i64(offset);
-        SharedSequence { region, offset }
+        SharedSequence {
+            value: NonNull::from(region.i64(offset)),
+            waiters: NonNull::from(region.u32(offset + WAITERS)),
+        }
     }
 
     /// The value as an atomic.
     #[inline]
     pub fn value(&self) -> &AtomicI64 {
-        self.region.i64(self.offset)
+        // SAFETY: checked in bounds and aligned at construction; the memory
+        // outlives this view (Region contract) and is only used atomically.
+        unsafe { self.value.as_ref() }
     }
 
     /// The sleeper count.
     #[inline]
     pub fn waiters(&self) -> &AtomicU32 {
-        self.region.u32(self.offset + WAITERS)
+        // SAFETY: as for `value`.
+        unsafe { self.waiters.as_ref() }
     }
 
     /// Reads the value with acquire ordering.

@@ -81,16 +81,12 @@ pub fn allocate(file: &File, len: u64) -> io::Result<()> {
 
 /// Bytes available to an unprivileged user on the file system of `path`.
 pub fn free_bytes(path: &Path) -> u64 {
-    statvfs(path).map_or(0, |st| {
-        st.f_bavail.saturating_mul(st.f_frsize)
-    })
+    statvfs(path).map_or(0, |st| st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 /// Total size in bytes of the file system of `path`.
 pub fn fs_size_bytes(path: &Path) -> u64 {
-    statvfs(path).map_or(0, |st| {
-        st.f_blocks.saturating_mul(st.f_frsize)
-    })
+    statvfs(path).map_or(0, |st| st.f_blocks.saturating_mul(st.f_frsize))
 }
 
 fn statvfs(path: &Path) -> Option<libc::statvfs> {

@@ -143,3 +143,103 @@ impl SingleSequencer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{control, Layout, Params, ProducerMode, RegionKind};
+    use crate::region::Region;
+    use std::alloc::{alloc_zeroed, dealloc, Layout as Alloc};
+    use std::ptr::NonNull;
+    use std::sync::atomic::Ordering;
+
+    /// A segment image in a heap buffer: the algorithms need no mmap.
+    struct HeapSegment {
+        ptr: NonNull<u8>,
+        alloc: Alloc,
+        layout: Layout,
+    }
+
+    impl HeapSegment {
+        fn new(capacity: u64) -> HeapSegment {
+            let layout = Layout::compute(Params {
+                capacity,
+                slot_size: 8,
+                max_consumers: 2,
+                max_producers: 1,
+                producer_mode: ProducerMode::Single,
+                type_id: 0,
+                flags: 0,
+            })
+            .unwrap();
+            let alloc = Alloc::from_size_align(layout.total_size as usize, 4096).unwrap();
+            // SAFETY: non-zero size, valid alignment.
+            let ptr = NonNull::new(unsafe { alloc_zeroed(alloc) }).unwrap();
+            let seg = HeapSegment { ptr, alloc, layout };
+            let r = seg.region();
+            let ctl = seg.layout.region(RegionKind::Control).0;
+            r.i64(ctl + control::CURSOR).store(-1, Ordering::Relaxed);
+            seg
+        }
+
+        fn region(&self) -> Region {
+            // SAFETY: the buffer lives as long as `self`, which outlives
+            // every use in these tests; it is page-aligned.
+            unsafe { Region::from_raw(self.ptr, self.alloc.size()) }
+        }
+    }
+
+    impl Drop for HeapSegment {
+        fn drop(&mut self) {
+            // SAFETY: allocated in `new` with this layout.
+            unsafe { dealloc(self.ptr.as_ptr(), self.alloc) };
+        }
+    }
+
+    #[test]
+    fn producer_never_laps_a_gating_consumer() {
+        let seg = HeapSegment::new(4);
+        let tables = Tables::new(seg.region(), &seg.layout);
+        let slots = Slots::new(&seg.region(), &seg.layout);
+        // One gating consumer (entry 0) that has consumed nothing.
+        tables.consumer_sequence(0).set(-1);
+        tables.gating_mask().store(1, Ordering::SeqCst);
+        let mut p = SingleSequencer::new(tables, slots, 4, false, WaitStrategy::BusySpin);
+
+        assert_eq!(p.claim(3, Duration::ZERO).unwrap(), 0);
+        assert_eq!(p.claim(1, Duration::ZERO).unwrap(), 3);
+        assert!(matches!(
+            p.claim(1, Duration::ZERO),
+            Err(Error::WouldBlock(_))
+        ));
+        assert!(matches!(
+            p.claim(1, Duration::from_millis(5)),
+            Err(Error::Timeout { .. })
+        ));
+        assert!(p.publish(1, 1).is_err(), "must publish in order");
+        p.publish(0, 2).unwrap();
+        assert!(slots.is_published(2) && !slots.is_published(3));
+        assert_eq!(tables.cursor().get(), 2);
+        p.publish(3, 3).unwrap();
+        // The consumer frees two slots: exactly two more can be claimed.
+        tables.consumer_sequence(0).set(1);
+        assert_eq!(p.claim(2, Duration::ZERO).unwrap(), 4);
+        assert!(p.claim(1, Duration::ZERO).is_err());
+        p.unclaim(5);
+        assert_eq!(p.claim(1, Duration::ZERO).unwrap(), 5);
+    }
+
+    #[test]
+    fn without_consumers_the_producer_overwrites_freely() {
+        let seg = HeapSegment::new(2);
+        let tables = Tables::new(seg.region(), &seg.layout);
+        let slots = Slots::new(&seg.region(), &seg.layout);
+        let mut p = SingleSequencer::new(tables, slots, 2, false, WaitStrategy::BusySpin);
+        for i in 0..10 {
+            let s = p.claim(1, Duration::ZERO).unwrap();
+            assert_eq!(s, i);
+            p.publish(s, s).unwrap();
+        }
+        assert!(slots.is_published(9) && !slots.is_published(7));
+    }
+}
