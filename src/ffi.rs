@@ -220,6 +220,10 @@ trait Handle: Sized + Send + 'static {
     type Inner;
     const MAGIC: u64;
     const KIND: &'static str;
+    fn magic(&self) -> u64;
+    fn is_open(&self) -> bool;
+    fn inner(&self) -> Option<&Self::Inner>;
+    fn inner_mut(&mut self) -> Option<&mut Self::Inner>;
     fn parts(&mut self) -> (&mut u64, &mut Option<Self::Inner>);
 }
 
@@ -229,6 +233,18 @@ macro_rules! handle {
             type Inner = $inner;
             const MAGIC: u64 = $magic;
             const KIND: &'static str = $kind;
+            fn magic(&self) -> u64 {
+                self.magic
+            }
+            fn is_open(&self) -> bool {
+                self.inner.is_some()
+            }
+            fn inner(&self) -> Option<&$inner> {
+                self.inner.as_ref()
+            }
+            fn inner_mut(&mut self) -> Option<&mut $inner> {
+                self.inner.as_mut()
+            }
             fn parts(&mut self) -> (&mut u64, &mut Option<$inner>) {
                 (&mut self.magic, &mut self.inner)
             }
@@ -256,28 +272,48 @@ fn new_handle<H: Handle>(
     Ok(())
 }
 
-/// The live inner value of a handle.
-fn live<'a, H: Handle>(h: *mut H) -> Result<&'a mut H::Inner> {
+/// Checks that `h` is a live handle of kind `H`.
+fn check_live<H: Handle>(h: *mut H) -> Result<()> {
     if h.is_null() {
         return Err(Error::NullPointer(H::KIND));
     }
     // SAFETY: non-null; the caller passes a pointer obtained from this
     // library, which stays allocated after close (graveyard), so reading the
-    // magic is defined for live and recently closed handles alike.
-    let handle = unsafe { &mut *h };
-    let (magic, inner) = handle.parts();
-    match inner {
-        Some(v) if *magic == H::MAGIC => Ok(v),
-        _ => Err(Error::InvalidHandle(H::KIND)),
+    // magic and the option tag is defined for live and recently closed
+    // handles alike. Only shared access happens here.
+    let handle = unsafe { &*h };
+    if handle.magic() == H::MAGIC && handle.is_open() {
+        Ok(())
+    } else {
+        Err(Error::InvalidHandle(H::KIND))
     }
+}
+
+/// Shared access to a live handle (ring handles may be used concurrently).
+fn live<'a, H: Handle>(h: *mut H) -> Result<&'a H::Inner> {
+    check_live(h)?;
+    // SAFETY: checked live above; shared access only.
+    let handle: &'a H = unsafe { &*h };
+    handle.inner().ok_or(Error::InvalidHandle(H::KIND))
+}
+
+/// Exclusive access to a live producer or consumer handle: the caller
+/// promises one thread at a time (docs/C_API.md, Threading).
+fn live_mut<'a, H: Handle>(h: *mut H) -> Result<&'a mut H::Inner> {
+    check_live(h)?;
+    // SAFETY: checked live above; exclusive use is the caller's contract
+    // for producer and consumer handles.
+    let handle: &'a mut H = unsafe { &mut *h };
+    handle.inner_mut().ok_or(Error::InvalidHandle(H::KIND))
 }
 
 fn close_handle<H: Handle>(h: *mut H) -> Result<()> {
     if h.is_null() {
         return Ok(());
     }
-    live(h)?;
-    // SAFETY: checked live above; exclusive use is the caller's contract.
+    check_live(h)?;
+    // SAFETY: checked live above; closing is exclusive by contract (no
+    // other call on this handle may run concurrently with its close).
     let handle = unsafe { &mut *h };
     let (magic, inner) = handle.parts();
     *magic = CLOSED_MAGIC;
@@ -730,7 +766,7 @@ pub extern "C" fn dmp_claim(
     out_first: *mut i64,
 ) -> i32 {
     boundary(|| {
-        let p = live(producer)?;
+        let p = live_mut(producer)?;
         let out = out_ptr(out_first, "out_first")?;
         *out = p.claim(n, timeout(timeout_ns))?;
         Ok(())
@@ -743,7 +779,7 @@ pub extern "C" fn dmp_claim(
 #[must_use]
 pub extern "C" fn dmp_try_claim(producer: *mut dmp_producer, n: u64, out_first: *mut i64) -> i32 {
     boundary(|| {
-        let p = live(producer)?;
+        let p = live_mut(producer)?;
         let out = out_ptr(out_first, "out_first")?;
         *out = p.try_claim(n)?;
         Ok(())
@@ -755,7 +791,7 @@ pub extern "C" fn dmp_try_claim(producer: *mut dmp_producer, n: u64, out_first: 
 #[no_mangle]
 pub extern "C" fn dmp_producer_slot(producer: *mut dmp_producer, seq: i64) -> *mut c_void {
     boundary_ptr(|| {
-        let p = live(producer)?;
+        let p = live_mut(producer)?;
         Ok(p.slot_mut(seq)?.as_mut_ptr() as *mut c_void)
     })
 }
@@ -765,7 +801,7 @@ pub extern "C" fn dmp_producer_slot(producer: *mut dmp_producer, seq: i64) -> *m
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_publish(producer: *mut dmp_producer, lo: i64, hi: i64) -> i32 {
-    boundary(|| live(producer)?.publish(lo, hi))
+    boundary(|| live_mut(producer)?.publish(lo, hi))
 }
 
 /// Fills `options` with defaults.
@@ -850,7 +886,7 @@ pub extern "C" fn dmp_wait_for(
     out_available: *mut i64,
 ) -> i32 {
     boundary(|| {
-        let c = live(consumer)?;
+        let c = live_mut(consumer)?;
         let out = out_ptr(out_available, "out_available")?;
         *out = c.wait_for(seq, timeout(timeout_ns))?;
         Ok(())
@@ -862,7 +898,7 @@ pub extern "C" fn dmp_wait_for(
 #[no_mangle]
 pub extern "C" fn dmp_consumer_slot(consumer: *mut dmp_consumer, seq: i64) -> *const c_void {
     boundary_ptr(|| {
-        let c = live(consumer)?;
+        let c = live_mut(consumer)?;
         Ok(c.slot(seq)?.as_ptr() as *mut c_void)
     })
 }
@@ -872,7 +908,7 @@ pub extern "C" fn dmp_consumer_slot(consumer: *mut dmp_consumer, seq: i64) -> *c
 #[must_use]
 pub extern "C" fn dmp_consumer_next(consumer: *mut dmp_consumer, out_next: *mut i64) -> i32 {
     boundary(|| {
-        let c = live(consumer)?;
+        let c = live_mut(consumer)?;
         *out_ptr(out_next, "out_next")? = c.next_sequence();
         Ok(())
     })
@@ -883,7 +919,7 @@ pub extern "C" fn dmp_consumer_next(consumer: *mut dmp_consumer, out_next: *mut 
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_commit(consumer: *mut dmp_consumer, seq: i64) -> i32 {
-    boundary(|| live(consumer)?.commit(seq))
+    boundary(|| live_mut(consumer)?.commit(seq))
 }
 
 #[cfg(test)]
