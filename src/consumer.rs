@@ -32,10 +32,7 @@ pub fn validate_name(name: &str) -> Result<()> {
     if name.len() > MAX_CONSUMER_NAME {
         return bad("consumer name is longer than 63 bytes");
     }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-    {
+    if !crate::region::is_portable_name(name) {
         return bad("consumer name may only contain ASCII letters, digits, '_', '-' and '.'");
     }
     Ok(())

@@ -90,13 +90,18 @@ fn validate_shm_name(name: &str) -> Result<()> {
     if name.starts_with('.') {
         return bad("shm name starts with '.'");
     }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-    {
+    if !is_portable_name(name) {
         return bad("shm name may only contain ASCII letters, digits, '_', '-' and '.'");
     }
     Ok(())
+}
+
+/// Whether `name` uses only ASCII letters, digits, `_`, `-` and `.`: the
+/// characters allowed in segment and consumer names, safe in file names,
+/// shell commands and metric labels.
+pub(crate) fn is_portable_name(name: &str) -> bool {
+    name.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// A raw view of mapped memory: base pointer and length.
