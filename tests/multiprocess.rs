@@ -226,3 +226,70 @@ fn file_backed_ring_keeps_events_and_cursor_across_processes() {
     let (ok, out) = run(c, "inspect", T);
     assert!(ok && out.contains("cursor         509"), "{out}");
 }
+
+fn cursor_of(name: &ShmName) -> i64 {
+    let mut c = dmp();
+    c.args(["inspect", &name.0]);
+    let (ok, out) = run(c, "inspect", T);
+    assert!(ok, "{out}");
+    out.lines()
+        .find_map(|l| l.strip_prefix("cursor"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no cursor in {out}"))
+}
+
+#[test]
+fn a_killed_producer_is_replaced_and_its_successor_resumes_after_the_cursor() {
+    let name = ShmName::new("prodkill");
+    create(&name, 1024, 8);
+    let mut first = producer(&name, 1 << 40, 1, "yield", &["--pause-us", "200"]);
+    // Wait until it has published something.
+    let start = std::time::Instant::now();
+    while cursor_of(&name) < 10 {
+        assert!(
+            start.elapsed() < READY,
+            "the first producer never published"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (ok, out) = run(producer_cmd(&name, 1), "second producer", T);
+    assert!(!ok && out.contains("already has a live producer"), "{out}");
+    first.child.kill().unwrap(); // SIGKILL: no chance to clean up
+    first.child.wait().unwrap();
+    let cursor = cursor_of(&name);
+    let (ok, out) = run(producer_cmd(&name, 10), "successor", T);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!("last sequence {}", cursor + 10)),
+        "cursor {cursor}: {out}"
+    );
+}
+
+fn producer_cmd(name: &ShmName, count: u64) -> std::process::Command {
+    let mut c = dmp();
+    c.args([
+        "produce",
+        &name.0,
+        "--count",
+        &count.to_string(),
+        "--timeout-ms",
+        "5000",
+    ]);
+    c
+}
+
+#[test]
+fn a_killed_consumers_name_can_be_taken_again() {
+    let name = ShmName::new("conskill");
+    create(&name, 64, 8);
+    let mut first = consumer(&name, "audit", &[], 1, "block");
+    let mut again = dmp();
+    again.args(["consume", &name.0, "--name", "audit", "--count", "1"]);
+    let (ok, out) = run(again, "duplicate consumer", T);
+    assert!(!ok && out.contains("held by a live consumer"), "{out}");
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let successor = consumer(&name, "audit", &[], 5, "block");
+    producer(&name, 5, 1, "yield", &[]).succeed(T);
+    assert_consumed_all(successor, 5);
+}
