@@ -210,6 +210,23 @@
 #define DMP_WAKEUPS_OFF 2
 
 /**
+ * `layout`: 64-byte slots with stamps at creation, not checked at open.
+ */
+#define DMP_LAYOUT_DEFAULT 0
+
+/**
+ * `layout`: every slot 64-byte aligned with a publication stamp in the
+ * payload's cache line: the lowest latency.
+ */
+#define DMP_LAYOUT_STAMPED 1
+
+/**
+ * `layout`: slots packed at 8-byte granularity, no stamps: the densest,
+ * the highest throughput for small events.
+ */
+#define DMP_LAYOUT_PACKED 2
+
+/**
  * Wait strategy: spin.
  */
 #define DMP_WAIT_BUSY_SPIN 0
@@ -292,9 +309,9 @@ typedef struct dmp_ring_options {
    */
   uint32_t wakeups;
   /**
-   * Reserved, must be 0.
+   * `DMP_LAYOUT_*`.
    */
-  uint32_t reserved;
+  uint32_t layout;
   /**
    * How long open waits for the segment to appear (0 = not at all).
    */
@@ -334,9 +351,9 @@ typedef struct dmp_ring_info {
    */
   uint32_t wakeups;
   /**
-   * Reserved, 0.
+   * `DMP_LAYOUT_STAMPED` or `DMP_LAYOUT_PACKED`.
    */
-  uint32_t reserved;
+  uint32_t layout;
   /**
    * Last published sequence (-1 before the first publish).
    */

@@ -227,7 +227,8 @@ impl ConsumerCore {
             // consumer that keeps up never touches the producer's cursor
             // line, which saves a cache-line transfer per event.
             Barrier::Cursor(cursor) if self.slots.is_published(seq) => cursor.get().max(seq),
-            Barrier::Cursor(_) => return self.wait_slow(seq, timeout),
+            Barrier::Cursor(_) if self.slots.stamped() => return self.wait_slow(seq, timeout),
+            Barrier::Cursor(cursor) => cursor.get(),
             Barrier::Dependencies(mask) => self.dependencies_minimum(*mask).0,
         };
         if available >= seq {
@@ -258,10 +259,17 @@ impl ConsumerCore {
                 let (slots, cursor) = (self.slots, *cursor);
                 wait_until(self.strategy, timeout, "events", || {
                     if slots.is_published(seq) {
-                        Poll::Ready(seq)
-                    } else {
-                        Poll::Pending(Some(cursor))
+                        return Poll::Ready(seq);
                     }
+                    // Packed rings have no stamps: the cursor tells. Stamped
+                    // rings never read the cursor line while they wait.
+                    if !slots.stamped() {
+                        let c = cursor.get();
+                        if c >= seq {
+                            return Poll::Ready(c);
+                        }
+                    }
+                    Poll::Pending(Some(cursor))
                 })?
             }
             Barrier::Dependencies(mask) => {

@@ -98,6 +98,15 @@ pub const DMP_WAKEUPS_ON: u32 = 1;
 /// `wakeups`: no wake-ups (blocking strategy refused).
 pub const DMP_WAKEUPS_OFF: u32 = 2;
 
+/// `layout`: 64-byte slots with stamps at creation, not checked at open.
+pub const DMP_LAYOUT_DEFAULT: u32 = 0;
+/// `layout`: every slot 64-byte aligned with a publication stamp in the
+/// payload's cache line: the lowest latency.
+pub const DMP_LAYOUT_STAMPED: u32 = 1;
+/// `layout`: slots packed at 8-byte granularity, no stamps: the densest,
+/// the highest throughput for small events.
+pub const DMP_LAYOUT_PACKED: u32 = 2;
+
 /// Wait strategy: spin.
 pub const DMP_WAIT_BUSY_SPIN: u32 = 0;
 /// Wait strategy: spin, then yield.
@@ -134,8 +143,8 @@ pub struct dmp_ring_options {
     pub type_id: u64,
     /// `DMP_WAKEUPS_*`.
     pub wakeups: u32,
-    /// Reserved, must be 0.
-    pub reserved: u32,
+    /// `DMP_LAYOUT_*`.
+    pub layout: u32,
     /// How long open waits for the segment to appear (0 = not at all).
     pub timeout_ns: u64,
 }
@@ -187,8 +196,8 @@ pub struct dmp_ring_info {
     pub type_id: u64,
     /// Whether wake-ups are on (1) or off (0).
     pub wakeups: u32,
-    /// Reserved, 0.
-    pub reserved: u32,
+    /// `DMP_LAYOUT_STAMPED` or `DMP_LAYOUT_PACKED`.
+    pub layout: u32,
     /// Last published sequence (-1 before the first publish).
     pub cursor: i64,
 }
@@ -480,11 +489,16 @@ fn ring_options(o: &dmp_ring_options) -> Result<RingOptions> {
             )))
         }
     };
-    if o.reserved != 0 {
-        return Err(Error::InvalidArgument(
-            "dmp_ring_options.reserved must be 0".into(),
-        ));
-    }
+    r = match o.layout {
+        DMP_LAYOUT_DEFAULT => r,
+        DMP_LAYOUT_STAMPED => r.packed(false),
+        DMP_LAYOUT_PACKED => r.packed(true),
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "unknown layout value {other}"
+            )))
+        }
+    };
     Ok(r)
 }
 
@@ -499,7 +513,7 @@ fn default_ring_options() -> dmp_ring_options {
         mode: crate::ring::DEFAULT_MODE,
         type_id: 0,
         wakeups: DMP_WAKEUPS_DEFAULT,
-        reserved: 0,
+        layout: DMP_LAYOUT_DEFAULT,
         timeout_ns: 0,
     }
 }
@@ -691,7 +705,11 @@ pub extern "C" fn dmp_ring_get_info(ring: *mut dmp_ring, out: *mut dmp_ring_info
             },
             type_id: p.type_id,
             wakeups: u32::from(p.flags & crate::layout::FLAG_WAKEUPS != 0),
-            reserved: 0,
+            layout: if p.flags & crate::layout::FLAG_PACKED != 0 {
+                DMP_LAYOUT_PACKED
+            } else {
+                DMP_LAYOUT_STAMPED
+            },
             cursor: r.cursor(),
         };
         // SAFETY: the caller's struct is `size` bytes; we write at most the

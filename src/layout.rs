@@ -49,8 +49,13 @@ pub const MAX_TOTAL_SIZE: u64 = 1 << 40;
 
 /// Header flag: publish and commit wake sleepers of the blocking strategy.
 pub const FLAG_WAKEUPS: u32 = 1;
+/// Header flag: packed slots (stride = slot size rounded to 8 bytes, no
+/// publication stamps): densest for small events; consumers go by the
+/// cursor. Without it, every slot is 64-byte aligned and carries a stamp in
+/// the payload's cache line (lowest latency).
+pub const FLAG_PACKED: u32 = 2;
 /// Every flag this version knows.
-pub const KNOWN_FLAGS: u32 = FLAG_WAKEUPS;
+pub const KNOWN_FLAGS: u32 = FLAG_WAKEUPS | FLAG_PACKED;
 
 /// Offsets of header fields (see docs/FORMAT.md).
 pub mod field {
@@ -165,7 +170,8 @@ pub struct Layout {
     pub mask: u64,
     /// Distance between consecutive slots (multiple of 64).
     pub stride: u64,
-    /// Offset of the publication stamp inside a slot.
+    /// Offset of the publication stamp inside a slot (0: packed layout,
+    /// no stamps).
     pub stamp_offset: u64,
     /// Region table: (offset, size) per [`RegionKind`].
     pub regions: [(u64, u64); REGION_COUNT],
@@ -235,8 +241,15 @@ impl Layout {
         // The stamp sits right after the payload, in the payload's last cache
         // line when there is room, so a consumer sees "published" and the
         // payload of a small event with one cache-line transfer.
-        let stamp_offset = round_up(params.slot_size, 8).expect("slot size bounded");
-        let stride = round_up(stamp_offset + 8, 64).expect("slot size bounded");
+        let (stamp_offset, stride) = if params.flags & FLAG_PACKED != 0 {
+            (0, round_up(params.slot_size, 8).expect("slot size bounded"))
+        } else {
+            let stamp_offset = round_up(params.slot_size, 8).expect("slot size bounded");
+            (
+                stamp_offset,
+                round_up(stamp_offset + 8, 64).expect("slot size bounded"),
+            )
+        };
 
         let mut regions = [(0u64, 0u64); REGION_COUNT];
         let mut at = HEADER_SIZE;
@@ -585,6 +598,17 @@ mod tests {
         assert_eq!((l.stamp_offset, l.stride), (64, 128));
         let l = Layout::compute(params(8, 13)).unwrap();
         assert_eq!((l.stamp_offset, l.stride), (16, 64));
+    }
+
+    #[test]
+    fn packed_slots_have_no_stamp_and_8_byte_stride() {
+        let mut p = params(8, 8);
+        p.flags = FLAG_PACKED;
+        let l = Layout::compute(p.clone()).unwrap();
+        assert_eq!((l.stamp_offset, l.stride), (0, 8));
+        p.slot_size = 13;
+        let l = Layout::compute(p).unwrap();
+        assert_eq!((l.stamp_offset, l.stride), (0, 16));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The slot array: `capacity` slots of `stride` bytes, each holding the
-//! payload at offset 0 and a publication stamp (`sequence + 1`, 0 = never
-//! written) at `stamp_offset`, in the payload's last cache line when it fits.
+//! payload at offset 0 and, unless the ring is packed, a publication stamp
+//! (`sequence + 1`, 0 = never written) at `stamp_offset`, in the payload's
+//! last cache line when it fits.
 
 use crate::layout::{Layout, RegionKind};
 use crate::region::Region;
@@ -14,6 +15,7 @@ pub struct Slots {
     stride: u64,
     stamp_offset: u64,
     slot_size: usize,
+    stamped: bool,
 }
 
 // SAFETY: the pointer refers to shared memory that outlives every holder
@@ -35,6 +37,7 @@ impl Slots {
             stride: layout.stride,
             stamp_offset: layout.stamp_offset,
             slot_size: layout.params.slot_size as usize,
+            stamped: layout.stamp_offset != 0,
         }
     }
 
@@ -42,6 +45,21 @@ impl Slots {
     #[inline]
     pub fn slot_size(&self) -> usize {
         self.slot_size
+    }
+
+    /// Whether slots carry publication stamps (not in packed rings).
+    #[inline]
+    pub fn stamped(&self) -> bool {
+        self.stamped
+    }
+
+    /// Alignment of every payload: 64 bytes, or 8 in packed rings.
+    pub fn alignment(&self) -> usize {
+        if self.stamped {
+            64
+        } else {
+            8
+        }
     }
 
     /// Pointer to the payload of the slot holding `seq`.
@@ -53,9 +71,10 @@ impl Slots {
         unsafe { self.base.add((index * self.stride) as usize) }
     }
 
-    /// The publication stamp of the slot holding `seq`.
+    /// The publication stamp of the slot holding `seq` (stamped rings only).
     #[inline]
-    pub fn stamp(&self, seq: i64) -> &AtomicI64 {
+    fn stamp(&self, seq: i64) -> &AtomicI64 {
+        debug_assert!(self.stamped);
         // SAFETY: stamp_offset + 8 <= stride, so the stamp lies inside the
         // slot (in bounds, see `payload`); it is 8-byte aligned because the
         // array is page-aligned, stride is a multiple of 64 and stamp_offset
@@ -63,16 +82,21 @@ impl Slots {
         unsafe { &*(self.payload(seq).add(self.stamp_offset as usize) as *const AtomicI64) }
     }
 
-    /// Marks `seq` published (release: the payload written before is
-    /// visible to whoever sees the stamp).
+    /// Stamps `[lo, hi]` published (release: the payloads written before
+    /// are visible to whoever sees a stamp). Nothing to do in packed rings.
     #[inline]
-    pub fn mark_published(&self, seq: i64) {
-        self.stamp(seq).store(seq + 1, Ordering::Release);
+    pub fn mark_published(&self, lo: i64, hi: i64) {
+        if self.stamped {
+            for seq in lo..=hi {
+                self.stamp(seq).store(seq + 1, Ordering::Release);
+            }
+        }
     }
 
-    /// Whether `seq` is published in its slot.
+    /// Whether the stamp of `seq` shows it published (always false in
+    /// packed rings, which have no stamps: ask the cursor).
     #[inline]
     pub fn is_published(&self, seq: i64) -> bool {
-        self.stamp(seq).load(Ordering::Acquire) == seq + 1
+        self.stamped && self.stamp(seq).load(Ordering::Acquire) == seq + 1
     }
 }

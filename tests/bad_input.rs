@@ -191,6 +191,29 @@ fn consumer_names_are_unique_and_the_table_has_a_size() {
 }
 
 #[test]
+fn typed_access_checks_size_and_alignment() {
+    #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+    #[repr(C, align(16))]
+    struct Wide {
+        a: u64,
+        b: u64,
+    }
+    let n = ShmName::new("typed");
+    let ring = Ring::create(&n.location(), &RingOptions::new().capacity(8).slot_size(8)).unwrap();
+    let mut p = ring.producer(WaitStrategy::Yield).unwrap();
+    let e = p.send(&Wide { a: 1, b: 2 }, Duration::ZERO).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidSlotSize, "{e}");
+    let n = ShmName::new("typedpacked");
+    let opts = RingOptions::new().capacity(8).slot_size(16).packed(true);
+    let ring = Ring::create(&n.location(), &opts).unwrap();
+    let mut p = ring.producer(WaitStrategy::Yield).unwrap();
+    let e = p.send(&Wide { a: 1, b: 2 }, Duration::ZERO).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    assert!(e.to_string().contains("8-byte aligned"), "{e}");
+    p.send(&[7u64, 9u64], Duration::ZERO).unwrap();
+}
+
+#[test]
 fn blocking_strategy_needs_a_ring_with_wakeups() {
     let n = ShmName::new("nowake");
     let ring = Ring::create(&n.location(), &RingOptions::new().wakeups(false)).unwrap();
@@ -223,6 +246,9 @@ fn open_checks_the_layout_the_caller_asked_for() {
     );
     let e = Ring::open(&n.location(), &RingOptions::new().slot_size(8)).unwrap_err();
     assert_eq!(e.status(), Status::LayoutMismatch);
+    let e = Ring::open(&n.location(), &RingOptions::new().packed(true)).unwrap_err();
+    assert_eq!(e.status(), Status::LayoutMismatch);
+    assert!(e.to_string().contains("packed"), "{e}");
     let e = Ring::open(&n.location(), &RingOptions::new().type_id(0xbeef)).unwrap_err();
     assert_eq!(e.status(), Status::TypeMismatch);
     assert!(

@@ -12,9 +12,14 @@ const T: Duration = Duration::from_secs(120);
 const READY: Duration = Duration::from_secs(20);
 
 fn create(name: &ShmName, capacity: u64, slot_size: u64) {
+    create_with(name, capacity, slot_size, &[]);
+}
+
+fn create_with(name: &ShmName, capacity: u64, slot_size: u64, extra: &[&str]) {
     let mut c = dmp();
     c.args(["create", &name.0, "--capacity", &capacity.to_string()])
-        .args(["--slot-size", &slot_size.to_string()]);
+        .args(["--slot-size", &slot_size.to_string()])
+        .args(extra);
     let (ok, out) = run(c, "dmp create", T);
     assert!(ok, "{out}");
 }
@@ -81,6 +86,20 @@ fn fan_out_to_one_two_and_three_consumer_processes_with_constant_wrap_around() {
         for c in cs {
             assert_consumed_all(c, count);
         }
+    }
+}
+
+#[test]
+fn packed_rings_move_every_event_with_every_strategy() {
+    for (wait, slot) in [("spin", 8), ("yield", 12), ("block", 20)] {
+        let name = ShmName::new("packed");
+        create_with(&name, 64, slot, &["--packed"]);
+        let count = 300_000;
+        let a = consumer(&name, "a", &[], count, wait);
+        let b = consumer(&name, "b", &["a"], count, wait);
+        producer(&name, count, 5, wait, &[]).succeed(T);
+        assert_consumed_all(a, count);
+        assert_consumed_all(b, count);
     }
 }
 

@@ -114,9 +114,7 @@ impl SingleSequencer {
         if lo != self.published + 1 || hi < lo || hi >= self.next {
             return Err(self.out_of_range(lo, hi));
         }
-        for seq in lo..=hi {
-            self.slots.mark_published(seq);
-        }
+        self.slots.mark_published(lo, hi);
         if self.wakeups {
             self.cursor.set_and_wake(hi);
         } else {

@@ -83,6 +83,9 @@ int main(int argc, char **argv) {
     ro.producer_mode = 9;
     EXPECT(dmp_ring_create(name, &ro, &ring), DMP_STATUS_INVALID_ARGUMENT);
     ro.producer_mode = DMP_PRODUCER_DEFAULT;
+    ro.layout = 5;
+    EXPECT(dmp_ring_create(name, &ro, &ring), DMP_STATUS_INVALID_ARGUMENT);
+    ro.layout = DMP_LAYOUT_DEFAULT;
     ro.struct_size = 0;
     EXPECT(dmp_ring_create(name, &ro, &ring), DMP_STATUS_INVALID_ARGUMENT);
     CHECK(message_mentions("struct_size"));
@@ -117,6 +120,15 @@ int main(int argc, char **argv) {
     ro.capacity = 128;
     EXPECT(dmp_ring_open(name, &ro, &typed), DMP_STATUS_LAYOUT_MISMATCH);
     CHECK(message_mentions("64") && message_mentions("128"));
+    ro.capacity = 0;
+    ro.layout = DMP_LAYOUT_PACKED;
+    EXPECT(dmp_ring_open(name, &ro, &typed), DMP_STATUS_LAYOUT_MISMATCH);
+    ro.layout = DMP_LAYOUT_DEFAULT;
+    dmp_ring_info info;
+    info.struct_size = sizeof info;
+    EXPECT(dmp_ring_get_info(again, &info), DMP_STATUS_OK);
+    CHECK(info.capacity == 64 && info.slot_size == 16 && info.layout == DMP_LAYOUT_STAMPED);
+    CHECK(info.cursor == -1 && info.wakeups == 1);
     EXPECT(dmp_ring_close(again), DMP_STATUS_OK);
 
     /* Producer and consumer misuse. */

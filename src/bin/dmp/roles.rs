@@ -44,6 +44,9 @@ pub struct CreateArgs {
     /// Create without wake-ups (no blocking strategy, cheaper publish).
     #[arg(long)]
     no_wakeups: bool,
+    /// Packed slots: densest layout, highest throughput for small events.
+    #[arg(long)]
+    packed: bool,
     /// Succeed if the ring already exists with this layout.
     #[arg(long)]
     open_existing: bool,
@@ -59,6 +62,7 @@ pub fn create(a: &CreateArgs) -> CmdResult {
         .slot_size(a.slot_size)
         .max_consumers(a.max_consumers)
         .wakeups(!a.no_wakeups)
+        .packed(a.packed)
         .mode(mode);
     let loc = a.target.location();
     if a.open_existing {
