@@ -350,6 +350,11 @@ impl Ring {
         self.layout().params.slot_size as usize
     }
 
+    /// Whether the ring has the packed layout (see [`RingOptions::packed`]).
+    pub fn is_packed(&self) -> bool {
+        self.layout().params.flags & FLAG_PACKED != 0
+    }
+
     /// Where the ring lives.
     pub fn location(&self) -> &Location {
         self.shared.segment.location()
@@ -434,6 +439,46 @@ impl Producer {
         // the slot lies in the mapping, which `self.shared` keeps alive, and
         // the borrow of `self` keeps the sequence claimed while it lives.
         Ok(unsafe { std::slice::from_raw_parts_mut(slots.payload(seq), slots.slot_size()) })
+    }
+
+    /// Packed rings: the payloads of claimed, unpublished sequences
+    /// `[lo, hi]` as at most two contiguous byte slices (the second is
+    /// empty unless the range wraps around the end of the ring). Each event
+    /// occupies [`Producer::stride`] bytes. Checked once for the whole
+    /// batch, so writing a batch costs what a `memcpy` costs. Stamped rings
+    /// refuse this (`Unsupported`): their slots hold stamps between the
+    /// payloads.
+    pub fn slots_mut(&mut self, lo: i64, hi: i64) -> Result<(&mut [u8], &mut [u8])> {
+        let slots = self.sequencer.slots();
+        if slots.stamped() {
+            return Err(Error::Unsupported(
+                "batch slices need a packed ring (RingOptions::packed)".into(),
+            ));
+        }
+        if lo <= self.sequencer.published() || hi > self.sequencer.claimed() || hi < lo {
+            return Err(Error::SequenceOutOfRange(format!(
+                "[{lo}, {hi}] is not within the claimed range [{}, {}]",
+                self.sequencer.published() + 1,
+                self.sequencer.claimed()
+            )));
+        }
+        let [(a, a_len), (b, b_len)] = slots.contiguous(lo, hi);
+        // SAFETY: the sequences are claimed and unpublished (checked), so no
+        // consumer reads them and no other producer exists; the two ranges
+        // are disjoint parts of the slot array (split at the wrap), inside
+        // the mapping that `self.shared` keeps alive; the borrow of `self`
+        // keeps them claimed while the slices live.
+        unsafe {
+            Ok((
+                std::slice::from_raw_parts_mut(a, a_len),
+                std::slice::from_raw_parts_mut(b, b_len),
+            ))
+        }
+    }
+
+    /// Bytes each event occupies in the slices of [`Producer::slots_mut`].
+    pub fn stride(&self) -> usize {
+        self.sequencer.slots().stride()
     }
 
     /// Copies `event` into claimed sequence `seq`.
@@ -549,6 +594,42 @@ impl Consumer {
         // as long as `self.shared`, and `commit` (which takes `&mut self`)
         // cannot run while the returned borrow lives.
         Ok(unsafe { std::slice::from_raw_parts(slots.payload(seq), slots.slot_size()) })
+    }
+
+    /// Packed rings: the payloads of available, uncommitted sequences
+    /// `[lo, hi]` as at most two contiguous byte slices (split where the
+    /// ring wraps); each event occupies [`Consumer::stride`] bytes. Checked
+    /// once for the whole batch. Stamped rings refuse this (`Unsupported`).
+    pub fn slots(&self, lo: i64, hi: i64) -> Result<(&[u8], &[u8])> {
+        let slots = self.core.slots();
+        if slots.stamped() {
+            return Err(Error::Unsupported(
+                "batch slices need a packed ring (RingOptions::packed)".into(),
+            ));
+        }
+        self.core.check_readable(lo)?;
+        self.core.check_readable(hi)?;
+        if hi < lo {
+            return Err(Error::SequenceOutOfRange(format!(
+                "empty range [{lo}, {hi}]"
+            )));
+        }
+        let [(a, a_len), (b, b_len)] = slots.contiguous(lo, hi);
+        // SAFETY: the sequences are published and not committed by this
+        // consumer (checked), so the producer does not overwrite them; both
+        // ranges lie in the mapping kept alive by `self.shared`, and
+        // `commit` (`&mut self`) cannot run while the slices live.
+        unsafe {
+            Ok((
+                std::slice::from_raw_parts(a, a_len),
+                std::slice::from_raw_parts(b, b_len),
+            ))
+        }
+    }
+
+    /// Bytes each event occupies in the slices of [`Consumer::slots`].
+    pub fn stride(&self) -> usize {
+        self.core.slots().stride()
     }
 
     /// A copy of the event at `seq`.

@@ -47,6 +47,29 @@ impl Slots {
         self.slot_size
     }
 
+    /// Bytes from one slot to the next.
+    #[inline]
+    pub fn stride(&self) -> usize {
+        self.stride as usize
+    }
+
+    /// Packed rings only: the slots of `[lo, hi]` (at most a ring's worth,
+    /// checked by the caller) as at most two contiguous byte ranges, split
+    /// where the ring wraps: (start, length in bytes) of each.
+    #[inline]
+    pub fn contiguous(&self, lo: i64, hi: i64) -> [(*mut u8, usize); 2] {
+        let count = (hi - lo + 1) as u64;
+        let index = lo as u64 & self.mask;
+        let first = count.min(self.mask + 1 - index);
+        [
+            (self.payload(lo), (first * self.stride) as usize),
+            (
+                self.payload(lo + first as i64),
+                ((count - first) * self.stride) as usize,
+            ),
+        ]
+    }
+
     /// Whether slots carry publication stamps (not in packed rings).
     #[inline]
     pub fn stamped(&self) -> bool {

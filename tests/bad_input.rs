@@ -214,6 +214,55 @@ fn typed_access_checks_size_and_alignment() {
 }
 
 #[test]
+fn batch_slices_split_at_the_wrap_and_check_their_range() {
+    let n = ShmName::new("slices");
+    let opts = RingOptions::new().capacity(4).slot_size(8).packed(true);
+    let ring = Ring::create(&n.location(), &opts).unwrap();
+    let mut c = ring.consumer("c", &[], WaitStrategy::Yield).unwrap();
+    let mut p = ring.producer(WaitStrategy::Yield).unwrap();
+    let t = Duration::from_millis(100);
+    for round in 0..3i64 {
+        let lo = p.claim(3, t).unwrap();
+        assert_eq!(
+            p.slots_mut(lo, lo + 3).unwrap_err().status(),
+            Status::SequenceOutOfRange
+        );
+        let (a, b) = p.slots_mut(lo, lo + 2).unwrap();
+        assert_eq!(a.len() + b.len(), 3 * 8);
+        for (k, e) in a
+            .chunks_exact_mut(8)
+            .chain(b.chunks_exact_mut(8))
+            .enumerate()
+        {
+            e.copy_from_slice(&(lo + k as i64).to_ne_bytes());
+        }
+        p.publish(lo, lo + 2).unwrap();
+        let last = c.wait_for(lo, t).unwrap();
+        assert_eq!(last, lo + 2, "round {round}");
+        let (a, b) = c.slots(lo, last).unwrap();
+        let seen: Vec<i64> = a
+            .chunks_exact(8)
+            .chain(b.chunks_exact(8))
+            .map(|e| i64::from_ne_bytes(e.try_into().unwrap()))
+            .collect();
+        assert_eq!(seen, vec![lo, lo + 1, lo + 2]);
+        assert_eq!(
+            c.slots(lo, last + 1).unwrap_err().status(),
+            Status::SequenceOutOfRange
+        );
+        c.commit(last).unwrap();
+    }
+    let n = ShmName::new("slicesstamped");
+    let ring = Ring::create(&n.location(), &RingOptions::new().capacity(4).slot_size(8)).unwrap();
+    let mut p = ring.producer(WaitStrategy::Yield).unwrap();
+    let lo = p.claim(1, Duration::ZERO).unwrap();
+    assert_eq!(
+        p.slots_mut(lo, lo).unwrap_err().status(),
+        Status::Unsupported
+    );
+}
+
+#[test]
 fn blocking_strategy_needs_a_ring_with_wakeups() {
     let n = ShmName::new("nowake");
     let ring = Ring::create(&n.location(), &RingOptions::new().wakeups(false)).unwrap();
