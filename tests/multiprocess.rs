@@ -70,6 +70,7 @@ fn assert_consumed_all(p: Proc, count: u64) {
 
 #[test]
 fn fan_out_to_one_two_and_three_consumer_processes_with_constant_wrap_around() {
+    let _serial = support::serial();
     for (consumers, count, wait) in [
         (1, 2_000_000, "yield"),
         (2, 1_000_000, "yield"),
@@ -91,6 +92,7 @@ fn fan_out_to_one_two_and_three_consumer_processes_with_constant_wrap_around() {
 
 #[test]
 fn packed_rings_move_every_event_with_every_strategy() {
+    let _serial = support::serial();
     for (wait, slot) in [("spin", 8), ("yield", 12), ("block", 20)] {
         let name = ShmName::new("packed");
         create_with(&name, 64, slot, &["--packed"]);
@@ -105,6 +107,7 @@ fn packed_rings_move_every_event_with_every_strategy() {
 
 #[test]
 fn pipeline_a_then_b() {
+    let _serial = support::serial();
     let name = ShmName::new("pipeline");
     create(&name, 128, 16);
     let count = 300_000;
@@ -117,6 +120,7 @@ fn pipeline_a_then_b() {
 
 #[test]
 fn diamond_c_reads_only_what_a_and_b_committed() {
+    let _serial = support::serial();
     let name = ShmName::new("diamond");
     create(&name, 64, 8);
     let count = 200_000;
@@ -131,6 +135,7 @@ fn diamond_c_reads_only_what_a_and_b_committed() {
 
 #[test]
 fn every_wait_strategy_moves_every_event() {
+    let _serial = support::serial();
     for wait in ["spin", "yield", "sleep:20", "block"] {
         let name = ShmName::new("strategy");
         create(&name, 256, 64);
@@ -143,6 +148,7 @@ fn every_wait_strategy_moves_every_event() {
 
 #[test]
 fn blocking_consumer_sleeps_between_bursts_and_wakes_for_each() {
+    let _serial = support::serial();
     let name = ShmName::new("futex");
     create(&name, 1024, 8);
     // 40 bursts of 100 events, 25 ms apart: the consumer spends most of the
@@ -155,6 +161,7 @@ fn blocking_consumer_sleeps_between_bursts_and_wakes_for_each() {
 
 #[test]
 fn create_race_has_exactly_one_winner() {
+    let _serial = support::serial();
     for open_existing in [false, true] {
         let name = ShmName::new("race");
         let racers: Vec<Proc> = (0..3)
@@ -185,6 +192,7 @@ fn create_race_has_exactly_one_winner() {
 
 #[test]
 fn consumer_attaches_before_the_ring_exists() {
+    let _serial = support::serial();
     let name = ShmName::new("early");
     let mut c = dmp();
     c.args([
@@ -207,6 +215,7 @@ fn consumer_attaches_before_the_ring_exists() {
 
 #[test]
 fn attach_to_a_ring_that_never_appears_times_out_cleanly() {
+    let _serial = support::serial();
     let name = ShmName::new("never");
     let mut c = dmp();
     c.args(["consume", &name.0, "--name", "x", "--timeout-ms", "200"]);
@@ -218,6 +227,7 @@ fn attach_to_a_ring_that_never_appears_times_out_cleanly() {
 
 #[test]
 fn file_backed_ring_keeps_events_and_cursor_across_processes() {
+    let _serial = support::serial();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ring.dmp");
     let p = path.to_str().unwrap();
@@ -259,6 +269,7 @@ fn cursor_of(name: &ShmName) -> i64 {
 
 #[test]
 fn a_killed_producer_is_replaced_and_its_successor_resumes_after_the_cursor() {
+    let _serial = support::serial();
     let name = ShmName::new("prodkill");
     create(&name, 1024, 8);
     let mut first = producer(&name, 1 << 40, 1, "yield", &["--pause-us", "200"]);
@@ -299,6 +310,7 @@ fn producer_cmd(name: &ShmName, count: u64) -> std::process::Command {
 
 #[test]
 fn a_killed_consumers_name_can_be_taken_again() {
+    let _serial = support::serial();
     let name = ShmName::new("conskill");
     create(&name, 64, 8);
     let mut first = consumer(&name, "audit", &[], 1, "block");

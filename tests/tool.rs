@@ -10,13 +10,10 @@ use support::{dmp, run};
 
 const T: Duration = Duration::from_secs(300);
 
-/// The demo and the benchmark each run two busy-spinning processes pinned
-/// to CPUs 0 and 1: never both at once.
-static SPINNERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 #[test]
 fn demo_moves_events_between_processes_and_reports_figures() {
-    let _one_at_a_time = SPINNERS.lock().unwrap_or_else(|p| p.into_inner());
+    // Two busy-spinning processes pinned to CPUs 0 and 1: one run at a time.
+    let _serial = support::serial();
     let mut c = dmp();
     c.args(["demo", "--events", "2000000", "--round-trips", "20000"]);
     let (ok, out) = run(c, "dmp demo", T);
@@ -34,7 +31,8 @@ fn demo_moves_events_between_processes_and_reports_figures() {
 
 #[test]
 fn bench_quick_runs_every_workload_and_prints_ratios() {
-    let _one_at_a_time = SPINNERS.lock().unwrap_or_else(|p| p.into_inner());
+    // Two busy-spinning processes pinned to CPUs 0 and 1: one run at a time.
+    let _serial = support::serial();
     let mut c = dmp();
     c.args(["bench", "--quick"]);
     let (ok, out) = run(c, "dmp bench --quick", T);

@@ -24,6 +24,13 @@ pub fn shared_library() -> PathBuf {
     target_dir().join("deps").join("libdisruptor_mp.so")
 }
 
+/// Tests that run busy processes take this guard, so a test binary never
+/// runs two of them at once (the machines have two cores).
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A shm segment name unique to this test process and call; the segment is
