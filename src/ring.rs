@@ -398,6 +398,15 @@ fn check_type<T: Pod>(slots: &Slots) -> Result<()> {
     Ok(())
 }
 
+fn require_packed(slots: &Slots) -> Result<()> {
+    if slots.stamped() {
+        return Err(Error::Unsupported(
+            "batch slices need a packed ring (RingOptions::packed)".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The ring's single producer. One thread at a time (it is `Send`, not
 /// `Sync`).
 #[derive(Debug)]
@@ -426,19 +435,26 @@ impl Producer {
     /// The payload of claimed, unpublished sequence `seq`.
     #[inline]
     pub fn slot_mut(&mut self, seq: i64) -> Result<&mut [u8]> {
-        if seq <= self.sequencer.published() || seq > self.sequencer.claimed() {
-            return Err(Error::SequenceOutOfRange(format!(
-                "sequence {seq} is not claimed (claimed: [{}, {}])",
-                self.sequencer.published() + 1,
-                self.sequencer.claimed()
-            )));
-        }
+        self.check_claimed(seq, seq)?;
         let slots = self.sequencer.slots();
         // SAFETY: `seq` is claimed and unpublished, so no consumer reads its
         // slot (the gating protocol) and no other producer exists (lease);
         // the slot lies in the mapping, which `self.shared` keeps alive, and
         // the borrow of `self` keeps the sequence claimed while it lives.
         Ok(unsafe { std::slice::from_raw_parts_mut(slots.payload(seq), slots.slot_size()) })
+    }
+
+    /// Checks that `[lo, hi]` is claimed and unpublished.
+    #[inline]
+    fn check_claimed(&self, lo: i64, hi: i64) -> Result<()> {
+        let (published, claimed) = (self.sequencer.published(), self.sequencer.claimed());
+        if lo > published && hi <= claimed && lo <= hi {
+            return Ok(());
+        }
+        Err(Error::SequenceOutOfRange(format!(
+            "[{lo}, {hi}] is not within the claimed range [{}, {claimed}]",
+            published + 1
+        )))
     }
 
     /// Packed rings: the payloads of claimed, unpublished sequences
@@ -450,18 +466,8 @@ impl Producer {
     /// payloads.
     pub fn slots_mut(&mut self, lo: i64, hi: i64) -> Result<(&mut [u8], &mut [u8])> {
         let slots = self.sequencer.slots();
-        if slots.stamped() {
-            return Err(Error::Unsupported(
-                "batch slices need a packed ring (RingOptions::packed)".into(),
-            ));
-        }
-        if lo <= self.sequencer.published() || hi > self.sequencer.claimed() || hi < lo {
-            return Err(Error::SequenceOutOfRange(format!(
-                "[{lo}, {hi}] is not within the claimed range [{}, {}]",
-                self.sequencer.published() + 1,
-                self.sequencer.claimed()
-            )));
-        }
+        require_packed(slots)?;
+        self.check_claimed(lo, hi)?;
         let [(a, a_len), (b, b_len)] = slots.contiguous(lo, hi);
         // SAFETY: the sequences are claimed and unpublished (checked), so no
         // consumer reads them and no other producer exists; the two ranges
@@ -602,11 +608,7 @@ impl Consumer {
     /// once for the whole batch. Stamped rings refuse this (`Unsupported`).
     pub fn slots(&self, lo: i64, hi: i64) -> Result<(&[u8], &[u8])> {
         let slots = self.core.slots();
-        if slots.stamped() {
-            return Err(Error::Unsupported(
-                "batch slices need a packed ring (RingOptions::packed)".into(),
-            ));
-        }
+        require_packed(slots)?;
         self.core.check_readable(lo)?;
         self.core.check_readable(hi)?;
         if hi < lo {
