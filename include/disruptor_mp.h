@@ -433,7 +433,10 @@ const char *dmp_status_str(int32_t status);
 const char *dmp_last_error_message(void);
 
 /**
- * Fills `options` with defaults (and its `struct_size`).
+ * Initialises `options`: sets `struct_size` and leaves every layout field
+ * 0, which means "default" when creating (4096 slots of 64 bytes, 16
+ * consumers, mode 0600, stamped layout, wake-ups on) and "do not check"
+ * when opening.
  */
 void dmp_ring_options_init(struct dmp_ring_options *options);
 

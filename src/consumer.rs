@@ -220,6 +220,9 @@ impl ConsumerCore {
         if seq <= self.available {
             return Ok(self.available);
         }
+        if seq > self.committed.saturating_add(self.slots.capacity() as i64) {
+            return Err(self.never_available(seq));
+        }
         let available = match &self.barrier {
             // Look at the slot's own stamp first: its line holds the payload
             // too, so this read is never wasted. Only when `seq` is there
@@ -232,10 +235,18 @@ impl ConsumerCore {
             Barrier::Dependencies(mask) => self.dependencies_minimum(*mask).0,
         };
         if available >= seq {
-            self.available = available;
-            return Ok(available);
+            self.available = self.clamp(available);
+            return Ok(self.available);
         }
         self.wait_slow(seq, timeout)
+    }
+
+    /// Nothing beyond a ring's worth past the committed sequence can be
+    /// published (this consumer gates the producer), so a larger value read
+    /// from shared memory is corrupt; never hand it to the caller.
+    #[inline]
+    fn clamp(&self, available: i64) -> i64 {
+        available.min(self.committed.saturating_add(self.slots.capacity() as i64))
     }
 
     fn dependencies_minimum(&self, mask: u64) -> (i64, Option<u32>) {
@@ -285,8 +296,8 @@ impl ConsumerCore {
                 )?
             }
         };
-        self.available = available;
-        Ok(available)
+        self.available = self.clamp(available);
+        Ok(self.available)
     }
 
     /// Checks that `seq` may be read now (committed < seq <= available).
@@ -297,6 +308,14 @@ impl ConsumerCore {
         } else {
             Err(self.unreadable(seq))
         }
+    }
+
+    #[cold]
+    fn never_available(&self, seq: i64) -> Error {
+        Error::SequenceOutOfRange(format!(
+            "sequence {seq} cannot be published before this consumer commits past {}: it holds the producer back",
+            seq - self.slots.capacity() as i64
+        ))
     }
 
     #[cold]

@@ -404,6 +404,9 @@ fn c_str<'a>(p: *const c_char, name: &'static str) -> Result<&'a str> {
     })
 }
 
+/// Largest `struct_size` accepted: a guard against uninitialised structs.
+const MAX_STRUCT_SIZE: usize = 4096;
+
 /// Reads an extensible option struct: the caller's `struct_size` bytes,
 /// the known prefix copied, an unknown non-zero tail rejected. Null means
 /// all defaults.
@@ -414,7 +417,7 @@ fn read_options<T: Copy>(p: *const T, name: &'static str) -> Result<Option<T>> {
     // SAFETY: every option struct starts with a u32 struct_size.
     let size = unsafe { *(p as *const u32) } as usize;
     let known = std::mem::size_of::<T>();
-    if size < 8 {
+    if !(8..=MAX_STRUCT_SIZE).contains(&size) || size % 8 != 0 {
         return Err(Error::InvalidArgument(format!(
             "{name}.struct_size is {size}; initialise the struct with its _init function"
         )));
@@ -502,15 +505,16 @@ fn ring_options(o: &dmp_ring_options) -> Result<RingOptions> {
     Ok(r)
 }
 
+/// All fields "unset": defaults at creation, no checks at open.
 fn default_ring_options() -> dmp_ring_options {
     dmp_ring_options {
         struct_size: std::mem::size_of::<dmp_ring_options>() as u32,
         backing: DMP_BACKING_SHM,
-        capacity: crate::ring::DEFAULT_CAPACITY,
-        slot_size: crate::ring::DEFAULT_SLOT_SIZE as u32,
-        max_consumers: crate::ring::DEFAULT_MAX_CONSUMERS,
+        capacity: 0,
+        slot_size: 0,
+        max_consumers: 0,
         producer_mode: DMP_PRODUCER_DEFAULT,
-        mode: crate::ring::DEFAULT_MODE,
+        mode: 0,
         type_id: 0,
         wakeups: DMP_WAKEUPS_DEFAULT,
         layout: DMP_LAYOUT_DEFAULT,
@@ -558,7 +562,10 @@ pub extern "C" fn dmp_last_error_message() -> *const c_char {
     })
 }
 
-/// Fills `options` with defaults (and its `struct_size`).
+/// Initialises `options`: sets `struct_size` and leaves every layout field
+/// 0, which means "default" when creating (4096 slots of 64 bytes, 16
+/// consumers, mode 0600, stamped layout, wake-ups on) and "do not check"
+/// when opening.
 #[no_mangle]
 pub extern "C" fn dmp_ring_options_init(options: *mut dmp_ring_options) {
     if let Ok(o) = options_out(options) {
@@ -615,16 +622,7 @@ pub extern "C" fn dmp_ring_open(
     out: *mut *mut dmp_ring,
 ) -> i32 {
     boundary(|| {
-        let o = match read_options(options, "dmp_ring_options")? {
-            Some(o) => o,
-            None => dmp_ring_options {
-                capacity: 0,
-                slot_size: 0,
-                max_consumers: 0,
-                mode: 0,
-                ..default_ring_options()
-            },
-        };
+        let o = read_options(options, "dmp_ring_options")?.unwrap_or_else(default_ring_options);
         out_ptr(out, "out")?;
         let loc = location(name, o.backing)?;
         let ring = Ring::open(&loc, &ring_options(&o)?)?;
@@ -686,9 +684,14 @@ pub extern "C" fn dmp_ring_unlink(name: *const c_char, backing: u32) -> i32 {
 pub extern "C" fn dmp_ring_get_info(ring: *mut dmp_ring, out: *mut dmp_ring_info) -> i32 {
     boundary(|| {
         let r = live(ring)?;
-        let out = out_ptr(out, "out")?;
-        let size = out.struct_size as usize;
-        if size < 8 {
+        if out.is_null() {
+            return Err(Error::NullPointer("out"));
+        }
+        // SAFETY: non-null; every version of the struct starts with its
+        // u32 size, which the caller sets. No reference to the (possibly
+        // smaller) caller struct is formed.
+        let size = unsafe { std::ptr::read(out as *const u32) } as usize;
+        if !(8..=MAX_STRUCT_SIZE).contains(&size) || size % 8 != 0 {
             return Err(Error::InvalidArgument(
                 "dmp_ring_info.struct_size must be set to sizeof(dmp_ring_info)".into(),
             ));
@@ -713,11 +716,11 @@ pub extern "C" fn dmp_ring_get_info(ring: *mut dmp_ring, out: *mut dmp_ring_info
             cursor: r.cursor(),
         };
         // SAFETY: the caller's struct is `size` bytes; we write at most the
-        // part both sides know.
+        // part both sides know, through a raw pointer.
         unsafe {
             std::ptr::copy_nonoverlapping(
                 &info as *const dmp_ring_info as *const u8,
-                out as *mut dmp_ring_info as *mut u8,
+                out as *mut u8,
                 size.min(std::mem::size_of::<dmp_ring_info>()),
             )
         };

@@ -302,7 +302,14 @@ impl Ring {
             seg.layout().params.capacity,
             wakeups,
             strategy,
-        );
+        )
+        .map_err(|e| match e {
+            Error::Corrupt { detail, .. } => Error::Corrupt {
+                path: seg.path().into(),
+                detail,
+            },
+            other => other,
+        })?;
         Ok(Producer {
             sequencer,
             _lease: lease,

@@ -76,6 +76,15 @@ impl SharedSequence {
         }
     }
 
+    /// Wakes sleepers, if any, without changing the value (cold paths: a
+    /// participant leaving or taking over an entry).
+    pub fn wake(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.waiters().load(Ordering::SeqCst) != 0 {
+            sys::futex_wake_all(self.value());
+        }
+    }
+
     /// Sleeps until the value changes or `timeout` passes, unless `ready`
     /// (evaluated after registering as a sleeper) already holds. Returns
     /// the value `ready` produced, if it did.

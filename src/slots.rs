@@ -47,6 +47,12 @@ impl Slots {
         self.slot_size
     }
 
+    /// Number of slots.
+    #[inline]
+    pub fn capacity(&self) -> u64 {
+        self.mask + 1
+    }
+
     /// Bytes from one slot to the next.
     #[inline]
     pub fn stride(&self) -> usize {

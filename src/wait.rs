@@ -32,6 +32,8 @@ const YIELDS_BEFORE_SLEEP: u32 = 16;
 /// Longest single futex sleep: a sleeper re-evaluates at least this often,
 /// which bounds the effect of a wake-up target that changed meanwhile.
 const MAX_FUTEX_SLICE: Duration = Duration::from_millis(50);
+/// Longest sleep between polls the sleep strategy accepts from C.
+pub const MAX_SLEEP: Duration = Duration::from_secs(1);
 /// Polls between two reads of the clock while spinning.
 const POLLS_PER_CLOCK_READ: u32 = 128;
 
@@ -52,6 +54,11 @@ impl WaitStrategy {
         Ok(match code {
             0 => WaitStrategy::BusySpin,
             1 => WaitStrategy::Yield,
+            2 if sleep > MAX_SLEEP => {
+                return Err(Error::InvalidArgument(format!(
+                    "sleep between polls {sleep:?} exceeds {MAX_SLEEP:?}"
+                )))
+            }
             2 => WaitStrategy::Sleep(if sleep.is_zero() {
                 Duration::from_micros(50)
             } else {
@@ -128,7 +135,8 @@ pub fn wait_until<T>(
                     if polls <= SPIN_POLLS + YIELDS_BEFORE_SLEEP {
                         std::thread::yield_now();
                     } else {
-                        std::thread::sleep(d);
+                        let left = deadline.map_or(d, |t| t.saturating_duration_since(now));
+                        std::thread::sleep(d.min(left));
                     }
                 }
                 WaitStrategy::Blocking => {
@@ -191,6 +199,20 @@ mod tests {
             assert!(matches!(r, Err(Error::Timeout { .. })), "{s:?}");
             assert!(t.elapsed() >= Duration::from_millis(20));
         }
+    }
+
+    #[test]
+    fn a_long_sleep_does_not_overshoot_the_timeout() {
+        let t = Instant::now();
+        let r: Result<()> = wait_until(
+            WaitStrategy::Sleep(Duration::from_secs(2)),
+            Duration::from_millis(20),
+            "x",
+            || Poll::Pending(None),
+        );
+        assert!(matches!(r, Err(Error::Timeout { .. })));
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        assert!(WaitStrategy::from_code(2, Duration::from_secs(2)).is_err());
     }
 
     #[test]

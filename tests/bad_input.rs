@@ -142,6 +142,11 @@ fn sequences_outside_the_claimed_or_available_range() {
         c.commit(-1).unwrap_err().status(),
         Status::SequenceOutOfRange
     );
+    // A sequence beyond a ring's worth past the commit can never come.
+    assert_eq!(
+        c.wait_for(20, t).unwrap_err().status(),
+        Status::SequenceOutOfRange
+    );
     // Nothing more is published: a bounded wait times out, a try would block.
     assert_eq!(c.wait_for(1, t).unwrap_err().status(), Status::Timeout);
     assert_eq!(c.try_wait_for(1).unwrap_err().status(), Status::WouldBlock);

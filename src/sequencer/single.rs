@@ -31,17 +31,38 @@ pub struct SingleSequencer {
 }
 
 impl SingleSequencer {
-    /// A sequencer resuming after the last published sequence.
+    /// A sequencer resuming after the last published sequence. Call it
+    /// with the producer lease held (no other producer runs).
+    ///
+    /// A predecessor that died inside `publish` may have stamped sequences
+    /// beyond the cursor: consumers already treat them as published, so the
+    /// cursor is first moved past them (they are never written again). The
+    /// gating minimum is read from the table, never assumed, so a new
+    /// producer cannot lap consumers that fell behind its predecessor.
     pub fn new(
         tables: Tables,
         slots: Slots,
         capacity: u64,
         wakeups: bool,
         strategy: WaitStrategy,
-    ) -> SingleSequencer {
+    ) -> Result<SingleSequencer> {
         let cursor = tables.cursor();
-        let published = cursor.get();
-        SingleSequencer {
+        let mut published = cursor.get();
+        if !(-1..=i64::MAX / 2).contains(&published) {
+            return Err(Error::Corrupt {
+                path: Default::default(),
+                detail: format!("the cursor holds {published}, which no producer publishes"),
+            });
+        }
+        let stamped_ahead = (1..=capacity as i64)
+            .take_while(|k| slots.is_published(published + k))
+            .count() as i64;
+        if stamped_ahead > 0 {
+            published += stamped_ahead;
+            cursor.set_and_wake(published);
+        }
+        let cached_gate = tables.gating_minimum(published).0;
+        Ok(SingleSequencer {
             tables,
             cursor,
             slots,
@@ -50,8 +71,8 @@ impl SingleSequencer {
             strategy,
             next: published + 1,
             published,
-            cached_gate: published,
-        }
+            cached_gate,
+        })
     }
 
     /// Last published sequence.
@@ -202,7 +223,7 @@ mod tests {
         // One gating consumer (entry 0) that has consumed nothing.
         tables.consumer_sequence(0).set(-1);
         tables.gating_mask().store(1, Ordering::SeqCst);
-        let mut p = SingleSequencer::new(tables, slots, 4, false, WaitStrategy::BusySpin);
+        let mut p = SingleSequencer::new(tables, slots, 4, false, WaitStrategy::BusySpin).unwrap();
 
         assert_eq!(p.claim(3, Duration::ZERO).unwrap(), 0);
         assert_eq!(p.claim(1, Duration::ZERO).unwrap(), 3);
@@ -228,11 +249,48 @@ mod tests {
     }
 
     #[test]
+    fn a_new_producer_reads_the_gate_instead_of_assuming_it() {
+        let seg = HeapSegment::new(4);
+        let tables = Tables::new(seg.region(), &seg.layout);
+        let slots = Slots::new(&seg.region(), &seg.layout);
+        tables.consumer_sequence(0).set(-1);
+        tables.gating_mask().store(1, Ordering::SeqCst);
+        let new = || SingleSequencer::new(tables, slots, 4, false, WaitStrategy::BusySpin);
+        {
+            let mut first = new().unwrap();
+            let lo = first.claim(4, Duration::ZERO).unwrap();
+            first.publish(lo, lo + 3).unwrap();
+        }
+        // Its successor must not lap the consumer that has read nothing.
+        let mut second = new().unwrap();
+        assert!(matches!(
+            second.claim(1, Duration::ZERO),
+            Err(Error::WouldBlock(_))
+        ));
+    }
+
+    #[test]
+    fn stamps_a_dead_producer_left_beyond_the_cursor_are_adopted() {
+        let seg = HeapSegment::new(8);
+        let tables = Tables::new(seg.region(), &seg.layout);
+        let slots = Slots::new(&seg.region(), &seg.layout);
+        // A producer died after stamping 0..=2 and before storing the cursor.
+        slots.mark_published(0, 2);
+        assert_eq!(tables.cursor().get(), -1);
+        let mut p = SingleSequencer::new(tables, slots, 8, false, WaitStrategy::BusySpin).unwrap();
+        assert_eq!((p.published(), tables.cursor().get()), (2, 2));
+        assert_eq!(p.claim(1, Duration::ZERO).unwrap(), 3);
+        // A cursor no producer can have written is refused.
+        tables.cursor().set(-5);
+        assert!(SingleSequencer::new(tables, slots, 8, false, WaitStrategy::BusySpin).is_err());
+    }
+
+    #[test]
     fn without_consumers_the_producer_overwrites_freely() {
         let seg = HeapSegment::new(2);
         let tables = Tables::new(seg.region(), &seg.layout);
         let slots = Slots::new(&seg.region(), &seg.layout);
-        let mut p = SingleSequencer::new(tables, slots, 2, false, WaitStrategy::BusySpin);
+        let mut p = SingleSequencer::new(tables, slots, 2, false, WaitStrategy::BusySpin).unwrap();
         for i in 0..10 {
             let s = p.claim(1, Duration::ZERO).unwrap();
             assert_eq!(s, i);

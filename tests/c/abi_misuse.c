@@ -54,7 +54,8 @@ int main(int argc, char **argv) {
 
     dmp_ring_options ro;
     dmp_ring_options_init(&ro);
-    CHECK(ro.struct_size == sizeof ro && ro.capacity == 4096 && ro.mode == 0600);
+    /* Layout fields are left 0: defaults at create, unchecked at open. */
+    CHECK(ro.struct_size == sizeof ro && ro.capacity == 0 && ro.slot_size == 0 && ro.mode == 0);
     dmp_ring_options_init(NULL); /* no crash */
 
     dmp_ring *ring = NULL;
@@ -89,6 +90,10 @@ int main(int argc, char **argv) {
     ro.struct_size = 0;
     EXPECT(dmp_ring_create(name, &ro, &ring), DMP_STATUS_INVALID_ARGUMENT);
     CHECK(message_mentions("struct_size"));
+    ro.struct_size = 1u << 30; /* an uninitialised struct: refused, not read */
+    EXPECT(dmp_ring_create(name, &ro, &ring), DMP_STATUS_INVALID_ARGUMENT);
+    ro.struct_size = 13;
+    EXPECT(dmp_ring_create(name, &ro, &ring), DMP_STATUS_INVALID_ARGUMENT);
     ro.struct_size = sizeof ro;
     EXPECT(dmp_ring_open(name, NULL, &ring), DMP_STATUS_NOT_FOUND);
     CHECK(message_mentions(name));
@@ -129,6 +134,11 @@ int main(int argc, char **argv) {
     EXPECT(dmp_ring_get_info(again, &info), DMP_STATUS_OK);
     CHECK(info.capacity == 64 && info.slot_size == 16 && info.layout == DMP_LAYOUT_STAMPED);
     CHECK(info.cursor == -1 && info.wakeups == 1);
+    EXPECT(dmp_ring_close(again), DMP_STATUS_OK);
+    dmp_ring_options plain;
+    dmp_ring_options_init(&plain);
+    plain.timeout_ns = 1000000;
+    EXPECT(dmp_ring_open(name, &plain, &again), DMP_STATUS_OK); /* 64-slot ring, no checks */
     EXPECT(dmp_ring_close(again), DMP_STATUS_OK);
 
     /* Producer and consumer misuse. */

@@ -21,9 +21,6 @@ int main(int argc, char **argv) {
     uint64_t count = strtoull(argv[3], NULL, 10);
     dmp_ring_options ro;
     dmp_ring_options_init(&ro);
-    ro.capacity = 0; /* do not check the layout */
-    ro.slot_size = 0;
-    ro.max_consumers = 0;
     ro.timeout_ns = TIMEOUT_NS;
     dmp_ring *ring = NULL;
     int32_t st = dmp_ring_open(argv[1], &ro, &ring);
