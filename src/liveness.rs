@@ -38,16 +38,6 @@ impl Lease {
             Err(e) => Err(Error::io("lock", segment.path(), e)),
         }
     }
-
-    /// Whether a live process holds the lease on `byte`.
-    pub fn is_held(segment: &Segment, byte: u64) -> Result<bool> {
-        let file =
-            sys::reopen(segment.file()).map_err(|e| Error::io("reopen", segment.path(), e))?;
-        match sys::try_lock(&file, byte, LockKind::Shared) {
-            Ok(free) => Ok(!free), // the probe's lock goes away with `file`
-            Err(e) => Err(Error::io("lock", segment.path(), e)),
-        }
-    }
 }
 
 impl Drop for Lease {
