@@ -170,6 +170,23 @@
 #define DMP_STATUS_UNSUPPORTED -26
 
 /**
+ * Multi-producer rings: the sequence was abandoned by its producer (it
+ * holds no event): skip it and commit past it as usual.
+ */
+#define DMP_STATUS_ABANDONED 3
+
+/**
+ * Multi-producer rings: this producer's claim was abandoned after the
+ * ring's unblock timeout; nothing of it was published. Claim again.
+ */
+#define DMP_STATUS_CLAIM_ABANDONED -27
+
+/**
+ * Every producer-table entry of the multi-producer ring is in use.
+ */
+#define DMP_STATUS_PRODUCER_TABLE_FULL -28
+
+/**
  * `backing`: a POSIX shared-memory name (a file under /dev/shm).
  */
 #define DMP_BACKING_SHM 0
@@ -316,6 +333,19 @@ typedef struct dmp_ring_options {
    * How long open waits for the segment to appear (0 = not at all).
    */
   uint64_t timeout_ns;
+  /**
+   * Multi-producer rings: producer-table entries, 1 to 64 (default 8).
+   */
+  uint32_t max_producers;
+  /**
+   * Reserved, must be 0.
+   */
+  uint32_t reserved;
+  /**
+   * Multi-producer rings: how long a claimed, unpublished sequence may
+   * hold consumers up before it is abandoned (default 2 s, 1 ms to 1 h).
+   */
+  uint64_t unblock_timeout_ns;
 } dmp_ring_options;
 
 /**
@@ -355,9 +385,31 @@ typedef struct dmp_ring_info {
    */
   uint32_t layout;
   /**
-   * Last published sequence (-1 before the first publish).
+   * Last published sequence (-1 before the first publish). In a
+   * multi-producer ring: the highest sequence up to which everything is
+   * published or abandoned.
    */
   int64_t cursor;
+  /**
+   * Producer-table entries.
+   */
+  uint32_t max_producers;
+  /**
+   * Reserved (0).
+   */
+  uint32_t reserved;
+  /**
+   * The unblock timeout (multi-producer rings).
+   */
+  uint64_t unblock_timeout_ns;
+  /**
+   * Multi-producer rings: the highest claimed sequence (-1: none).
+   */
+  int64_t claimed;
+  /**
+   * Multi-producer rings: sequences abandoned so far.
+   */
+  uint64_t abandoned;
 } dmp_ring_info;
 
 /**
@@ -533,10 +585,21 @@ DMP_MUST_USE int32_t dmp_try_claim(struct dmp_producer *producer, uint64_t n, in
 void *dmp_producer_slot(struct dmp_producer *producer, int64_t seq);
 
 /**
- * Publishes `[lo, hi]`: it must start right after the last published
- * sequence and lie within the claimed range.
+ * Publishes `[lo, hi]`: it must start at the first unpublished sequence
+ * of this producer's claim and lie within the claimed range. In a
+ * multi-producer ring, `DMP_STATUS_CLAIM_ABANDONED` means the claim
+ * outlived the ring's unblock timeout and was abandoned: nothing of it was
+ * published; claim again.
  */
 DMP_MUST_USE int32_t dmp_publish(struct dmp_producer *producer, int64_t lo, int64_t hi);
+
+/**
+ * Gives back the claimed, unpublished sequences from `from` on (a claim
+ * the producer cannot fill). A single-producer ring reuses them for the
+ * next claim; a multi-producer ring abandons them (consumers skip them).
+ * A `from` outside the unpublished claim is a no-op.
+ */
+DMP_MUST_USE int32_t dmp_unclaim(struct dmp_producer *producer, int64_t from);
 
 /**
  * Fills `options` with defaults.
@@ -575,6 +638,16 @@ int32_t dmp_wait_for(struct dmp_consumer *consumer,
  * last error set.
  */
 const void *dmp_consumer_slot(struct dmp_consumer *consumer, int64_t seq);
+
+/**
+ * The payload of available, uncommitted sequence `seq` in `*out_payload`:
+ * `DMP_STATUS_OK`, or `DMP_STATUS_ABANDONED` with `*out_payload` NULL when
+ * its producer abandoned it (multi-producer rings): skip it.
+ */
+DMP_MUST_USE
+int32_t dmp_consumer_event(struct dmp_consumer *consumer,
+                           int64_t seq,
+                           const void **out_payload);
 
 /**
  * The next sequence this consumer should read (last committed + 1).

@@ -7,12 +7,12 @@ use crate::layout::{state, LOCK_CONSUMER_LEASE};
 use crate::liveness::{lock_registry, Lease};
 use crate::segment::Segment;
 use crate::sequence::{minimum_of, SharedSequence};
-use crate::slots::Slots;
+use crate::slots::{Slots, Stamp};
 use crate::sys;
 use crate::table::Tables;
 use crate::wait::{wait_until, Poll, WaitStrategy};
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Longest consumer name, in bytes.
 pub const MAX_CONSUMER_NAME: usize = 63;
@@ -41,8 +41,13 @@ pub fn validate_name(name: &str) -> Result<()> {
 /// What a consumer waits on before reading a sequence.
 #[derive(Debug)]
 enum Barrier {
-    /// A first-stage consumer: the producer's cursor and the slot stamps.
+    /// A first-stage consumer of a single-producer ring: the producer's
+    /// cursor and the slot stamps.
     Cursor(SharedSequence),
+    /// A first-stage consumer of a multi-producer ring: the stamps alone
+    /// (published or abandoned, in order); blocking waiters sleep on the
+    /// ring's publication notice.
+    Stamps(SharedSequence),
     /// A dependent consumer: the committed sequences of the entries in the
     /// mask (pipelines and diamonds).
     Dependencies(u64),
@@ -62,6 +67,12 @@ pub struct ConsumerCore {
     committed: i64,
     /// Highest sequence known to be available.
     available: i64,
+    /// Multi-producer rings: sequences may be abandoned.
+    multi: bool,
+    /// Multi-producer rings: the unblock timeout.
+    unblock: Duration,
+    /// The pending sequence this consumer waits for, and since when.
+    stuck: Option<(i64, Instant)>,
     _lease: Lease,
 }
 
@@ -78,7 +89,10 @@ impl ConsumerCore {
         strategy: WaitStrategy,
     ) -> Result<ConsumerCore> {
         validate_name(name)?;
-        let wakeups = segment.layout().params.flags & crate::layout::FLAG_WAKEUPS != 0;
+        let params = &segment.layout().params;
+        let wakeups = params.flags & crate::layout::FLAG_WAKEUPS != 0;
+        let multi = params.producer_mode == crate::layout::ProducerMode::Multi;
+        let unblock = Duration::from_nanos(params.unblock_timeout_ns);
         if strategy == WaitStrategy::Blocking && !wakeups {
             return Err(Error::Unsupported(format!(
                 "ring {} was created without wake-ups; the blocking strategy needs them (use spin, yield or sleep, or recreate the ring with wake-ups)",
@@ -122,25 +136,34 @@ impl ConsumerCore {
             .consumer_state(index)
             .store(state::JOINING, Ordering::Release);
 
-        // Start at the cursor. Publish the start, join the gating mask, then
-        // re-read the cursor: see `Tables::gating_minimum` for the pairing
-        // that keeps the producer from lapping a consumer that is joining.
+        // Start at the cursor (multi-producer: the claim counter). Publish
+        // the start, join the gating mask, then re-read: see
+        // `Tables::gating_minimum` for the pairing that keeps producers from
+        // lapping a consumer that is joining. The second read of the claim
+        // counter is a read-modify-write, which sees the latest claim.
         let cursor = tables.cursor();
+        let head = || {
+            if multi {
+                tables.claim().fetch_add(0, Ordering::SeqCst)
+            } else {
+                cursor.value().load(Ordering::SeqCst)
+            }
+        };
         let sequence = tables.consumer_sequence(index);
-        let start = cursor.value().load(Ordering::SeqCst).max(sequence.get());
+        let start = head().max(sequence.get());
         sequence.set(start);
         tables.gating_mask().fetch_or(1 << index, Ordering::SeqCst);
-        let start = cursor.value().load(Ordering::SeqCst).max(start);
+        let start = head().max(start);
         sequence.value().store(start, Ordering::SeqCst);
         tables
             .consumer_state(index)
             .store(state::ACTIVE, Ordering::Release);
         tables.table_generation().fetch_add(1, Ordering::Release);
 
-        let barrier = if deps == 0 {
-            Barrier::Cursor(cursor)
-        } else {
-            Barrier::Dependencies(deps)
+        let barrier = match (deps, multi) {
+            (0, false) => Barrier::Cursor(cursor),
+            (0, true) => Barrier::Stamps(tables.notice()),
+            _ => Barrier::Dependencies(deps),
         };
         Ok(ConsumerCore {
             tables,
@@ -152,6 +175,9 @@ impl ConsumerCore {
             wakeups,
             committed: start,
             available: start,
+            multi,
+            unblock,
+            stuck: None,
             _lease: lease,
         })
     }
@@ -216,7 +242,7 @@ impl ConsumerCore {
     /// sequence (at least `seq`), so the caller can process a whole batch.
     /// A zero timeout never waits (`WouldBlock`).
     #[inline]
-    pub fn wait_for(&mut self, seq: i64, timeout: Duration) -> Result<i64> {
+    pub fn wait_for(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
         if seq <= self.available {
             return Ok(self.available);
         }
@@ -230,15 +256,105 @@ impl ConsumerCore {
             // consumer that keeps up never touches the producer's cursor
             // line, which saves a cache-line transfer per event.
             Barrier::Cursor(cursor) if self.slots.is_published(seq) => cursor.get().max(seq),
-            Barrier::Cursor(_) if self.slots.stamped() => return self.wait_slow(seq, timeout),
+            Barrier::Cursor(_) if self.slots.stamped() => {
+                return self.wait_slow(segment, seq, timeout)
+            }
             Barrier::Cursor(cursor) => cursor.get(),
+            Barrier::Stamps(_) if resolved(self.slots.state(seq)) => self.scan(seq),
+            Barrier::Stamps(_) => return self.wait_stamps(segment, seq, timeout),
             Barrier::Dependencies(mask) => self.dependencies_minimum(*mask).0,
         };
         if available >= seq {
             self.available = self.clamp(available);
             return Ok(self.available);
         }
-        self.wait_slow(seq, timeout)
+        self.wait_slow(segment, seq, timeout)
+    }
+
+    /// Multi-producer rings: the end of the run of resolved (published or
+    /// abandoned) sequences that starts at `seq`, which is resolved. Stamps
+    /// of later sequences sit in the lines the caller reads next.
+    #[inline]
+    fn scan(&self, seq: i64) -> i64 {
+        scan_resolved(
+            &self.slots,
+            seq,
+            self.committed + self.slots.capacity() as i64,
+        )
+    }
+
+    /// Multi-producer rings: waits for `seq`'s stamp. A sequence that stays
+    /// pending for the ring's unblock timeout (measured across calls, so a
+    /// consumer polling with short timeouts unblocks too) has its claim
+    /// abandoned, and the wait goes on past it.
+    #[cold]
+    fn wait_stamps(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
+        let notice = match self.barrier {
+            Barrier::Stamps(notice) => notice,
+            _ => self.tables.notice(),
+        };
+        let (slots, limit) = (self.slots, self.committed + self.slots.capacity() as i64);
+        let start = Instant::now();
+        let deadline = start.checked_add(timeout);
+        loop {
+            let now = Instant::now();
+            let since = match self.stuck {
+                Some((s, t)) if s == seq => t,
+                _ => {
+                    self.stuck = Some((seq, now));
+                    now
+                }
+            };
+            let due = since + self.unblock;
+            let until = deadline.map_or(due, |d| d.min(due));
+            // A zero timeout polls once; otherwise never pass zero on.
+            let left = if timeout.is_zero() {
+                Duration::ZERO
+            } else {
+                until
+                    .saturating_duration_since(now)
+                    .max(Duration::from_nanos(1))
+            };
+            let polled = wait_until(self.strategy, left, "events", || {
+                if resolved(slots.state(seq)) {
+                    Poll::Ready(scan_resolved(&slots, seq, limit))
+                } else {
+                    Poll::Pending(Some(notice))
+                }
+            });
+            match polled {
+                Ok(available) => {
+                    self.stuck = None;
+                    self.available = self.clamp(available);
+                    return Ok(self.available);
+                }
+                Err(e @ (Error::Timeout { .. } | Error::WouldBlock(_))) => {
+                    if Instant::now() >= due {
+                        crate::sequencer::recovery::unblock(
+                            segment,
+                            &self.tables,
+                            &self.slots,
+                            seq,
+                        )?;
+                        self.stuck = None;
+                        if resolved(self.slots.state(seq)) {
+                            continue;
+                        }
+                    }
+                    if deadline.is_some_and(|d| Instant::now() < d) {
+                        continue;
+                    }
+                    return Err(match e {
+                        Error::Timeout { what, .. } => Error::Timeout {
+                            what,
+                            waited: timeout,
+                        },
+                        other => other,
+                    });
+                }
+                Err(other) => return Err(other),
+            }
+        }
     }
 
     /// Nothing beyond a ring's worth past the committed sequence can be
@@ -260,8 +376,9 @@ impl ConsumerCore {
     }
 
     #[cold]
-    fn wait_slow(&mut self, seq: i64, timeout: Duration) -> Result<i64> {
+    fn wait_slow(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
         let available = match &self.barrier {
+            Barrier::Stamps(_) => return self.wait_stamps(segment, seq, timeout),
             // The stamp of `seq` sits in the slot's own cache line: seeing
             // it costs one line transfer, where the cursor would cost a
             // second. The single producer stamps in order, so a stamped
@@ -300,14 +417,40 @@ impl ConsumerCore {
         Ok(self.available)
     }
 
-    /// Checks that `seq` may be read now (committed < seq <= available).
+    /// Checks that `seq` may be read now (committed < seq <= available)
+    /// and holds an event (multi-producer rings: not abandoned).
     #[inline]
     pub fn check_readable(&self, seq: i64) -> Result<()> {
-        if seq > self.committed && seq <= self.available {
-            Ok(())
-        } else {
-            Err(self.unreadable(seq))
+        if seq <= self.committed || seq > self.available {
+            return Err(self.unreadable(seq));
         }
+        if self.multi && self.slots.state(seq) == Stamp::Abandoned {
+            return Err(Error::Abandoned { seq });
+        }
+        Ok(())
+    }
+
+    /// Checks that every sequence of `[lo, hi]` may be read now (see
+    /// [`ConsumerCore::check_readable`]).
+    pub fn check_range(&self, lo: i64, hi: i64) -> Result<()> {
+        if hi < lo || lo <= self.committed || hi > self.available {
+            return Err(Error::SequenceOutOfRange(format!(
+                "[{lo}, {hi}] is not readable: committed through {}, available through {}",
+                self.committed, self.available
+            )));
+        }
+        if self.multi {
+            if let Some(seq) = (lo..=hi).find(|&s| self.slots.state(s) == Stamp::Abandoned) {
+                return Err(Error::Abandoned { seq });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `seq` (available) was abandoned by its producer.
+    #[inline]
+    pub fn is_abandoned(&self, seq: i64) -> bool {
+        self.multi && self.slots.state(seq) == Stamp::Abandoned
     }
 
     #[cold]
@@ -365,4 +508,20 @@ impl ConsumerCore {
         t.table_generation().fetch_add(1, Ordering::Release);
         Ok(())
     }
+}
+
+#[inline]
+fn resolved(stamp: Stamp) -> bool {
+    matches!(stamp, Stamp::Published | Stamp::Abandoned)
+}
+
+/// The end of the run of resolved sequences from `seq` (resolved), at most
+/// `limit`.
+#[inline]
+fn scan_resolved(slots: &Slots, seq: i64, limit: i64) -> i64 {
+    let mut hi = seq;
+    while hi < limit && resolved(slots.state(hi + 1)) {
+        hi += 1;
+    }
+    hi
 }

@@ -13,8 +13,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Every way an operation of this crate can fail or not complete.
 ///
-/// `WouldBlock` and `Timeout` are expected outcomes (positive C status
-/// codes); everything else is an error (negative codes).
+/// `WouldBlock`, `Timeout` and `Abandoned` are expected outcomes (positive
+/// C status codes); everything else is an error (negative codes).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -229,9 +229,38 @@ pub enum Error {
         /// PID recorded by the live producer.
         pid: u32,
     },
+    /// Every entry of a multi-producer ring's producer table is held by a
+    /// live producer.
+    #[error("segment {} already has {max} live producers, its producer table size; create the ring with more (max_producers)", .path.display())]
+    ProducerTableFull {
+        /// The segment.
+        path: PathBuf,
+        /// Table size.
+        max: u32,
+    },
     /// The request is valid but this ring or build does not support it.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// Multi-producer rings: the sequence was claimed by a producer that did
+    /// not publish it within the ring's unblock timeout, so it was abandoned.
+    /// Its slot holds no event: skip it (commit past it as usual).
+    #[error("sequence {seq} was abandoned by its producer; skip it")]
+    Abandoned {
+        /// The abandoned sequence.
+        seq: i64,
+    },
+    /// Multi-producer rings: this producer's claim was abandoned (it did not
+    /// publish within the ring's unblock timeout) and its events were not
+    /// published. Claim again to send them.
+    #[error("claim [{lo}, {hi}] was abandoned after the ring's unblock timeout of {timeout:?} and not published; claim again")]
+    ClaimAbandoned {
+        /// First sequence of the claim.
+        lo: i64,
+        /// Last sequence of the claim.
+        hi: i64,
+        /// The ring's unblock timeout.
+        timeout: Duration,
+    },
 }
 
 /// C status codes: `0` OK, small positive values for expected outcomes,
@@ -297,11 +326,17 @@ pub enum Status {
     ProducerExists = -25,
     /// Valid request this ring or build does not support.
     Unsupported = -26,
+    /// The sequence was abandoned by its producer: skip it.
+    Abandoned = 3,
+    /// The producer's claim was abandoned; nothing was published.
+    ClaimAbandoned = -27,
+    /// Producer table full.
+    ProducerTableFull = -28,
 }
 
 impl Status {
     /// Every status, for tables and tests.
-    pub const ALL: [Status; 29] = [
+    pub const ALL: [Status; 32] = [
         Status::Ok,
         Status::WouldBlock,
         Status::Timeout,
@@ -331,6 +366,9 @@ impl Status {
         Status::DependencyNotFound,
         Status::ProducerExists,
         Status::Unsupported,
+        Status::Abandoned,
+        Status::ClaimAbandoned,
+        Status::ProducerTableFull,
     ];
 
     /// The status for a raw code, if it is one.
@@ -370,6 +408,9 @@ impl Status {
             Status::DependencyNotFound => c"dependency not found",
             Status::ProducerExists => c"ring already has a live producer",
             Status::Unsupported => c"unsupported",
+            Status::Abandoned => c"sequence abandoned by its producer",
+            Status::ClaimAbandoned => c"claim abandoned after the unblock timeout",
+            Status::ProducerTableFull => c"producer table full",
         }
     }
 
@@ -411,6 +452,9 @@ impl Error {
             Error::DependencyNotFound { .. } => Status::DependencyNotFound,
             Error::ProducerExists { .. } => Status::ProducerExists,
             Error::Unsupported(_) => Status::Unsupported,
+            Error::Abandoned { .. } => Status::Abandoned,
+            Error::ClaimAbandoned { .. } => Status::ClaimAbandoned,
+            Error::ProducerTableFull { .. } => Status::ProducerTableFull,
         }
     }
 

@@ -78,6 +78,14 @@ pub const DMP_STATUS_DEPENDENCY_NOT_FOUND: i32 = -24;
 pub const DMP_STATUS_PRODUCER_EXISTS: i32 = -25;
 /// Valid request this ring or build does not support.
 pub const DMP_STATUS_UNSUPPORTED: i32 = -26;
+/// Multi-producer rings: the sequence was abandoned by its producer (it
+/// holds no event): skip it and commit past it as usual.
+pub const DMP_STATUS_ABANDONED: i32 = 3;
+/// Multi-producer rings: this producer's claim was abandoned after the
+/// ring's unblock timeout; nothing of it was published. Claim again.
+pub const DMP_STATUS_CLAIM_ABANDONED: i32 = -27;
+/// Every producer-table entry of the multi-producer ring is in use.
+pub const DMP_STATUS_PRODUCER_TABLE_FULL: i32 = -28;
 
 /// `backing`: a POSIX shared-memory name (a file under /dev/shm).
 pub const DMP_BACKING_SHM: u32 = 0;
@@ -147,6 +155,13 @@ pub struct dmp_ring_options {
     pub layout: u32,
     /// How long open waits for the segment to appear (0 = not at all).
     pub timeout_ns: u64,
+    /// Multi-producer rings: producer-table entries, 1 to 64 (default 8).
+    pub max_producers: u32,
+    /// Reserved, must be 0.
+    pub reserved: u32,
+    /// Multi-producer rings: how long a claimed, unpublished sequence may
+    /// hold consumers up before it is abandoned (default 2 s, 1 ms to 1 h).
+    pub unblock_timeout_ns: u64,
 }
 
 /// Options for opening a producer.
@@ -198,8 +213,20 @@ pub struct dmp_ring_info {
     pub wakeups: u32,
     /// `DMP_LAYOUT_STAMPED` or `DMP_LAYOUT_PACKED`.
     pub layout: u32,
-    /// Last published sequence (-1 before the first publish).
+    /// Last published sequence (-1 before the first publish). In a
+    /// multi-producer ring: the highest sequence up to which everything is
+    /// published or abandoned.
     pub cursor: i64,
+    /// Producer-table entries.
+    pub max_producers: u32,
+    /// Reserved (0).
+    pub reserved: u32,
+    /// The unblock timeout (multi-producer rings).
+    pub unblock_timeout_ns: u64,
+    /// Multi-producer rings: the highest claimed sequence (-1: none).
+    pub claimed: i64,
+    /// Multi-producer rings: sequences abandoned so far.
+    pub abandoned: u64,
 }
 
 const RING_MAGIC: u64 = 0x676e_6972_5f70_6d64; // "dmp_ring"
@@ -466,6 +493,18 @@ fn ring_options(o: &dmp_ring_options) -> Result<RingOptions> {
     if o.max_consumers != 0 {
         r = r.max_consumers(o.max_consumers);
     }
+    if o.max_producers != 0 {
+        r = r.max_producers(o.max_producers);
+    }
+    if o.unblock_timeout_ns != 0 {
+        r = r.unblock_timeout(timeout(o.unblock_timeout_ns));
+    }
+    if o.reserved != 0 {
+        return Err(Error::InvalidArgument(format!(
+            "dmp_ring_options.reserved is {}; it must be 0",
+            o.reserved
+        )));
+    }
     r = match o.producer_mode {
         DMP_PRODUCER_DEFAULT => r,
         DMP_PRODUCER_SINGLE => r.producer_mode(ProducerMode::Single),
@@ -519,6 +558,9 @@ fn default_ring_options() -> dmp_ring_options {
         wakeups: DMP_WAKEUPS_DEFAULT,
         layout: DMP_LAYOUT_DEFAULT,
         timeout_ns: 0,
+        max_producers: 0,
+        reserved: 0,
+        unblock_timeout_ns: 0,
     }
 }
 
@@ -714,6 +756,11 @@ pub extern "C" fn dmp_ring_get_info(ring: *mut dmp_ring, out: *mut dmp_ring_info
                 DMP_LAYOUT_STAMPED
             },
             cursor: r.cursor(),
+            max_producers: p.max_producers,
+            reserved: 0,
+            unblock_timeout_ns: p.unblock_timeout_ns,
+            claimed: r.claimed(),
+            abandoned: r.abandoned(),
         };
         // SAFETY: the caller's struct is `size` bytes; we write at most the
         // part both sides know, through a raw pointer.
@@ -817,12 +864,28 @@ pub extern "C" fn dmp_producer_slot(producer: *mut dmp_producer, seq: i64) -> *m
     })
 }
 
-/// Publishes `[lo, hi]`: it must start right after the last published
-/// sequence and lie within the claimed range.
+/// Publishes `[lo, hi]`: it must start at the first unpublished sequence
+/// of this producer's claim and lie within the claimed range. In a
+/// multi-producer ring, `DMP_STATUS_CLAIM_ABANDONED` means the claim
+/// outlived the ring's unblock timeout and was abandoned: nothing of it was
+/// published; claim again.
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_publish(producer: *mut dmp_producer, lo: i64, hi: i64) -> i32 {
     boundary(|| live_mut(producer)?.publish(lo, hi))
+}
+
+/// Gives back the claimed, unpublished sequences from `from` on (a claim
+/// the producer cannot fill). A single-producer ring reuses them for the
+/// next claim; a multi-producer ring abandons them (consumers skip them).
+/// A `from` outside the unpublished claim is a no-op.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_unclaim(producer: *mut dmp_producer, from: i64) -> i32 {
+    boundary(|| {
+        live_mut(producer)?.unclaim(from);
+        Ok(())
+    })
 }
 
 /// Fills `options` with defaults.
@@ -924,6 +987,25 @@ pub extern "C" fn dmp_consumer_slot(consumer: *mut dmp_consumer, seq: i64) -> *c
     })
 }
 
+/// The payload of available, uncommitted sequence `seq` in `*out_payload`:
+/// `DMP_STATUS_OK`, or `DMP_STATUS_ABANDONED` with `*out_payload` NULL when
+/// its producer abandoned it (multi-producer rings): skip it.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_consumer_event(
+    consumer: *mut dmp_consumer,
+    seq: i64,
+    out_payload: *mut *const c_void,
+) -> i32 {
+    boundary(|| {
+        let c = live_mut(consumer)?;
+        let out = out_ptr(out_payload, "out_payload")?;
+        *out = std::ptr::null();
+        *out = c.slot(seq)?.as_ptr() as *const c_void;
+        Ok(())
+    })
+}
+
 /// The next sequence this consumer should read (last committed + 1).
 #[no_mangle]
 #[must_use]
@@ -979,6 +1061,9 @@ mod tests {
             DMP_STATUS_DEPENDENCY_NOT_FOUND,
             DMP_STATUS_PRODUCER_EXISTS,
             DMP_STATUS_UNSUPPORTED,
+            DMP_STATUS_ABANDONED,
+            DMP_STATUS_CLAIM_ABANDONED,
+            DMP_STATUS_PRODUCER_TABLE_FULL,
         ];
         for (i, s) in Status::ALL.iter().enumerate() {
             assert_eq!(c[i], *s as i32, "{s:?}");

@@ -46,6 +46,10 @@ pub const MAX_CONSUMERS: u32 = 64;
 pub const MAX_PRODUCERS: u32 = 64;
 /// Largest total segment size accepted (1 TiB).
 pub const MAX_TOTAL_SIZE: u64 = 1 << 40;
+/// Shortest unblock timeout accepted (1 ms).
+pub const MIN_UNBLOCK_TIMEOUT_NS: u64 = 1_000_000;
+/// Longest unblock timeout accepted (1 hour).
+pub const MAX_UNBLOCK_TIMEOUT_NS: u64 = 3_600_000_000_000;
 
 /// Header flag: publish and commit wake sleepers of the blocking strategy.
 pub const FLAG_WAKEUPS: u32 = 1;
@@ -95,6 +99,10 @@ pub mod field {
     pub const CREATED_AT_NS: usize = 88;
     /// Region table: `REGION_COUNT` entries of (offset u64, size u64).
     pub const REGIONS: usize = 96;
+    /// `u64` unblock timeout in nanoseconds (multi-producer rings: how long
+    /// a claimed, unpublished sequence may hold consumers up before it is
+    /// abandoned).
+    pub const UNBLOCK_TIMEOUT_NS: usize = 224;
 }
 
 /// Number of entries in the region table.
@@ -112,6 +120,9 @@ pub enum RegionKind {
     Producers = 2,
     /// The slots.
     Slots = 3,
+    /// Multi-producer packed rings: one availability word per slot (the
+    /// stamps that stamped slots carry inline). Empty otherwise.
+    Availability = 4,
 }
 
 /// Producer mode recorded in the header.
@@ -159,6 +170,9 @@ pub struct Params {
     pub type_id: u64,
     /// Header flags (`FLAG_*`).
     pub flags: u32,
+    /// Multi-producer rings: how long a claimed, unpublished sequence may
+    /// hold consumers up before it is abandoned (nanoseconds).
+    pub unblock_timeout_ns: u64,
 }
 
 /// A validated layout: where everything lives in the mapping.
@@ -232,6 +246,12 @@ impl Layout {
                 params.max_producers
             )));
         }
+        if !(MIN_UNBLOCK_TIMEOUT_NS..=MAX_UNBLOCK_TIMEOUT_NS).contains(&params.unblock_timeout_ns) {
+            return Err(Error::InvalidArgument(format!(
+                "unblock timeout {} ns must be between {MIN_UNBLOCK_TIMEOUT_NS} (1 ms) and {MAX_UNBLOCK_TIMEOUT_NS} (1 h)",
+                params.unblock_timeout_ns
+            )));
+        }
         if params.flags & !KNOWN_FLAGS != 0 {
             return Err(Error::InvalidArgument(format!(
                 "unknown flags {:#x}",
@@ -280,6 +300,12 @@ impl Layout {
         .ok_or_else(too_large)?;
         let slots = cap.checked_mul(stride).ok_or_else(too_large)?;
         place(RegionKind::Slots, slots, PAGE).ok_or_else(too_large)?;
+        if params.producer_mode == ProducerMode::Multi && stamp_offset == 0 {
+            // Packed slots have no room for stamps: multi-producer rings
+            // keep them in an array of their own, eight to a cache line.
+            let words = cap.checked_mul(8).ok_or_else(too_large)?;
+            place(RegionKind::Availability, words, LINE).ok_or_else(too_large)?;
+        }
         let total_size = round_up(at, PAGE).ok_or_else(too_large)?;
         if total_size > MAX_TOTAL_SIZE {
             return Err(too_large());
@@ -297,6 +323,11 @@ impl Layout {
     /// (offset, size) of a region.
     pub fn region(&self, kind: RegionKind) -> (u64, u64) {
         self.regions[kind as usize]
+    }
+
+    /// Whether `kind` is present (non-empty) in this layout.
+    pub fn has_region(&self, kind: RegionKind) -> bool {
+        self.regions[kind as usize].1 != 0
     }
 
     /// Byte offset of the slot holding `seq`.
@@ -351,6 +382,11 @@ impl Layout {
         );
         put(&mut h, field::CREATOR_START_TIME, &start_time.to_ne_bytes());
         put(&mut h, field::CREATED_AT_NS, &now_ns.to_ne_bytes());
+        put(
+            &mut h,
+            field::UNBLOCK_TIMEOUT_NS,
+            &p.unblock_timeout_ns.to_ne_bytes(),
+        );
         for (i, (off, size)) in self.regions.iter().enumerate() {
             put(&mut h, field::REGIONS + i * 16, &off.to_ne_bytes());
             put(&mut h, field::REGIONS + i * 16 + 8, &size.to_ne_bytes());
@@ -422,6 +458,7 @@ impl Layout {
             producer_mode,
             type_id: get_u64(bytes, field::TYPE_ID),
             flags: get_u32(bytes, field::FLAGS),
+            unblock_timeout_ns: get_u64(bytes, field::UNBLOCK_TIMEOUT_NS),
         };
         let layout =
             Layout::compute(params).map_err(|e| corrupt(format!("invalid parameters: {e}")))?;
@@ -515,6 +552,13 @@ pub mod control {
     pub const GATING_MASK: u64 = 256;
     /// Incremented on every consumer-table change (u64).
     pub const TABLE_GENERATION: u64 = 264;
+    /// Multi-producer rings: sequences abandoned so far (u64).
+    pub const ABANDONED: u64 = 272;
+    /// Multi-producer rings: the publication notice (u64) that blocking
+    /// consumers sleep on, bumped by a publisher that sees sleepers.
+    pub const NOTICE: u64 = 384;
+    /// Number of sleepers on the notice (u32).
+    pub const NOTICE_WAITERS: u64 = 392;
 }
 
 /// Offsets inside a consumer-table entry.
@@ -543,6 +587,15 @@ pub mod consumer_entry {
 
 /// Offsets inside a producer-table entry.
 pub mod producer_entry {
+    /// Multi-producer rings: claim record seqlock version (u64, odd while
+    /// the producer rewrites the record).
+    pub const RECORD_VERSION: u64 = 0;
+    /// First sequence of the producer's latest claim (i64).
+    pub const RECORD_LO: u64 = 8;
+    /// Last sequence of the producer's latest claim (i64).
+    pub const RECORD_HI: u64 = 16;
+    /// Claim record state (u32, `claim::*`).
+    pub const RECORD_STATE: u64 = 24;
     /// Entry state (u32): 0 free, 2 active, 3 left.
     pub const STATE: u64 = 128;
     /// PID of the holder (u32).
@@ -559,6 +612,28 @@ pub const LOCK_REGISTRY: u64 = 0;
 pub const LOCK_CONSUMER_LEASE: u64 = 1024;
 /// First lease byte of producer entries (entry i: `+ i`).
 pub const LOCK_PRODUCER_LEASE: u64 = 2048;
+
+/// Claim-record states of a multi-producer entry.
+pub mod claim {
+    /// No claim recorded.
+    pub const NONE: u32 = 0;
+    /// About to take `[lo, hi]` from the claim counter (it may lose the race).
+    pub const INTENT: u32 = 1;
+    /// Took `[lo, hi]`: it must publish or abandon them.
+    pub const CLAIMED: u32 = 2;
+}
+
+/// Publication stamp of `seq`: published.
+#[inline]
+pub const fn stamp_published(seq: i64) -> i64 {
+    seq + 1
+}
+
+/// Publication stamp of `seq`: abandoned (multi-producer rings).
+#[inline]
+pub const fn stamp_abandoned(seq: i64) -> i64 {
+    -(seq + 1)
+}
 
 /// Participant-entry states.
 pub mod state {
@@ -585,6 +660,7 @@ mod tests {
             producer_mode: ProducerMode::Single,
             type_id: 0,
             flags: 0,
+            unblock_timeout_ns: 1_000_000_000,
         }
     }
 

@@ -8,7 +8,7 @@ use crate::layout::{
 use crate::liveness::{lock_registry, Lease};
 use crate::region::Location;
 use crate::segment::Segment;
-use crate::sequencer::SingleSequencer;
+use crate::sequencer::{recovery, MultiSequencer, SingleSequencer};
 use crate::slots::Slots;
 use crate::sys;
 use crate::table::{ConsumerRecord, Tables};
@@ -26,6 +26,10 @@ pub const DEFAULT_SLOT_SIZE: u64 = 64;
 pub const DEFAULT_MAX_CONSUMERS: u32 = 16;
 /// Default permissions of a new segment.
 pub const DEFAULT_MODE: u32 = 0o600;
+/// Default producer-table size of a multi-producer ring.
+pub const DEFAULT_MAX_PRODUCERS: u32 = 8;
+/// Default unblock timeout (see [`RingOptions::unblock_timeout`]).
+pub const DEFAULT_UNBLOCK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How to create a ring, or what to expect of one being opened.
 ///
@@ -38,6 +42,8 @@ pub struct RingOptions {
     slot_size: Option<u64>,
     max_consumers: Option<u32>,
     producer_mode: Option<ProducerMode>,
+    max_producers: Option<u32>,
+    unblock_timeout: Option<Duration>,
     type_id: Option<u64>,
     wakeups: Option<bool>,
     packed: Option<bool>,
@@ -78,6 +84,23 @@ impl RingOptions {
     /// Single- or multi-producer ring.
     pub fn producer_mode(mut self, mode: ProducerMode) -> Self {
         self.producer_mode = Some(mode);
+        self
+    }
+
+    /// Multi-producer rings: how many producers may be attached at once
+    /// (1 to 64, default 8). Single-producer rings have exactly one.
+    pub fn max_producers(mut self, n: u32) -> Self {
+        self.max_producers = Some(n);
+        self
+    }
+
+    /// Multi-producer rings: how long a claimed but unpublished sequence may
+    /// hold consumers up (default 2 s, between 1 ms and 1 h). After that the
+    /// claim is abandoned: consumers skip its sequences and its producer's
+    /// publish fails with `ClaimAbandoned`. Set it well above the longest
+    /// time a live producer may spend between claim and publish.
+    pub fn unblock_timeout(mut self, timeout: Duration) -> Self {
+        self.unblock_timeout = Some(timeout);
         self
     }
 
@@ -128,8 +151,17 @@ impl RingOptions {
             capacity: self.capacity.unwrap_or(DEFAULT_CAPACITY),
             slot_size: self.slot_size.unwrap_or(DEFAULT_SLOT_SIZE),
             max_consumers: self.max_consumers.unwrap_or(DEFAULT_MAX_CONSUMERS),
-            max_producers: 1,
+            max_producers: match producer_mode {
+                ProducerMode::Single => self.max_producers.unwrap_or(1),
+                ProducerMode::Multi => self.max_producers.unwrap_or(DEFAULT_MAX_PRODUCERS),
+            },
             producer_mode,
+            unblock_timeout_ns: u64::try_from(
+                self.unblock_timeout
+                    .unwrap_or(DEFAULT_UNBLOCK_TIMEOUT)
+                    .as_nanos(),
+            )
+            .unwrap_or(u64::MAX),
             type_id: self.type_id.unwrap_or(0),
             flags: if self.wakeups.unwrap_or(true) {
                 FLAG_WAKEUPS
@@ -173,6 +205,13 @@ impl RingOptions {
                 p.producer_mode.code().into(),
                 m.code().into(),
             )?;
+        }
+        if let Some(m) = self.max_producers {
+            mismatch("producer table size", p.max_producers.into(), m.into())?;
+        }
+        if let Some(t) = self.unblock_timeout {
+            let ns = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX);
+            mismatch("unblock timeout (ns)", p.unblock_timeout_ns, ns)?;
         }
         if let Some(w) = self.wakeups {
             let on = p.flags & FLAG_WAKEUPS != 0;
@@ -256,13 +295,7 @@ impl Ring {
     }
 
     fn layout_for(options: &RingOptions) -> Result<Layout> {
-        let params = options.params();
-        if params.producer_mode == ProducerMode::Multi {
-            return Err(Error::Unsupported(
-                "multi-producer rings are not available in this version".into(),
-            ));
-        }
-        Layout::compute(params)
+        Layout::compute(options.params())
     }
 
     /// Removes a ring's name. Attached processes keep working.
@@ -270,14 +303,21 @@ impl Ring {
         Segment::unlink(location)
     }
 
-    /// Attaches the ring's single producer. Fails with `ProducerExists`
-    /// while another live process (or handle) is the producer; a producer
-    /// whose process died is replaced, and the new one resumes after the
-    /// last published sequence.
+    /// Attaches a producer.
+    ///
+    /// Single-producer rings: fails with `ProducerExists` while another live
+    /// process (or handle) is the producer; a producer whose process died is
+    /// replaced, and the new one resumes after the last published sequence.
+    ///
+    /// Multi-producer rings: takes a free entry of the producer table
+    /// (`ProducerTableFull` when every entry has a live producer). An entry
+    /// whose producer died is reused after its unpublished claim, if any,
+    /// is abandoned.
     pub fn producer(&self, strategy: WaitStrategy) -> Result<Producer> {
         let seg = &self.shared.segment;
         let t = &self.shared.tables;
-        let wakeups = seg.layout().params.flags & FLAG_WAKEUPS != 0;
+        let params = &seg.layout().params;
+        let wakeups = params.flags & FLAG_WAKEUPS != 0;
         if strategy == WaitStrategy::Blocking && !wakeups {
             return Err(Error::Unsupported(format!(
                 "ring {} was created without wake-ups; the blocking strategy needs them",
@@ -285,35 +325,72 @@ impl Ring {
             )));
         }
         let _guard = lock_registry(seg)?;
-        let lease =
-            Lease::try_acquire(seg, LOCK_PRODUCER_LEASE)?.ok_or_else(|| Error::ProducerExists {
-                path: seg.path().into(),
-                pid: t.producer_pid(0).load(Ordering::Relaxed),
-            })?;
+        let (entry, lease) = match params.producer_mode {
+            ProducerMode::Single => {
+                let lease = Lease::try_acquire(seg, LOCK_PRODUCER_LEASE)?.ok_or_else(|| {
+                    Error::ProducerExists {
+                        path: seg.path().into(),
+                        pid: t.producer_pid(0).load(Ordering::Relaxed),
+                    }
+                })?;
+                (0, lease)
+            }
+            ProducerMode::Multi => self.claim_producer_entry()?,
+        };
         let pid = sys::pid();
-        t.producer_pid(0).store(pid, Ordering::Relaxed);
-        t.producer_start_time(0)
+        t.producer_pid(entry).store(pid, Ordering::Relaxed);
+        t.producer_start_time(entry)
             .store(sys::process_start_time(pid), Ordering::Relaxed);
-        t.producer_epoch(0).fetch_add(1, Ordering::AcqRel);
-        t.producer_state(0).store(state::ACTIVE, Ordering::Release);
-        let sequencer = SingleSequencer::new(
-            *t,
-            self.shared.slots,
-            seg.layout().params.capacity,
-            wakeups,
-            strategy,
-        )
-        .map_err(|e| match e {
-            Error::Corrupt { detail, .. } => Error::Corrupt {
-                path: seg.path().into(),
-                detail,
-            },
-            other => other,
-        })?;
+        t.producer_epoch(entry).fetch_add(1, Ordering::AcqRel);
+        t.producer_state(entry)
+            .store(state::ACTIVE, Ordering::Release);
+        let sequencer = match params.producer_mode {
+            ProducerMode::Single => Sequencer::Single(
+                SingleSequencer::new(*t, self.shared.slots, params.capacity, wakeups, strategy)
+                    .map_err(|e| locate(e, seg.path()))?,
+            ),
+            ProducerMode::Multi => Sequencer::Multi(MultiSequencer::new(
+                *t,
+                self.shared.slots,
+                entry,
+                wakeups,
+                strategy,
+                Duration::from_nanos(params.unblock_timeout_ns),
+            )),
+        };
         Ok(Producer {
             sequencer,
+            entry,
             _lease: lease,
             shared: self.shared.clone(),
+        })
+    }
+
+    /// Multi-producer rings: a producer-table entry and its lease (registry
+    /// lock held). Free entries first, then ones left cleanly, then ones
+    /// whose producer died, whose claim is abandoned first.
+    fn claim_producer_entry(&self) -> Result<(u32, Lease)> {
+        let seg = &self.shared.segment;
+        let t = &self.shared.tables;
+        let n = t.max_producers();
+        let in_state =
+            |st: u32| (0..n).filter(move |&i| t.producer_state(i).load(Ordering::Acquire) == st);
+        let others = (0..n).filter(|&i| {
+            let st = t.producer_state(i).load(Ordering::Acquire);
+            st != state::FREE && st != state::LEFT
+        });
+        for i in in_state(state::FREE)
+            .chain(in_state(state::LEFT))
+            .chain(others)
+        {
+            if let Some(lease) = Lease::try_acquire(seg, LOCK_PRODUCER_LEASE + u64::from(i))? {
+                recovery::recover_entry(t, &self.shared.slots, i);
+                return Ok((i, lease));
+            }
+        }
+        Err(Error::ProducerTableFull {
+            path: seg.path().into(),
+            max: n,
         })
     }
 
@@ -373,8 +450,42 @@ impl Ring {
     }
 
     /// The last published sequence (-1 before the first publish).
+    ///
+    /// Multi-producer rings have no single cursor: this is the highest
+    /// sequence up to which everything is published or abandoned, found by
+    /// scanning the stamps of the last ring's worth of claims (a cold call,
+    /// for inspection).
     pub fn cursor(&self) -> i64 {
-        self.shared.tables.cursor().get()
+        let t = &self.shared.tables;
+        if self.layout().params.producer_mode == ProducerMode::Single {
+            return t.cursor().get();
+        }
+        let slots = &self.shared.slots;
+        let claimed = t.claim().load(Ordering::Acquire);
+        let from = claimed.saturating_sub(slots.capacity() as i64 - 1).max(0);
+        (from..=claimed)
+            .find(|&s| {
+                !matches!(
+                    slots.state(s),
+                    crate::slots::Stamp::Published | crate::slots::Stamp::Abandoned
+                )
+            })
+            .map_or(claimed, |s| s - 1)
+    }
+
+    /// Multi-producer rings: the highest claimed sequence (-1: none). In a
+    /// single-producer ring, the cursor.
+    pub fn claimed(&self) -> i64 {
+        let t = &self.shared.tables;
+        match self.layout().params.producer_mode {
+            ProducerMode::Single => t.cursor().get(),
+            ProducerMode::Multi => t.claim().load(Ordering::Acquire),
+        }
+    }
+
+    /// Multi-producer rings: how many sequences were abandoned so far.
+    pub fn abandoned(&self) -> u64 {
+        self.shared.tables.abandoned().load(Ordering::Relaxed)
     }
 
     /// A snapshot of every used consumer-table entry.
@@ -384,6 +495,18 @@ impl Ring {
             .map(|i| t.consumer_record(i))
             .filter(|r| r.state != state::FREE)
             .collect()
+    }
+}
+
+/// Names the segment in a corruption error raised below the segment layer.
+#[cold]
+fn locate(e: Error, path: &std::path::Path) -> Error {
+    match e {
+        Error::Corrupt { detail, .. } => Error::Corrupt {
+            path: path.into(),
+            detail,
+        },
+        other => other,
     }
 }
 
@@ -406,7 +529,7 @@ fn check_type<T: Pod>(slots: &Slots) -> Result<()> {
 }
 
 fn require_packed(slots: &Slots) -> Result<()> {
-    if slots.stamped() {
+    if !slots.packed() {
         return Err(Error::Unsupported(
             "batch slices need a packed ring (RingOptions::packed)".into(),
         ));
@@ -414,11 +537,23 @@ fn require_packed(slots: &Slots) -> Result<()> {
     Ok(())
 }
 
-/// The ring's single producer. One thread at a time (it is `Send`, not
-/// `Sync`).
+/// How a producer claims and publishes: the ring's mode, chosen at attach.
+#[derive(Debug)]
+enum Sequencer {
+    Single(SingleSequencer),
+    Multi(MultiSequencer),
+}
+
+/// A producer of the ring. One thread at a time (it is `Send`, not `Sync`).
+///
+/// The same calls work in both producer modes: claim, write the claimed
+/// slots, publish. In a multi-producer ring each producer has at most one
+/// outstanding claim, and a claim not published within the ring's unblock
+/// timeout may be abandoned (`publish` then fails with `ClaimAbandoned`).
 #[derive(Debug)]
 pub struct Producer {
-    sequencer: SingleSequencer,
+    sequencer: Sequencer,
+    entry: u32,
     _lease: Lease,
     shared: Arc<Shared>,
 }
@@ -430,38 +565,70 @@ impl Producer {
     /// [`Producer::publish`] the range.
     #[inline]
     pub fn claim(&mut self, n: u64, timeout: Duration) -> Result<i64> {
-        self.sequencer.claim(n, timeout)
+        match &mut self.sequencer {
+            Sequencer::Single(s) => s.claim(n, timeout),
+            Sequencer::Multi(m) => m
+                .claim(n, timeout)
+                .map_err(|e| locate(e, self.shared.segment.path())),
+        }
     }
 
     /// Claims `n` slots without waiting (`WouldBlock` when the ring is full).
     #[inline]
     pub fn try_claim(&mut self, n: u64) -> Result<i64> {
-        self.sequencer.claim(n, Duration::ZERO)
+        self.claim(n, Duration::ZERO)
+    }
+
+    #[inline]
+    fn slots(&self) -> &Slots {
+        match &self.sequencer {
+            Sequencer::Single(s) => s.slots(),
+            Sequencer::Multi(m) => m.slots(),
+        }
     }
 
     /// The payload of claimed, unpublished sequence `seq`.
     #[inline]
     pub fn slot_mut(&mut self, seq: i64) -> Result<&mut [u8]> {
         self.check_claimed(seq, seq)?;
-        let slots = self.sequencer.slots();
-        // SAFETY: `seq` is claimed and unpublished, so no consumer reads its
-        // slot (the gating protocol) and no other producer exists (lease);
-        // the slot lies in the mapping, which `self.shared` keeps alive, and
-        // the borrow of `self` keeps the sequence claimed while it lives.
+        let slots = self.slots();
+        // SAFETY: `seq` is claimed by this producer and unpublished, so no
+        // consumer reads its slot (gating), and no other producer writes it
+        // (single: the lease; multi: the claim counter hands each sequence
+        // to one producer); the slot lies in the mapping, which
+        // `self.shared` keeps alive, and the borrow of `self` keeps the
+        // sequence claimed while it lives.
         Ok(unsafe { std::slice::from_raw_parts_mut(slots.payload(seq), slots.slot_size()) })
     }
 
-    /// Checks that `[lo, hi]` is claimed and unpublished.
+    /// Checks that `[lo, hi]` is claimed by this producer and unpublished.
     #[inline]
     fn check_claimed(&self, lo: i64, hi: i64) -> Result<()> {
-        let (published, claimed) = (self.sequencer.published(), self.sequencer.claimed());
-        if lo > published && hi <= claimed && lo <= hi {
-            return Ok(());
+        let held = match &self.sequencer {
+            Sequencer::Single(s) => lo > s.published() && hi <= s.claimed() && lo <= hi,
+            Sequencer::Multi(m) => m.holds(lo, hi),
+        };
+        if held {
+            Ok(())
+        } else {
+            Err(self.not_claimed(lo, hi))
         }
-        Err(Error::SequenceOutOfRange(format!(
-            "[{lo}, {hi}] is not within the claimed range [{}, {claimed}]",
-            published + 1
-        )))
+    }
+
+    #[cold]
+    fn not_claimed(&self, lo: i64, hi: i64) -> Error {
+        let (first, last) = match &self.sequencer {
+            Sequencer::Single(s) => (s.published() + 1, s.claimed()),
+            Sequencer::Multi(m) => m.pending().unwrap_or((0, -1)),
+        };
+        if first > last {
+            return Error::SequenceOutOfRange(format!(
+                "[{lo}, {hi}] is not claimed: this producer has no unpublished claim"
+            ));
+        }
+        Error::SequenceOutOfRange(format!(
+            "[{lo}, {hi}] is not within the claimed range [{first}, {last}]"
+        ))
     }
 
     /// Packed rings: the payloads of claimed, unpublished sequences
@@ -472,15 +639,14 @@ impl Producer {
     /// refuse this (`Unsupported`): their slots hold stamps between the
     /// payloads.
     pub fn slots_mut(&mut self, lo: i64, hi: i64) -> Result<(&mut [u8], &mut [u8])> {
-        let slots = self.sequencer.slots();
-        require_packed(slots)?;
+        require_packed(self.slots())?;
         self.check_claimed(lo, hi)?;
-        let [(a, a_len), (b, b_len)] = slots.contiguous(lo, hi);
-        // SAFETY: the sequences are claimed and unpublished (checked), so no
-        // consumer reads them and no other producer exists; the two ranges
-        // are disjoint parts of the slot array (split at the wrap), inside
-        // the mapping that `self.shared` keeps alive; the borrow of `self`
-        // keeps them claimed while the slices live.
+        let [(a, a_len), (b, b_len)] = self.slots().contiguous(lo, hi);
+        // SAFETY: the sequences are claimed by this producer and unpublished
+        // (checked), so no consumer reads them and no other producer writes
+        // them; the two ranges are disjoint parts of the slot array (split
+        // at the wrap), inside the mapping that `self.shared` keeps alive;
+        // the borrow of `self` keeps them claimed while the slices live.
         unsafe {
             Ok((
                 std::slice::from_raw_parts_mut(a, a_len),
@@ -491,28 +657,31 @@ impl Producer {
 
     /// Bytes each event occupies in the slices of [`Producer::slots_mut`].
     pub fn stride(&self) -> usize {
-        self.sequencer.slots().stride()
+        self.slots().stride()
     }
 
     /// Copies `event` into claimed sequence `seq`.
     #[inline]
     pub fn write<T: Pod>(&mut self, seq: i64, event: &T) -> Result<()> {
-        check_type::<T>(self.sequencer.slots())?;
+        check_type::<T>(self.slots())?;
         let bytes = bytemuck::bytes_of(event);
         self.slot_mut(seq)?[..bytes.len()].copy_from_slice(bytes);
         Ok(())
     }
 
-    /// Publishes `[lo, hi]`: it must start right after the last published
-    /// sequence and lie within the claimed range.
+    /// Publishes `[lo, hi]`: it must start at the first unpublished sequence
+    /// of this producer's claim and lie within the claimed range.
     #[inline]
     pub fn publish(&mut self, lo: i64, hi: i64) -> Result<()> {
-        self.sequencer.publish(lo, hi)
+        match &mut self.sequencer {
+            Sequencer::Single(s) => s.publish(lo, hi),
+            Sequencer::Multi(m) => m.publish(lo, hi),
+        }
     }
 
     /// Claims one slot, writes `event`, publishes it.
     pub fn send<T: Pod>(&mut self, event: &T, timeout: Duration) -> Result<i64> {
-        check_type::<T>(self.sequencer.slots())?;
+        check_type::<T>(self.slots())?;
         let seq = self.claim(1, timeout)?;
         self.write(seq, event)?;
         self.publish(seq, seq)?;
@@ -522,7 +691,7 @@ impl Producer {
     /// Claims `events.len()` slots at once, writes them, publishes the
     /// batch; returns the last sequence.
     pub fn send_batch<T: Pod>(&mut self, events: &[T], timeout: Duration) -> Result<i64> {
-        check_type::<T>(self.sequencer.slots())?;
+        check_type::<T>(self.slots())?;
         let first = self.claim(events.len() as u64, timeout)?;
         for (i, e) in events.iter().enumerate() {
             self.write(first + i as i64, e)?;
@@ -532,33 +701,56 @@ impl Producer {
         Ok(last)
     }
 
-    /// Gives back claimed, unpublished sequences from `from` on.
+    /// Gives back claimed, unpublished sequences from `from` on. A
+    /// single-producer ring reuses them for the next claim; a multi-producer
+    /// ring cannot move its claim counter back, so it abandons them
+    /// (consumers skip them).
     pub fn unclaim(&mut self, from: i64) {
-        self.sequencer.unclaim(from);
+        match &mut self.sequencer {
+            Sequencer::Single(s) => s.unclaim(from),
+            Sequencer::Multi(m) => {
+                m.unclaim(from);
+            }
+        }
     }
 
-    /// The last published sequence.
+    /// The last published sequence: the ring's cursor for a single
+    /// producer, this producer's own last publish in a multi-producer ring
+    /// (-1: none yet).
     pub fn published(&self) -> i64 {
-        self.sequencer.published()
+        match &self.sequencer {
+            Sequencer::Single(s) => s.published(),
+            Sequencer::Multi(m) => m.published(),
+        }
     }
 
     /// Payload bytes per slot.
     pub fn slot_size(&self) -> usize {
-        self.sequencer.slots().slot_size()
+        self.slots().slot_size()
     }
 
     /// The ring this producer publishes to.
     pub fn capacity(&self) -> u64 {
         self.shared.segment.layout().params.capacity
     }
+
+    /// This producer's entry in the producer table.
+    pub fn index(&self) -> u32 {
+        self.entry
+    }
 }
 
 impl Drop for Producer {
     fn drop(&mut self) {
         if let Ok(_guard) = lock_registry(&self.shared.segment) {
+            if let Sequencer::Multi(m) = &mut self.sequencer {
+                if let Some((from, _)) = m.pending() {
+                    m.unclaim(from);
+                }
+            }
             self.shared
                 .tables
-                .producer_state(0)
+                .producer_state(self.entry)
                 .store(state::LEFT, Ordering::Release);
         }
     }
@@ -577,13 +769,14 @@ impl Consumer {
     /// sequence (at least `seq`). Read `[seq, returned]`, then commit.
     #[inline]
     pub fn wait_for(&mut self, seq: i64, timeout: Duration) -> Result<i64> {
-        self.core.wait_for(seq, timeout)
+        self.core.wait_for(&self.shared.segment, seq, timeout)
     }
 
     /// `wait_for` without waiting (`WouldBlock` when nothing is available).
     #[inline]
     pub fn try_wait_for(&mut self, seq: i64) -> Result<i64> {
-        self.core.wait_for(seq, Duration::ZERO)
+        self.core
+            .wait_for(&self.shared.segment, seq, Duration::ZERO)
     }
 
     /// The next sequence to read (last committed + 1).
@@ -616,13 +809,7 @@ impl Consumer {
     pub fn slots(&self, lo: i64, hi: i64) -> Result<(&[u8], &[u8])> {
         let slots = self.core.slots();
         require_packed(slots)?;
-        self.core.check_readable(lo)?;
-        self.core.check_readable(hi)?;
-        if hi < lo {
-            return Err(Error::SequenceOutOfRange(format!(
-                "empty range [{lo}, {hi}]"
-            )));
-        }
+        self.core.check_range(lo, hi)?;
         let [(a, a_len), (b, b_len)] = slots.contiguous(lo, hi);
         // SAFETY: the sequences are published and not committed by this
         // consumer (checked), so the producer does not overwrite them; both
@@ -667,14 +854,31 @@ impl Consumer {
 
     /// Waits for the next batch (at most `timeout`), hands each event to
     /// `f`, commits the batch, and returns how many events it handled.
+    /// Abandoned sequences (multi-producer rings) are skipped and not
+    /// counted.
     pub fn poll<F: FnMut(i64, &[u8])>(&mut self, timeout: Duration, mut f: F) -> Result<usize> {
         let next = self.next_sequence();
         let last = self.wait_for(next, timeout)?;
+        let mut handled = 0;
         for seq in next..=last {
-            f(seq, self.slot(seq)?);
+            match self.slot(seq) {
+                Ok(bytes) => {
+                    f(seq, bytes);
+                    handled += 1;
+                }
+                Err(Error::Abandoned { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
         self.commit(last)?;
-        Ok((last - next + 1) as usize)
+        Ok(handled)
+    }
+
+    /// Whether available sequence `seq` was abandoned by its producer
+    /// (multi-producer rings; never in single-producer ones). Its slot holds
+    /// no event; [`Consumer::slot`] refuses it with `Abandoned`.
+    pub fn is_abandoned(&self, seq: i64) -> bool {
+        self.core.is_abandoned(seq)
     }
 
     /// Leaves the ring now (also done on drop): the consumer stops gating

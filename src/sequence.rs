@@ -76,6 +76,21 @@ impl SharedSequence {
         }
     }
 
+    /// Multi-producer publication notice: after stores that may satisfy a
+    /// sleeper's condition (stamps), bumps the value and wakes sleepers, if
+    /// any. The fence orders those stores before the load of the sleeper
+    /// count and pairs with the fence in [`SharedSequence::sleep`]: either
+    /// the sleeper sees the stores, or it is counted here, the value changes
+    /// and it is woken. Without sleepers this is one fence and one load.
+    #[inline]
+    pub fn notify(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.waiters().load(Ordering::Relaxed) != 0 {
+            self.value().fetch_add(1, Ordering::SeqCst);
+            sys::futex_wake_all(self.value());
+        }
+    }
+
     /// Wakes sleepers, if any, without changing the value (cold paths: a
     /// participant leaving or taking over an entry).
     pub fn wake(&self) {
@@ -94,6 +109,9 @@ impl SharedSequence {
         mut ready: impl FnMut() -> Option<T>,
     ) -> Option<T> {
         self.waiters().fetch_add(1, Ordering::SeqCst);
+        // Orders the registration before the condition's loads in `ready`
+        // (which need not be sequentially consistent themselves).
+        std::sync::atomic::fence(Ordering::SeqCst);
         let observed = self.value().load(Ordering::SeqCst);
         let result = ready();
         if result.is_none() {

@@ -8,7 +8,7 @@ use crate::layout::{
 };
 use crate::region::Region;
 use crate::sequence::SharedSequence;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 /// The control block and both tables of one segment.
 #[derive(Debug, Clone, Copy)]
@@ -90,6 +90,26 @@ impl Tables {
     /// Consumers gating the producer (bit per entry), masked to the table.
     pub fn gating_mask(&self) -> &AtomicU64 {
         self.region.u64(self.control + control::GATING_MASK)
+    }
+
+    /// Multi-producer claim counter: the highest claimed sequence.
+    pub fn claim(&self) -> &AtomicI64 {
+        self.region.i64(self.control + control::CLAIM)
+    }
+
+    /// Multi-producer rings: the notice blocking consumers sleep on.
+    pub fn notice(&self) -> SharedSequence {
+        SharedSequence::new(self.region, self.control + control::NOTICE)
+    }
+
+    /// Multi-producer rings: sequences abandoned so far.
+    pub fn abandoned(&self) -> &AtomicU64 {
+        self.region.u64(self.control + control::ABANDONED)
+    }
+
+    /// Entries in the producer table.
+    pub fn max_producers(&self) -> u32 {
+        self.max_producers
     }
 
     /// Bumped on every table change.
@@ -192,6 +212,17 @@ impl Tables {
         self.region.u64(self.producer_offset(i) + pe::EPOCH)
     }
 
+    /// Producer `i`'s claim record.
+    pub fn claim_record(&self, i: u32) -> ClaimRecord {
+        let base = self.producer_offset(i);
+        ClaimRecord {
+            version: self.region.u64(base + pe::RECORD_VERSION).into(),
+            lo: self.region.i64(base + pe::RECORD_LO).into(),
+            hi: self.region.i64(base + pe::RECORD_HI).into(),
+            state: self.region.u32(base + pe::RECORD_STATE).into(),
+        }
+    }
+
     /// Minimum committed sequence over the gating consumers, `default`
     /// when there are none, with the entry that holds it.
     ///
@@ -208,5 +239,93 @@ impl Tables {
             |i| self.consumer_sequence_offset(i),
             default,
         )
+    }
+}
+
+/// A multi-producer entry's claim record: the range its producer is taking
+/// or has taken from the claim counter, under a sequence lock so a reader
+/// never pairs the bounds of two different claims.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimRecord {
+    version: std::ptr::NonNull<AtomicU64>,
+    lo: std::ptr::NonNull<AtomicI64>,
+    hi: std::ptr::NonNull<AtomicI64>,
+    state: std::ptr::NonNull<AtomicU32>,
+}
+
+// SAFETY: the pointers refer to atomics in the shared mapping, which
+// outlives the record's holder (it holds the segment); atomics may be used
+// from any thread.
+unsafe impl Send for ClaimRecord {}
+// SAFETY: as above.
+unsafe impl Sync for ClaimRecord {}
+
+/// A consistent reading of a claim record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimSnapshot {
+    /// First claimed sequence.
+    pub lo: i64,
+    /// Last claimed sequence.
+    pub hi: i64,
+    /// `layout::claim::*`.
+    pub state: u32,
+}
+
+impl ClaimRecord {
+    #[inline]
+    fn parts(&self) -> (&AtomicU64, &AtomicI64, &AtomicI64, &AtomicU32) {
+        // SAFETY: built from bounds-checked, aligned region accessors; the
+        // mapping outlives the record (see the Send impl).
+        unsafe {
+            (
+                self.version.as_ref(),
+                self.lo.as_ref(),
+                self.hi.as_ref(),
+                self.state.as_ref(),
+            )
+        }
+    }
+
+    /// Rewrites the record (its producer only): plain stores on the
+    /// producer's own cache line, bracketed by the version.
+    #[inline]
+    pub fn write(&self, lo: i64, hi: i64, state: u32) {
+        let (version, l, h, st) = self.parts();
+        let v = version.load(Ordering::Relaxed);
+        version.store(v.wrapping_add(1) | 1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        l.store(lo, Ordering::Relaxed);
+        h.store(hi, Ordering::Relaxed);
+        st.store(state, Ordering::Relaxed);
+        version.store((v | 1).wrapping_add(1), Ordering::Release);
+    }
+
+    /// Changes only the state (one store; readers see either value with
+    /// the same bounds).
+    #[inline]
+    pub fn set_state(&self, state: u32) {
+        self.parts().3.store(state, Ordering::Release);
+    }
+
+    /// Reads the record consistently; `None` when it is being rewritten
+    /// (retried a few times first) or a peer scribbled an odd version.
+    pub fn read(&self) -> Option<ClaimSnapshot> {
+        let (version, l, h, st) = self.parts();
+        for _ in 0..64 {
+            let v1 = version.load(Ordering::Acquire);
+            if v1 & 1 == 0 {
+                let snap = ClaimSnapshot {
+                    lo: l.load(Ordering::Relaxed),
+                    hi: h.load(Ordering::Relaxed),
+                    state: st.load(Ordering::Relaxed),
+                };
+                fence(Ordering::Acquire);
+                if version.load(Ordering::Relaxed) == v1 {
+                    return Some(snap);
+                }
+            }
+            std::hint::spin_loop();
+        }
+        None
     }
 }

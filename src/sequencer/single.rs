@@ -189,6 +189,7 @@ mod tests {
                 producer_mode: ProducerMode::Single,
                 type_id: 0,
                 flags: 0,
+                unblock_timeout_ns: 1_000_000_000,
             })
             .unwrap();
             let alloc = Alloc::from_size_align(layout.total_size as usize, 4096).unwrap();

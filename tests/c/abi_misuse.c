@@ -28,12 +28,16 @@ static int passed, failed;
 #endif
 
 /* The layout the header promises, mirrored from the Rust definitions. */
-STATIC_ASSERT(sizeof(dmp_ring_options) == 56, "dmp_ring_options layout");
+STATIC_ASSERT(sizeof(dmp_ring_options) == 72, "dmp_ring_options layout");
 STATIC_ASSERT(offsetof(dmp_ring_options, capacity) == 8, "capacity offset");
 STATIC_ASSERT(offsetof(dmp_ring_options, timeout_ns) == 48, "timeout_ns offset");
+STATIC_ASSERT(offsetof(dmp_ring_options, max_producers) == 56, "max_producers offset");
+STATIC_ASSERT(offsetof(dmp_ring_options, unblock_timeout_ns) == 64, "unblock offset");
 STATIC_ASSERT(sizeof(dmp_producer_options) == 16, "dmp_producer_options layout");
 STATIC_ASSERT(sizeof(dmp_consumer_options) == 32, "dmp_consumer_options layout");
-STATIC_ASSERT(sizeof(dmp_ring_info) == 48, "dmp_ring_info layout");
+STATIC_ASSERT(sizeof(dmp_ring_info) == 80, "dmp_ring_info layout");
+STATIC_ASSERT(offsetof(dmp_ring_info, cursor) == 40, "cursor offset");
+STATIC_ASSERT(offsetof(dmp_ring_info, abandoned) == 72, "abandoned offset");
 
 static int message_mentions(const char *needle) {
     return strstr(dmp_last_error_message(), needle) != NULL;

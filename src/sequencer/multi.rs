@@ -1,0 +1,275 @@
+//! The multi-producer sequencer: any number of producer processes (up to
+//! the ring's producer table) claim through a shared counter and publish
+//! through per-sequence stamps, as in the LMAX multi-producer sequencer.
+//!
+//! A claim is recorded in the producer's own table entry (a sequence-locked
+//! `[lo, hi]` written before the claim counter moves), so that a claim whose
+//! producer died or stalls can be found and abandoned: see
+//! [`super::recovery`] and docs/ARCHITECTURE.md for the protocol.
+//!
+//! Hot path of a claim and publish of `n` events without contention: one
+//! load and one compare-and-swap of the claim counter, five stores to the
+//! producer's own cache line (the record), one compare-and-swap of the first
+//! stamp (the line the producer just wrote) and `n - 1` stamp stores; with
+//! wake-ups, one fence and one load. No system call, lock or allocation.
+
+use crate::error::{Error, Result};
+use crate::layout::claim;
+use crate::sequence::SharedSequence;
+use crate::slots::{Slots, Stamp};
+use crate::table::{ClaimRecord, Tables};
+use crate::wait::{wait_until, Poll, WaitStrategy};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Process-local state of one producer of a multi-producer ring.
+#[derive(Debug)]
+pub struct MultiSequencer {
+    tables: Tables,
+    slots: Slots,
+    notice: SharedSequence,
+    record: ClaimRecord,
+    capacity: i64,
+    wakeups: bool,
+    strategy: WaitStrategy,
+    unblock: Duration,
+    /// The outstanding claim `[lo, hi]` (empty when `next > hi`).
+    lo: i64,
+    hi: i64,
+    /// Next sequence of the outstanding claim to publish.
+    next: i64,
+    /// Last sequence this producer published (-1: none).
+    published: i64,
+    /// Gating minimum as last read from the consumer table.
+    cached_gate: i64,
+}
+
+impl MultiSequencer {
+    /// The sequencer of producer-table entry `entry`, which the caller
+    /// holds (lease) and whose previous claim was resolved.
+    pub fn new(
+        tables: Tables,
+        slots: Slots,
+        entry: u32,
+        wakeups: bool,
+        strategy: WaitStrategy,
+        unblock: Duration,
+    ) -> MultiSequencer {
+        let record = tables.claim_record(entry);
+        record.write(0, -1, claim::NONE);
+        let claimed = tables.claim().load(Ordering::SeqCst);
+        let cached_gate = tables.gating_minimum(claimed).0;
+        MultiSequencer {
+            notice: tables.notice(),
+            record,
+            capacity: slots.capacity() as i64,
+            tables,
+            slots,
+            wakeups,
+            strategy,
+            unblock,
+            lo: 0,
+            hi: -1,
+            next: 0,
+            published: -1,
+            cached_gate,
+        }
+    }
+
+    /// Last sequence this producer published (-1: none yet).
+    pub fn published(&self) -> i64 {
+        self.published
+    }
+
+    /// The outstanding claim's unpublished part `[first, last]`, if any.
+    pub fn pending(&self) -> Option<(i64, i64)> {
+        (self.next <= self.hi).then_some((self.next, self.hi))
+    }
+
+    /// The slot array.
+    pub fn slots(&self) -> &Slots {
+        &self.slots
+    }
+
+    /// Claims `n` consecutive sequences, waiting at most `timeout` for
+    /// consumers to free the slots, and returns the first. A zero timeout
+    /// never waits (`WouldBlock` when the ring is full). One claim may be
+    /// outstanding at a time: publish it (or unclaim it) first.
+    #[inline]
+    pub fn claim(&mut self, n: u64, timeout: Duration) -> Result<i64> {
+        if n == 0 || n > self.capacity as u64 {
+            return Err(Error::BatchTooLarge {
+                requested: n,
+                capacity: self.capacity as u64,
+            });
+        }
+        if self.next <= self.hi {
+            return Err(self.outstanding());
+        }
+        let n = n as i64;
+        let counter = self.tables.claim();
+        let mut deadline = None;
+        let mut current = counter.load(Ordering::SeqCst);
+        loop {
+            if !(-1..=i64::MAX / 2).contains(&current) {
+                return Err(corrupt_counter(current));
+            }
+            let hi = current + n;
+            if hi - self.capacity > self.cached_gate {
+                self.cached_gate = self.tables.gating_minimum(current).0;
+                if hi - self.capacity > self.cached_gate {
+                    let until = *deadline.get_or_insert_with(|| Instant::now() + timeout);
+                    self.cached_gate = self.wait_for_gate(n, until, timeout)?;
+                    current = counter.load(Ordering::SeqCst);
+                    continue;
+                }
+            }
+            // The record goes first: whoever finds `current + 1` stuck later
+            // finds who took it, even if that producer died right after the
+            // counter moved.
+            self.record.write(current + 1, hi, claim::INTENT);
+            match counter.compare_exchange_weak(current, hi, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => {
+                    self.record.set_state(claim::CLAIMED);
+                    self.lo = current + 1;
+                    self.hi = hi;
+                    self.next = current + 1;
+                    return Ok(current + 1);
+                }
+                Err(seen) => current = seen,
+            }
+        }
+    }
+
+    #[cold]
+    fn outstanding(&self) -> Error {
+        Error::SequenceOutOfRange(format!(
+            "[{}, {}] is still claimed: publish or unclaim it before the next claim (multi-producer rings allow one outstanding claim per producer)",
+            self.next, self.hi
+        ))
+    }
+
+    #[cold]
+    fn wait_for_gate(&self, n: i64, deadline: Instant, timeout: Duration) -> Result<i64> {
+        let tables = self.tables;
+        let capacity = self.capacity;
+        let left = if timeout.is_zero() {
+            Duration::ZERO
+        } else {
+            deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_nanos(1))
+        };
+        wait_until(self.strategy, left, "consumers to free slots", || {
+            let current = tables.claim().load(Ordering::SeqCst);
+            match tables.gating_minimum(current) {
+                (min, _) if current + n - capacity <= min => Poll::Ready(min),
+                (_, at) => Poll::Pending(at.map(|i| tables.consumer_sequence(i))),
+            }
+        })
+        .map_err(|e| match e {
+            Error::Timeout { what, .. } => Error::Timeout {
+                what,
+                waited: timeout,
+            },
+            other => other,
+        })
+    }
+
+    /// Publishes `[lo, hi]`, which must start at the next unpublished
+    /// sequence of the outstanding claim and lie within it. Fails with
+    /// `ClaimAbandoned` when the claim was abandoned (it outlived the
+    /// ring's unblock timeout): nothing of it is published then.
+    #[inline]
+    pub fn publish(&mut self, lo: i64, hi: i64) -> Result<()> {
+        if lo != self.next || hi < lo || hi > self.hi {
+            return Err(self.out_of_range(lo, hi));
+        }
+        // The first stamp decides between this producer and an abandoner;
+        // once it is ours, nobody else writes the stamps of this range.
+        if self.slots.resolve(lo, true).is_err() {
+            return Err(self.abandoned(lo));
+        }
+        self.slots.mark_published(lo + 1, hi);
+        if self.wakeups {
+            self.notice.notify();
+        }
+        self.next = hi + 1;
+        self.published = hi;
+        Ok(())
+    }
+
+    #[cold]
+    fn abandoned(&mut self, from: i64) -> Error {
+        // Somebody abandoned `from`: abandon what is left of the claim too,
+        // so consumers need not wait another timeout for it.
+        let err = Error::ClaimAbandoned {
+            lo: from,
+            hi: self.hi,
+            timeout: self.unblock,
+        };
+        self.abandon_rest(from);
+        err
+    }
+
+    #[cold]
+    fn out_of_range(&self, lo: i64, hi: i64) -> Error {
+        if self.next > self.hi {
+            return Error::SequenceOutOfRange(format!(
+                "publish [{lo}, {hi}]: this producer has no outstanding claim"
+            ));
+        }
+        Error::SequenceOutOfRange(format!(
+            "publish [{lo}, {hi}]: the next publish must start at {} and end by {} (claimed)",
+            self.next, self.hi
+        ))
+    }
+
+    /// Gives up the claimed, unpublished sequences from `from` on. The claim
+    /// counter cannot move back, so they are abandoned (consumers skip
+    /// them); returns how many this call abandoned.
+    pub fn unclaim(&mut self, from: i64) -> u64 {
+        if from >= self.next && from <= self.hi {
+            self.abandon_rest(from)
+        } else {
+            0
+        }
+    }
+
+    fn abandon_rest(&mut self, from: i64) -> u64 {
+        let count = super::recovery::abandon_run(&self.tables, &self.slots, from, self.hi, None);
+        self.hi = from - 1;
+        if self.next > self.hi {
+            self.record.set_state(claim::NONE);
+        }
+        count
+    }
+
+    /// Whether `[lo, hi]` is claimed by this producer and unpublished.
+    #[inline]
+    pub fn holds(&self, lo: i64, hi: i64) -> bool {
+        lo >= self.next && hi <= self.hi && lo <= hi
+    }
+
+    /// What the stamp of a sequence says (diagnostics).
+    pub fn stamp(&self, seq: i64) -> Stamp {
+        self.slots.state(seq)
+    }
+}
+
+#[cold]
+fn corrupt_counter(value: i64) -> Error {
+    Error::Corrupt {
+        path: Default::default(),
+        detail: format!("the claim counter holds {value}, which no producer claims"),
+    }
+}
+
+impl Drop for MultiSequencer {
+    fn drop(&mut self) {
+        if self.next <= self.hi {
+            let from = self.next;
+            self.abandon_rest(from);
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Abandoning claims of multi-producer rings that will not be published in
+//! time: claims of producers that died, or that stalled past the ring's
+//! unblock timeout. Cold paths only.
+//!
+//! Every sequence is abandoned by a compare-and-swap of its stamp from
+//! pending to abandoned, which races with the publisher's compare-and-swap
+//! of its first stamp: exactly one of them wins (see docs/ARCHITECTURE.md,
+//! "Abandoned claims").
+
+use crate::error::Result;
+use crate::layout::{claim, LOCK_PRODUCER_LEASE};
+use crate::liveness::{lock_registry, Lease};
+use crate::segment::Segment;
+use crate::slots::{Slots, Stamp};
+use crate::table::{ClaimSnapshot, Tables};
+use std::sync::atomic::Ordering;
+
+/// Abandons the pending sequences of `[from, to]`, counting them in the
+/// ring's abandoned counter; returns how many this call abandoned.
+///
+/// `owner: None`: the caller owns the whole range (its own claim).
+/// `owner: Some(i)`: the range comes from entry `i`'s record; the run stops
+/// at the first sequence covered by another record that starts after
+/// `from` (a claim that begins inside the range), so a stale record can
+/// never reach into a claim that is somebody else's. Nothing beyond the
+/// claim counter is touched.
+pub fn abandon_run(tables: &Tables, slots: &Slots, from: i64, to: i64, owner: Option<u32>) -> u64 {
+    let to = to
+        .min(from.saturating_add(slots.capacity() as i64 - 1))
+        .min(tables.claim().load(Ordering::SeqCst));
+    let mut count = 0;
+    let mut seq = from;
+    while seq <= to {
+        if let Some(i) = owner {
+            if covered_by_other(tables, i, seq, from) {
+                break;
+            }
+        }
+        if slots.resolve(seq, false).is_ok() {
+            count += 1;
+        }
+        seq += 1;
+    }
+    if count > 0 {
+        tables.abandoned().fetch_add(count, Ordering::Relaxed);
+        // Consumers asleep on the abandoned sequences can go on.
+        tables.notice().notify();
+    }
+    count
+}
+
+/// A sane claim record of entry `i` (bounds within one ring's worth).
+fn record(tables: &Tables, capacity: i64, i: u32) -> Option<ClaimSnapshot> {
+    let r = tables.claim_record(i).read()?;
+    let sane = r.state != claim::NONE && r.lo >= 0 && r.hi >= r.lo && r.hi - r.lo < capacity;
+    sane.then_some(r)
+}
+
+/// Whether a record other than `owner`'s, starting after `after`, covers
+/// `seq`. A record being rewritten is taking a claim beyond the counter,
+/// which no caller reaches.
+fn covered_by_other(tables: &Tables, owner: u32, seq: i64, after: i64) -> bool {
+    (0..tables.max_producers()).any(|j| {
+        j != owner
+            && tables.claim_record(j).read().is_some_and(|r| {
+                r.state != claim::NONE && r.lo > after && r.lo <= seq && seq <= r.hi
+            })
+    })
+}
+
+/// Whether the holder of producer entry `i` is dead (its lease is free).
+/// Call with the registry lock held, so no new producer takes the entry
+/// meanwhile.
+fn holder_dead(segment: &Segment, i: u32) -> Result<bool> {
+    Ok(Lease::try_acquire(segment, LOCK_PRODUCER_LEASE + u64::from(i))?.is_some())
+}
+
+/// Resolves the claim left in producer entry `i` by a holder known to be
+/// dead (the caller holds the entry's lease now): abandons whatever of it
+/// is unpublished. Returns how many sequences were abandoned.
+pub fn recover_entry(tables: &Tables, slots: &Slots, i: u32) -> u64 {
+    let capacity = slots.capacity() as i64;
+    let Some(r) = record(tables, capacity, i) else {
+        return 0;
+    };
+    let claimed = tables.claim().load(Ordering::SeqCst);
+    if r.lo > claimed {
+        // The counter never moved to this claim: the holder died between
+        // writing its intent and taking it.
+        return 0;
+    }
+    if r.state == claim::INTENT {
+        // Died around the counter's compare-and-swap: the claim is its own
+        // only if its first sequence is still pending and nobody else's
+        // record covers it (every claimant records before it claims).
+        if slots.state(r.lo) != Stamp::Pending || covered_by_other(tables, i, r.lo, i64::MIN) {
+            return 0;
+        }
+    }
+    abandon_run(tables, slots, r.lo, r.hi, Some(i))
+}
+
+/// Called by a consumer that has found `seq` pending for the ring's unblock
+/// timeout: abandons the claim holding it up, if that is safe now. Returns
+/// how many sequences were abandoned (0: nothing to do yet).
+///
+/// - A claim whose first sequence is `seq`: its producer has not published
+///   any of it in time, dead or alive; the stamp race decides.
+/// - A claim whose first sequence was published and that stopped part-way:
+///   its producer is stamping the rest, so it is abandoned only once that
+///   producer is dead.
+/// - A claim whose first sequence was already abandoned: its producer will
+///   fail to publish, so the rest goes too.
+/// - No record covers `seq` (a peer damaged the table): `seq` alone.
+pub fn unblock(segment: &Segment, tables: &Tables, slots: &Slots, seq: i64) -> Result<u64> {
+    let _guard = lock_registry(segment)?;
+    if slots.state(seq) != Stamp::Pending || tables.claim().load(Ordering::SeqCst) < seq {
+        return Ok(0);
+    }
+    let capacity = slots.capacity() as i64;
+    let covering: Vec<(u32, ClaimSnapshot)> = (0..tables.max_producers())
+        .filter_map(|i| record(tables, capacity, i).map(|r| (i, r)))
+        .filter(|(_, r)| r.lo <= seq && seq <= r.hi)
+        .collect();
+    if let Some((i, r)) = covering
+        .iter()
+        .filter(|(_, r)| r.lo == seq)
+        .min_by_key(|(_, r)| (r.state != claim::CLAIMED, r.hi))
+    {
+        // Several records starting here: at most one took the counter; the
+        // shortest never reaches beyond the true claim.
+        return Ok(abandon_run(tables, slots, seq, r.hi, Some(*i)));
+    }
+    for (i, r) in &covering {
+        match slots.state(r.lo) {
+            Stamp::Abandoned => return Ok(abandon_run(tables, slots, seq, r.hi, Some(*i))),
+            Stamp::Published if holder_dead(segment, *i)? => {
+                return Ok(abandon_run(tables, slots, seq, r.hi, Some(*i)))
+            }
+            _ => {}
+        }
+    }
+    if covering.is_empty() {
+        return Ok(abandon_run(tables, slots, seq, seq, None));
+    }
+    Ok(0)
+}
