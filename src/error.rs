@@ -229,6 +229,16 @@ pub enum Error {
         /// PID recorded by the live producer.
         pid: u32,
     },
+    /// Multi-producer rings: while this producer held its claim, other
+    /// producers went a whole lap past it (no consumer gated those slots),
+    /// so its events were not published.
+    #[error("claim [{lo}, {hi}] was overtaken by a full lap of other producers (no consumer held the ring back) and not published; claim again")]
+    ClaimLapped {
+        /// First sequence of the claim.
+        lo: i64,
+        /// Last sequence of the claim.
+        hi: i64,
+    },
     /// Every entry of a multi-producer ring's producer table is held by a
     /// live producer.
     #[error("segment {} already has {max} live producers, its producer table size; create the ring with more (max_producers)", .path.display())]
@@ -453,7 +463,7 @@ impl Error {
             Error::ProducerExists { .. } => Status::ProducerExists,
             Error::Unsupported(_) => Status::Unsupported,
             Error::Abandoned { .. } => Status::Abandoned,
-            Error::ClaimAbandoned { .. } => Status::ClaimAbandoned,
+            Error::ClaimAbandoned { .. } | Error::ClaimLapped { .. } => Status::ClaimAbandoned,
             Error::ProducerTableFull { .. } => Status::ProducerTableFull,
         }
     }

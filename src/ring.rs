@@ -675,7 +675,9 @@ impl Producer {
     pub fn publish(&mut self, lo: i64, hi: i64) -> Result<()> {
         match &mut self.sequencer {
             Sequencer::Single(s) => s.publish(lo, hi),
-            Sequencer::Multi(m) => m.publish(lo, hi),
+            Sequencer::Multi(m) => m
+                .publish(lo, hi)
+                .map_err(|e| locate(e, self.shared.segment.path())),
         }
     }
 

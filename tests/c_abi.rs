@@ -107,3 +107,54 @@ fn rust_consumer_reads_a_ring_created_and_fed_by_c() {
     assert!(out.contains(&format!("consumed {count} events")), "{out}");
     assert!(out.contains(&format!("last event {}", count - 1)), "{out}");
 }
+
+#[test]
+fn a_c_producer_and_a_rust_producer_feed_one_multi_producer_ring() {
+    let _serial = support::serial();
+    let (_, _, _, producer) = programs();
+    let name = ShmName::new("mpc");
+    let count = 300_000u64;
+    let mut pc = Command::new(producer);
+    pc.args([
+        name.0.as_str(),
+        &count.to_string(),
+        "7",
+        "create-multi",
+        "1",
+    ])
+    .stdin(std::process::Stdio::piped());
+    let mut c_producer = Proc::spawn(pc, "C producer");
+    c_producer.wait_line("created", Duration::from_secs(20));
+    let mut cc = dmp();
+    cc.args(["consume", &name.0, "--name", "rust"]).args([
+        "--count",
+        &(2 * count).to_string(),
+        "--wait",
+        "yield",
+    ]);
+    let mut rust_consumer = Proc::spawn(cc, "Rust consumer");
+    rust_consumer.wait_line("ready", Duration::from_secs(20));
+    let mut rp = dmp();
+    rp.args(["produce", &name.0, "--count", &count.to_string()])
+        .args(["--batch", "16", "--mixed-batches", "--producer-id", "2"]);
+    let rust_producer = Proc::spawn(rp, "Rust producer");
+    {
+        use std::io::Write;
+        let stdin = c_producer.child.stdin.as_mut().expect("stdin");
+        stdin.write_all(b"go\n").unwrap();
+    }
+    c_producer.succeed(T);
+    rust_producer.succeed(T);
+    let out = rust_consumer.succeed(T);
+    assert!(
+        out.contains(&format!("consumed {} events", 2 * count)),
+        "{out}"
+    );
+    assert!(out.contains("abandoned 0"), "{out}");
+    for id in [1, 2] {
+        assert!(
+            out.contains(&format!("producer {id}: next {count}")),
+            "{out}"
+        );
+    }
+}

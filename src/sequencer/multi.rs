@@ -187,8 +187,8 @@ impl MultiSequencer {
         }
         // The first stamp decides between this producer and an abandoner;
         // once it is ours, nobody else writes the stamps of this range.
-        if self.slots.resolve(lo, true).is_err() {
-            return Err(self.abandoned(lo));
+        if let Err(found) = self.slots.resolve(lo, true) {
+            return Err(self.lost(lo, found));
         }
         self.slots.mark_published(lo + 1, hi);
         if self.wakeups {
@@ -197,6 +197,34 @@ impl MultiSequencer {
         self.next = hi + 1;
         self.published = hi;
         Ok(())
+    }
+
+    #[cold]
+    fn lost(&mut self, from: i64, found: Stamp) -> Error {
+        match found {
+            Stamp::Abandoned => self.abandoned(from),
+            Stamp::Lapped => {
+                // No consumer gated the slot (none attached, or they joined
+                // after this claim), so other producers went a whole lap
+                // past it: the slot holds a later event now.
+                let e = Error::ClaimLapped {
+                    lo: from,
+                    hi: self.hi,
+                };
+                self.hi = from - 1;
+                self.record.set_state(claim::NONE);
+                e
+            }
+            // Only this producer or an abandoner resolve a claimed
+            // sequence: a published stamp means a peer wrote it.
+            _ => Error::Corrupt {
+                path: Default::default(),
+                detail: format!(
+                    "the stamp of claimed sequence {from} reads {found:?} ({:#x}) before its publish",
+                    self.slots.raw_stamp(from)
+                ),
+            },
+        }
     }
 
     #[cold]

@@ -1,7 +1,10 @@
 /* Publishes COUNT events (numbered from 0) with the payload pattern, in
- * batches of BATCH. With "create", creates the ring (64 slots of 24 bytes)
- * and waits for a line on stdin before producing, so consumers can attach.
- * usage: ring_producer RING COUNT BATCH [create] */
+ * batches of BATCH. With "create", creates the ring (64 slots of 24 bytes;
+ * "create-multi": a multi-producer ring) and waits for a line on stdin
+ * before producing, so consumers can attach; "open" attaches to an existing
+ * ring. PRODUCER_ID goes into the top 16 bits of event numbers, as
+ * `dmp produce --producer-id` does.
+ * usage: ring_producer RING COUNT BATCH [create|create-multi|open [PRODUCER_ID]] */
 #include "disruptor_mp.h"
 #include "payload.h"
 #include <stdio.h>
@@ -17,12 +20,14 @@ static int fail(const char *what, int32_t st) {
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: ring_producer RING COUNT BATCH [create]\n");
+        fprintf(stderr, "usage: ring_producer RING COUNT BATCH [create|create-multi|open [PRODUCER_ID]]\n");
         return 2;
     }
     uint64_t count = strtoull(argv[2], NULL, 10);
     uint64_t batch = strtoull(argv[3], NULL, 10);
-    int create = argc > 4 && strcmp(argv[4], "create") == 0;
+    int multi = argc > 4 && strcmp(argv[4], "create-multi") == 0;
+    int create = multi || (argc > 4 && strcmp(argv[4], "create") == 0);
+    uint64_t id = argc > 5 ? strtoull(argv[5], NULL, 10) << 48 : 0;
     dmp_ring_options ro;
     dmp_ring_options_init(&ro);
     dmp_ring *ring = NULL;
@@ -30,6 +35,10 @@ int main(int argc, char **argv) {
     if (create) {
         ro.capacity = 64;
         ro.slot_size = 24;
+        if (multi) {
+            ro.producer_mode = DMP_PRODUCER_MULTI;
+            ro.max_producers = 4;
+        }
         st = dmp_ring_create(argv[1], &ro, &ring);
         if (st != DMP_STATUS_OK) return fail("create", st);
         printf("created\n");
@@ -56,7 +65,7 @@ int main(int argc, char **argv) {
         for (uint64_t k = 0; k < n; k++) {
             uint8_t *slot = (uint8_t *)dmp_producer_slot(p, first + (int64_t)k);
             if (slot == NULL) return fail("slot", DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
-            fill_payload(sent + k, slot, info.slot_size);
+            fill_payload(id | (sent + k), slot, info.slot_size);
         }
         st = dmp_publish(p, first, first + (int64_t)n - 1);
         if (st != DMP_STATUS_OK) return fail("publish", st);

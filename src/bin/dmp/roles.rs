@@ -4,7 +4,8 @@
 //! them to drive real rings; the multi-process tests spawn them.
 
 use crate::CmdResult;
-use disruptor_mp::{Location, Ring, RingOptions, WaitStrategy};
+use disruptor_mp::{Error, Location, ProducerMode, Ring, RingOptions, WaitStrategy};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Where a ring lives, as command-line options.
@@ -47,6 +48,16 @@ pub struct CreateArgs {
     /// Packed slots: densest layout, highest throughput for small events.
     #[arg(long)]
     packed: bool,
+    /// Multi-producer ring: several producer processes at once.
+    #[arg(long)]
+    multi: bool,
+    /// Multi-producer rings: producer-table entries.
+    #[arg(long, default_value_t = 8)]
+    max_producers: u32,
+    /// Multi-producer rings: how long a claimed, unpublished sequence may
+    /// hold consumers up before it is abandoned.
+    #[arg(long, default_value_t = 2000)]
+    unblock_ms: u64,
     /// Succeed if the ring already exists with this layout.
     #[arg(long)]
     open_existing: bool,
@@ -57,13 +68,19 @@ pub struct CreateArgs {
 
 pub fn create(a: &CreateArgs) -> CmdResult {
     let mode = u32::from_str_radix(&a.mode, 8).map_err(|e| format!("--mode {}: {e}", a.mode))?;
-    let opts = RingOptions::new()
+    let mut opts = RingOptions::new()
         .capacity(a.capacity)
         .slot_size(a.slot_size)
         .max_consumers(a.max_consumers)
         .wakeups(!a.no_wakeups)
         .packed(a.packed)
+        .unblock_timeout(Duration::from_millis(a.unblock_ms))
         .mode(mode);
+    if a.multi {
+        opts = opts
+            .producer_mode(ProducerMode::Multi)
+            .max_producers(a.max_producers);
+    }
     let loc = a.target.location();
     if a.open_existing {
         let (ring, created) = Ring::open_or_create(&loc, &opts)?;
@@ -78,6 +95,11 @@ pub fn create(a: &CreateArgs) -> CmdResult {
     }
     Ok(())
 }
+
+/// Bits of an event number below the producer id: event numbers are
+/// `producer_id << PRODUCER_SHIFT | n`, so consumers check the order of
+/// each producer's events separately.
+pub const PRODUCER_SHIFT: u32 = 48;
 
 /// The payload of event number `i`: `i` in the first 8 bytes (native
 /// order), then bytes derived from `i`.
@@ -133,6 +155,24 @@ pub struct ProduceArgs {
     /// Sleep this long after each batch (bursts with idle gaps).
     #[arg(long, default_value_t = 0)]
     pause_us: u64,
+    /// Producer id stamped into event numbers (multi-producer rings:
+    /// consumers check each producer's order).
+    #[arg(long, default_value_t = 0)]
+    producer_id: u64,
+    /// Vary the batch size between 1 and --batch (seeded by the producer
+    /// id), to mix batch sizes.
+    #[arg(long)]
+    mixed_batches: bool,
+    /// Sleep this long between claiming and publishing each batch.
+    #[arg(long, default_value_t = 0)]
+    hold_us: u64,
+    /// Stall this long between claim and publish of batch number
+    /// --stall-batch (a slow but live producer).
+    #[arg(long, default_value_t = 0)]
+    stall_ms: u64,
+    /// Which batch stalls (0-based).
+    #[arg(long, default_value_t = 0)]
+    stall_batch: u64,
 }
 
 pub fn produce(a: &ProduceArgs) -> CmdResult {
@@ -151,25 +191,53 @@ pub fn produce(a: &ProduceArgs) -> CmdResult {
         std::thread::sleep(Duration::from_millis(1));
     }
     let mut p = ring.producer(WaitStrategy::parse(&a.wait)?)?;
-    let first_number = a.first.unwrap_or((p.published() + 1) as u64);
+    println!("producing as entry {}", p.index());
+    let first_number =
+        a.first.unwrap_or((p.published() + 1) as u64) | (a.producer_id << PRODUCER_SHIFT);
     let batch = a.batch.clamp(1, ring.capacity());
-    let mut sent = 0u64;
+    // A small xorshift, seeded by the producer id: the same mix each run.
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64 ^ a.producer_id.wrapping_mul(0x2545_f491_4f6c_dd1d);
+    let mut next_batch = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        1 + rng % batch
+    };
+    let (mut sent, mut batches, mut abandoned) = (0u64, 0u64, 0u64);
     let t0 = Instant::now();
     while sent < a.count {
-        let n = batch.min(a.count - sent);
+        let size = if a.mixed_batches { next_batch() } else { batch };
+        let n = size.min(a.count - sent);
         let lo = p.claim(n, timeout)?;
         for k in 0..n as i64 {
             fill_payload(first_number + sent + k as u64, p.slot_mut(lo + k)?);
         }
-        p.publish(lo, lo + n as i64 - 1)?;
-        sent += n;
+        if a.hold_us > 0 {
+            std::thread::sleep(Duration::from_micros(a.hold_us));
+        }
+        if a.stall_ms > 0 && batches == a.stall_batch {
+            std::thread::sleep(Duration::from_millis(a.stall_ms));
+        }
+        batches += 1;
+        match p.publish(lo, lo + n as i64 - 1) {
+            Ok(()) => sent += n,
+            // Abandoned after the ring's unblock timeout: the same events
+            // go again in a new claim, so each producer's numbers stay
+            // gapless.
+            Err(e @ (Error::ClaimAbandoned { .. } | Error::ClaimLapped { .. })) => {
+                abandoned += 1;
+                eprintln!("producer {}: {e}", a.producer_id);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
         if a.pause_us > 0 {
             std::thread::sleep(Duration::from_micros(a.pause_us));
         }
     }
     let secs = t0.elapsed().as_secs_f64();
     println!(
-        "produced {sent} events in {secs:.3}s ({:.2} M events/s), last sequence {}",
+        "produced {sent} events in {secs:.3}s ({:.2} M events/s), last sequence {}, abandoned claims {abandoned}",
         sent as f64 / secs / 1e6,
         p.published()
     );
@@ -211,6 +279,11 @@ pub struct ConsumeArgs {
     /// Commit at most this many events at a time.
     #[arg(long)]
     max_batch: Option<u64>,
+    /// Multi-producer rings: finish (successfully) once nothing arrived for
+    /// this long and every claimed sequence was consumed, instead of after
+    /// --count events.
+    #[arg(long)]
+    drain_ms: Option<u64>,
 }
 
 pub fn consume(a: &ConsumeArgs) -> CmdResult {
@@ -220,18 +293,39 @@ pub fn consume(a: &ConsumeArgs) -> CmdResult {
     let mut c = ring.consumer(&a.consumer_name, &deps, WaitStrategy::parse(&a.wait)?)?;
     // Tell the spawner we are registered, then consume.
     println!("ready {}", a.consumer_name);
-    let mut expected: Option<u64> = None;
-    let mut got = 0u64;
-    let mut batches = 0u64;
+    // Next expected number per producer id (event numbers carry the id).
+    let mut expected: BTreeMap<u64, u64> = BTreeMap::new();
+    let (mut got, mut batches, mut abandoned) = (0u64, 0u64, 0u64);
     let t0 = Instant::now();
+    let poll = a
+        .drain_ms
+        .map_or(timeout, |d| Duration::from_millis(d).min(timeout));
+    let mut idle_since = Instant::now();
     while got < a.count {
         let next = c.next_sequence();
-        let avail = c
-            .wait_for(next, timeout)
-            .map_err(|e| format!("{}: after {got} events: {e}", a.consumer_name))?;
+        let avail = match c.wait_for(next, poll) {
+            Ok(avail) => avail,
+            Err(Error::Timeout { .. }) if a.drain_ms.is_some() => {
+                if next > ring.claimed() {
+                    break;
+                }
+                if idle_since.elapsed() > timeout {
+                    return Err(format!(
+                        "{}: after {got} events: sequence {next} stayed unavailable for {timeout:?} (claimed through {})",
+                        a.consumer_name,
+                        ring.claimed()
+                    )
+                    .into());
+                }
+                continue;
+            }
+            Err(e) => return Err(format!("{}: after {got} events: {e}", a.consumer_name).into()),
+        };
+        idle_since = Instant::now();
         let batch_end = a.max_batch.map_or(i64::MAX, |m| next + m.max(1) as i64 - 1);
         let last = avail.min(batch_end);
-        let last = last.min(next + (a.count - got) as i64 - 1);
+        let left = i64::try_from(a.count - got).unwrap_or(i64::MAX);
+        let last = last.min(next.saturating_add(left - 1));
         if a.check_dependencies {
             for d in ring
                 .consumers()
@@ -247,33 +341,52 @@ pub fn consume(a: &ConsumeArgs) -> CmdResult {
                 }
             }
         }
+        let mut events = 0;
         for seq in next..=last {
-            let i = check_payload(c.slot(seq)?)?;
-            if let Some(e) = expected {
-                if i != e {
+            let bytes = match c.slot(seq) {
+                Ok(bytes) => bytes,
+                Err(Error::Abandoned { .. }) => {
+                    abandoned += 1;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let i = check_payload(bytes)?;
+            let producer = i >> PRODUCER_SHIFT;
+            if let Some(e) = expected.get(&producer) {
+                if i != *e {
                     return Err(format!(
-                        "{}: event {i} at sequence {seq}, expected {e}",
-                        a.consumer_name
+                        "{}: event {i} (producer {producer}, number {}) at sequence {seq}, expected number {}",
+                        a.consumer_name,
+                        i & ((1 << PRODUCER_SHIFT) - 1),
+                        e & ((1 << PRODUCER_SHIFT) - 1)
                     )
                     .into());
                 }
             }
-            expected = Some(i + 1);
+            expected.insert(producer, i + 1);
+            events += 1;
         }
         c.commit(last)?;
-        got += (last - next + 1) as u64;
+        got += events;
         batches += 1;
         if a.pause_us > 0 {
             std::thread::sleep(Duration::from_micros(a.pause_us));
         }
     }
     let secs = t0.elapsed().as_secs_f64();
+    let last_event = expected.values().max().map_or(-1, |e| *e as i64 - 1);
     println!(
-        "consumed {got} events in {batches} batches ({:.1} per batch), last event {}, {:.2} M events/s",
+        "consumed {got} events in {batches} batches ({:.1} per batch), last event {last_event}, {:.2} M events/s, abandoned {abandoned}",
         got as f64 / batches.max(1) as f64,
-        expected.map(|e| e as i64 - 1).unwrap_or(-1),
         got as f64 / secs / 1e6
     );
+    for (producer, next) in &expected {
+        println!(
+            "producer {producer}: next {}",
+            next & ((1 << PRODUCER_SHIFT) - 1)
+        );
+    }
     c.close()?;
     Ok(())
 }
