@@ -488,6 +488,13 @@ impl Ring {
         self.shared.tables.abandoned().load(Ordering::Relaxed)
     }
 
+    /// The segment and the raw views the participants use: for tests and
+    /// tools that inspect or damage a ring on purpose. Not a stable API.
+    #[doc(hidden)]
+    pub fn raw_parts(&self) -> (&Segment, Tables, Slots) {
+        (&self.shared.segment, self.shared.tables, self.shared.slots)
+    }
+
     /// A snapshot of every used consumer-table entry.
     pub fn consumers(&self) -> Vec<ConsumerRecord> {
         let t = &self.shared.tables;

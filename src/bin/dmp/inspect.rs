@@ -33,6 +33,13 @@ pub fn inspect(a: &InspectArgs) -> CmdResult {
         p.slot_size, l.stride, l.stamp_offset
     );
     println!("producer mode  {:?}", p.producer_mode);
+    if p.producer_mode == disruptor_mp::ProducerMode::Multi {
+        println!("max producers  {}", p.max_producers);
+        println!(
+            "unblock after  {:?}",
+            std::time::Duration::from_nanos(p.unblock_timeout_ns)
+        );
+    }
     println!("type id        {:#018x}", p.type_id);
     println!(
         "wake-ups       {}",
@@ -44,12 +51,20 @@ pub fn inspect(a: &InspectArgs) -> CmdResult {
         ("consumers", RegionKind::Consumers),
         ("producers", RegionKind::Producers),
         ("slots", RegionKind::Slots),
+        ("available", RegionKind::Availability),
     ] {
+        if !l.has_region(kind) {
+            continue;
+        }
         let (off, size) = l.region(kind);
         println!("region {name:<9} offset {off:>10} size {size:>12}");
     }
     let cursor = ring.cursor();
     println!("cursor         {cursor}");
+    if p.producer_mode == disruptor_mp::ProducerMode::Multi {
+        println!("claimed        {}", ring.claimed());
+        println!("abandoned      {}", ring.abandoned());
+    }
     println!(
         "consumers      {} of {}",
         ring.consumers().len(),
