@@ -242,7 +242,15 @@ impl ConsumerCore {
     /// sequence (at least `seq`), so the caller can process a whole batch.
     /// A zero timeout never waits (`WouldBlock`).
     #[inline]
-    pub fn wait_for(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
+    ///
+    /// `segment` is asked for only on the slow paths, so the fast path does
+    /// not even load its address.
+    pub fn wait_for<'s>(
+        &mut self,
+        segment: impl FnOnce() -> &'s Segment,
+        seq: i64,
+        timeout: Duration,
+    ) -> Result<i64> {
         if seq <= self.available {
             return Ok(self.available);
         }
@@ -257,30 +265,31 @@ impl ConsumerCore {
             // line, which saves a cache-line transfer per event.
             Barrier::Cursor(cursor) if self.slots.is_published(seq) => cursor.get().max(seq),
             Barrier::Cursor(_) if self.slots.stamped() => {
-                return self.wait_slow(segment, seq, timeout)
+                return self.wait_slow(segment(), seq, timeout)
             }
             Barrier::Cursor(cursor) => cursor.get(),
-            Barrier::Stamps(_) if resolved(self.slots.state(seq)) => self.scan(seq),
-            Barrier::Stamps(_) => return self.wait_stamps(segment, seq, timeout),
             Barrier::Dependencies(mask) => self.dependencies_minimum(*mask).0,
+            Barrier::Stamps(_) => return self.wait_for_stamps(segment(), seq, timeout),
         };
         if available >= seq {
             self.available = self.clamp(available);
             return Ok(self.available);
         }
-        self.wait_slow(segment, seq, timeout)
+        self.wait_slow(segment(), seq, timeout)
     }
 
-    /// Multi-producer rings: the end of the run of resolved (published or
-    /// abandoned) sequences that starts at `seq`, which is resolved. Stamps
-    /// of later sequences sit in the lines the caller reads next.
-    #[inline]
-    fn scan(&self, seq: i64) -> i64 {
-        scan_resolved(
-            &self.slots,
-            seq,
-            self.committed + self.slots.capacity() as i64,
-        )
+    /// Multi-producer rings: the run of resolved (published or abandoned)
+    /// sequences from `seq`, or a wait for `seq`. Out of line, so the
+    /// single-producer path stays as small as it was. Stamps of later
+    /// sequences sit in the lines the caller reads next.
+    #[inline(never)]
+    fn wait_for_stamps(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
+        if resolved(self.slots.state(seq)) {
+            let limit = self.committed + self.slots.capacity() as i64;
+            self.available = scan_resolved(&self.slots, seq, limit);
+            return Ok(self.available);
+        }
+        self.wait_stamps(segment, seq, timeout)
     }
 
     /// Multi-producer rings: waits for `seq`'s stamp. A sequence that stays

@@ -360,6 +360,7 @@ impl Ring {
         };
         Ok(Producer {
             sequencer,
+            slots: self.shared.slots,
             entry,
             _lease: lease,
             shared: self.shared.clone(),
@@ -505,6 +506,21 @@ impl Ring {
     }
 }
 
+/// Multi-producer claim, out of line so the single-producer path stays as
+/// small as it was.
+#[inline(never)]
+fn multi_claim(m: &mut MultiSequencer, n: u64, timeout: Duration, shared: &Shared) -> Result<i64> {
+    m.claim(n, timeout)
+        .map_err(|e| locate(e, shared.segment.path()))
+}
+
+/// Multi-producer publish, out of line (see [`multi_claim`]).
+#[inline(never)]
+fn multi_publish(m: &mut MultiSequencer, lo: i64, hi: i64, shared: &Shared) -> Result<()> {
+    m.publish(lo, hi)
+        .map_err(|e| locate(e, shared.segment.path()))
+}
+
 /// Names the segment in a corruption error raised below the segment layer.
 #[cold]
 fn locate(e: Error, path: &std::path::Path) -> Error {
@@ -560,6 +576,7 @@ enum Sequencer {
 #[derive(Debug)]
 pub struct Producer {
     sequencer: Sequencer,
+    slots: Slots,
     entry: u32,
     _lease: Lease,
     shared: Arc<Shared>,
@@ -574,9 +591,7 @@ impl Producer {
     pub fn claim(&mut self, n: u64, timeout: Duration) -> Result<i64> {
         match &mut self.sequencer {
             Sequencer::Single(s) => s.claim(n, timeout),
-            Sequencer::Multi(m) => m
-                .claim(n, timeout)
-                .map_err(|e| locate(e, self.shared.segment.path())),
+            Sequencer::Multi(m) => multi_claim(m, n, timeout, &self.shared),
         }
     }
 
@@ -588,10 +603,7 @@ impl Producer {
 
     #[inline]
     fn slots(&self) -> &Slots {
-        match &self.sequencer {
-            Sequencer::Single(s) => s.slots(),
-            Sequencer::Multi(m) => m.slots(),
-        }
+        &self.slots
     }
 
     /// The payload of claimed, unpublished sequence `seq`.
@@ -682,9 +694,7 @@ impl Producer {
     pub fn publish(&mut self, lo: i64, hi: i64) -> Result<()> {
         match &mut self.sequencer {
             Sequencer::Single(s) => s.publish(lo, hi),
-            Sequencer::Multi(m) => m
-                .publish(lo, hi)
-                .map_err(|e| locate(e, self.shared.segment.path())),
+            Sequencer::Multi(m) => multi_publish(m, lo, hi, &self.shared),
         }
     }
 
@@ -778,14 +788,14 @@ impl Consumer {
     /// sequence (at least `seq`). Read `[seq, returned]`, then commit.
     #[inline]
     pub fn wait_for(&mut self, seq: i64, timeout: Duration) -> Result<i64> {
-        self.core.wait_for(&self.shared.segment, seq, timeout)
+        self.core.wait_for(|| &self.shared.segment, seq, timeout)
     }
 
     /// `wait_for` without waiting (`WouldBlock` when nothing is available).
     #[inline]
     pub fn try_wait_for(&mut self, seq: i64) -> Result<i64> {
         self.core
-            .wait_for(&self.shared.segment, seq, Duration::ZERO)
+            .wait_for(|| &self.shared.segment, seq, Duration::ZERO)
     }
 
     /// The next sequence to read (last committed + 1).
