@@ -97,12 +97,7 @@ impl MultiSequencer {
     /// outstanding at a time: publish it (or unclaim it) first.
     #[inline]
     pub fn claim(&mut self, n: u64, timeout: Duration) -> Result<i64> {
-        if n == 0 || n > self.capacity as u64 {
-            return Err(Error::BatchTooLarge {
-                requested: n,
-                capacity: self.capacity as u64,
-            });
-        }
+        super::check_batch(n, self.capacity)?;
         if self.next <= self.hi {
             return Err(self.outstanding());
         }

@@ -95,12 +95,7 @@ impl SingleSequencer {
     /// never waits (`WouldBlock` when the ring is full).
     #[inline]
     pub fn claim(&mut self, n: u64, timeout: Duration) -> Result<i64> {
-        if n == 0 || n > self.capacity as u64 {
-            return Err(Error::BatchTooLarge {
-                requested: n,
-                capacity: self.capacity as u64,
-            });
-        }
+        super::check_batch(n, self.capacity)?;
         let first = self.next;
         let last = first + n as i64 - 1;
         let wrap_point = last - self.capacity;
