@@ -73,6 +73,7 @@ pub struct ConsumerCore {
     unblock: Duration,
     /// The pending sequence this consumer waits for, and since when.
     stuck: Option<(i64, Instant)>,
+    counters: crate::counters::EntryCounters,
     _lease: Lease,
 }
 
@@ -93,6 +94,7 @@ impl ConsumerCore {
         let wakeups = params.flags & crate::layout::FLAG_WAKEUPS != 0;
         let multi = params.producer_mode == crate::layout::ProducerMode::Multi;
         let unblock = Duration::from_nanos(params.unblock_timeout_ns);
+        let hot_counters = params.flags & crate::layout::FLAG_NO_HOT_COUNTERS == 0;
         if strategy == WaitStrategy::Blocking && !wakeups {
             return Err(Error::Unsupported(format!(
                 "ring {} was created without wake-ups; the blocking strategy needs them (use spin, yield or sleep, or recreate the ring with wake-ups)",
@@ -159,6 +161,7 @@ impl ConsumerCore {
             .consumer_state(index)
             .store(state::ACTIVE, Ordering::Release);
         tables.table_generation().fetch_add(1, Ordering::Release);
+        tables.counters().bump(crate::layout::counters::ATTACHES);
 
         let barrier = match (deps, multi) {
             (0, false) => Barrier::Cursor(cursor),
@@ -178,6 +181,15 @@ impl ConsumerCore {
             multi,
             unblock,
             stuck: None,
+            counters: {
+                let c = tables.counters().for_consumer(index);
+                c.touch();
+                if hot_counters {
+                    c
+                } else {
+                    c.without_hot_counting()
+                }
+            },
             _lease: lease,
         })
     }
@@ -289,7 +301,7 @@ impl ConsumerCore {
             self.available = scan_resolved(&self.slots, seq, limit);
             return Ok(self.available);
         }
-        self.wait_stamps(segment, seq, timeout)
+        self.wait_slow(segment, seq, timeout)
     }
 
     /// Multi-producer rings: waits for `seq`'s stamp. A sequence that stays
@@ -386,6 +398,15 @@ impl ConsumerCore {
 
     #[cold]
     fn wait_slow(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
+        self.counters.wait(false);
+        let result = self.wait_slow_inner(segment, seq, timeout);
+        if let Err(Error::Timeout { .. }) = result {
+            self.counters.timeout();
+        }
+        result
+    }
+
+    fn wait_slow_inner(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
         let available = match &self.barrier {
             Barrier::Stamps(_) => return self.wait_stamps(segment, seq, timeout),
             // The stamp of `seq` sits in the slot's own cache line: seeing
@@ -489,10 +510,13 @@ impl ConsumerCore {
             return Err(self.uncommittable(seq));
         }
         if self.wakeups {
-            self.sequence.set_and_wake(seq);
+            if self.sequence.set_and_wake(seq) {
+                self.counters.wakeup();
+            }
         } else {
             self.sequence.set(seq);
         }
+        self.counters.batch((seq - self.committed) as u64);
         self.committed = seq;
         Ok(())
     }
@@ -515,6 +539,7 @@ impl ConsumerCore {
         t.consumer_state(self.index)
             .store(state::LEFT, Ordering::Release);
         t.table_generation().fetch_add(1, Ordering::Release);
+        t.counters().bump(crate::layout::counters::DETACHES);
         Ok(())
     }
 }

@@ -58,8 +58,11 @@ pub const FLAG_WAKEUPS: u32 = 1;
 /// cursor. Without it, every slot is 64-byte aligned and carries a stamp in
 /// the payload's cache line (lowest latency).
 pub const FLAG_PACKED: u32 = 2;
+/// Header flag: producers and consumers do not count their events and
+/// batches (the cold-path counters are kept all the same).
+pub const FLAG_NO_HOT_COUNTERS: u32 = 4;
 /// Every flag this version knows.
-pub const KNOWN_FLAGS: u32 = FLAG_WAKEUPS | FLAG_PACKED;
+pub const KNOWN_FLAGS: u32 = FLAG_WAKEUPS | FLAG_PACKED | FLAG_NO_HOT_COUNTERS;
 
 /// Offsets of header fields (see docs/FORMAT.md).
 pub mod field {
@@ -123,6 +126,9 @@ pub enum RegionKind {
     /// Multi-producer packed rings: one availability word per slot (the
     /// stamps that stamped slots carry inline). Empty otherwise.
     Availability = 4,
+    /// Counters: ring-wide, then per producer entry, then per consumer
+    /// entry (see [`counters`]).
+    Counters = 5,
 }
 
 /// Producer mode recorded in the header.
@@ -300,6 +306,8 @@ impl Layout {
         .ok_or_else(too_large)?;
         let slots = cap.checked_mul(stride).ok_or_else(too_large)?;
         place(RegionKind::Slots, slots, PAGE).ok_or_else(too_large)?;
+        let counters = counters::count(params.max_producers, params.max_consumers);
+        place(RegionKind::Counters, counters * counters::SLOT, LINE).ok_or_else(too_large)?;
         if params.producer_mode == ProducerMode::Multi && stamp_offset == 0 {
             // Packed slots have no room for stamps: multi-producer rings
             // keep them in an array of their own, eight to a cache line.
@@ -552,8 +560,6 @@ pub mod control {
     pub const GATING_MASK: u64 = 256;
     /// Incremented on every consumer-table change (u64).
     pub const TABLE_GENERATION: u64 = 264;
-    /// Multi-producer rings: sequences abandoned so far (u64).
-    pub const ABANDONED: u64 = 272;
     /// Multi-producer rings: the publication notice (u64) that blocking
     /// consumers sleep on, bumped by a publisher that sees sleepers.
     pub const NOTICE: u64 = 384;
@@ -612,6 +618,99 @@ pub const LOCK_REGISTRY: u64 = 0;
 pub const LOCK_CONSUMER_LEASE: u64 = 1024;
 /// First lease byte of producer entries (entry i: `+ i`).
 pub const LOCK_PRODUCER_LEASE: u64 = 2048;
+
+/// The counters region: `count(max_producers, max_consumers)` slots of
+/// `SLOT` bytes. Slot `i` holds its value (u64) at offset 0, alone in its
+/// cache line so only its writer owns it, and its description at
+/// `META` (written once, at creation).
+pub mod counters {
+    /// Bytes per counter slot.
+    pub const SLOT: u64 = 128;
+    /// Offset of the description inside a slot.
+    pub const META: u64 = 64;
+    /// Description: counter id (u32).
+    pub const ID: u64 = META;
+    /// Description: owner kind (u32, `OWNER_*`).
+    pub const OWNER_KIND: u64 = META + 4;
+    /// Description: owner index (u32): the table entry, 0 for the ring.
+    pub const OWNER_INDEX: u64 = META + 8;
+    /// Description: label, NUL-padded ASCII.
+    pub const LABEL: u64 = META + 16;
+    /// Label field length.
+    pub const LABEL_LEN: usize = 48;
+
+    /// Owner kind: the ring.
+    pub const OWNER_RING: u32 = 0;
+    /// Owner kind: a producer-table entry.
+    pub const OWNER_PRODUCER: u32 = 1;
+    /// Owner kind: a consumer-table entry.
+    pub const OWNER_CONSUMER: u32 = 2;
+
+    /// Ring-wide counters (ids 0..): id and label, in slot order.
+    pub const RING: [(u32, &str); 5] = [
+        (0, "attaches"),
+        (1, "detaches"),
+        (2, "abandoned sequences"),
+        (3, "producer back-pressure waits"),
+        (4, "futex wake-ups issued"),
+    ];
+    /// Per producer entry: (id, label), in slot order.
+    pub const PRODUCER: [(u32, &str); 5] = [
+        (16, "events published"),
+        (17, "batches published"),
+        (18, "claims that waited"),
+        (19, "claim timeouts"),
+        (20, "last activity (ns since epoch)"),
+    ];
+    /// Per consumer entry: (id, label), in slot order.
+    pub const CONSUMER: [(u32, &str); 5] = [
+        (32, "events consumed"),
+        (33, "batches consumed"),
+        (34, "waits"),
+        (35, "wait timeouts"),
+        (36, "last activity (ns since epoch)"),
+    ];
+    /// Slot of ring-wide counter `k` (its index in [`RING`]).
+    pub const fn ring_slot(k: usize) -> u64 {
+        k as u64
+    }
+    /// Slot of producer entry `i`'s counter `k`.
+    pub const fn producer_slot(i: u32, k: usize) -> u64 {
+        (RING.len() + i as usize * PRODUCER.len() + k) as u64
+    }
+    /// Slot of consumer entry `i`'s counter `k`.
+    pub const fn consumer_slot(max_producers: u32, i: u32, k: usize) -> u64 {
+        (RING.len() + max_producers as usize * PRODUCER.len() + i as usize * CONSUMER.len() + k)
+            as u64
+    }
+    /// Number of slots.
+    pub const fn count(max_producers: u32, max_consumers: u32) -> u64 {
+        (RING.len()
+            + max_producers as usize * PRODUCER.len()
+            + max_consumers as usize * CONSUMER.len()) as u64
+    }
+    /// Index in [`RING`] of the abandoned-sequences counter.
+    pub const ABANDONED: usize = 2;
+    /// Index in [`RING`] of attaches.
+    pub const ATTACHES: usize = 0;
+    /// Index in [`RING`] of detaches.
+    pub const DETACHES: usize = 1;
+    /// Index in [`RING`] of producer back-pressure waits.
+    pub const BACK_PRESSURE_WAITS: usize = 3;
+    /// Index in [`RING`] of futex wake-ups.
+    pub const WAKEUPS: usize = 4;
+    /// Per-participant counter indices (the same for producers and
+    /// consumers): events, batches, waits, timeouts, last activity.
+    pub const EVENTS: usize = 0;
+    /// See [`EVENTS`].
+    pub const BATCHES: usize = 1;
+    /// See [`EVENTS`].
+    pub const WAITS: usize = 2;
+    /// See [`EVENTS`].
+    pub const TIMEOUTS: usize = 3;
+    /// See [`EVENTS`].
+    pub const ACTIVITY: usize = 4;
+}
 
 /// Claim-record states of a multi-producer entry.
 pub mod claim {

@@ -23,13 +23,15 @@
 //! ```
 //!
 //! Layers, bottom up: [`error`], `sys` (the only libc user), [`region`],
-//! [`layout`], [`segment`], [`sequence`], [`slots`], [`table`], [`wait`],
+//! [`layout`], [`segment`], [`sequence`], [`slots`], [`table`],
+//! [`counters`], [`wait`],
 //! [`liveness`], [`sequencer`], [`consumer`], [`ring`] (the safe facade)
 //! and `ffi` (the C ABI).
 
 #![warn(unsafe_op_in_unsafe_fn, missing_docs)]
 
 pub mod consumer;
+pub mod counters;
 pub mod error;
 pub mod ffi;
 pub mod layout;
@@ -40,6 +42,7 @@ pub mod segment;
 pub mod sequence;
 pub mod sequencer;
 pub mod slots;
+pub mod snapshot;
 pub mod sys;
 pub mod table;
 pub mod wait;
@@ -48,6 +51,7 @@ pub use error::{Error, Result, Status};
 pub use layout::ProducerMode;
 pub use region::Location;
 pub use ring::{Consumer, Producer, Ring, RingOptions};
+pub use snapshot::{ConsumerStatus, ProducerStatus, Snapshot};
 pub use wait::WaitStrategy;
 
 /// The library version, from Cargo.toml.

@@ -3,7 +3,8 @@
 use crate::consumer::ConsumerCore;
 use crate::error::{Error, Result};
 use crate::layout::{
-    state, Layout, Params, ProducerMode, FLAG_PACKED, FLAG_WAKEUPS, LOCK_PRODUCER_LEASE,
+    counters, state, Layout, Params, ProducerMode, FLAG_NO_HOT_COUNTERS, FLAG_PACKED, FLAG_WAKEUPS,
+    LOCK_PRODUCER_LEASE,
 };
 use crate::liveness::{lock_registry, Lease};
 use crate::region::Location;
@@ -47,6 +48,7 @@ pub struct RingOptions {
     type_id: Option<u64>,
     wakeups: Option<bool>,
     packed: Option<bool>,
+    hot_counters: Option<bool>,
     mode: Option<u32>,
     timeout: Duration,
 }
@@ -131,6 +133,16 @@ impl RingOptions {
         self
     }
 
+    /// Whether producers and consumers count their events and batches in
+    /// the segment's counters (default on; two single-writer increments per
+    /// batch). Off leaves those counters at 0; the cold-path counters
+    /// (waits, timeouts, attaches, abandoned sequences, wake-ups) are kept
+    /// either way.
+    pub fn hot_counters(mut self, on: bool) -> Self {
+        self.hot_counters = Some(on);
+        self
+    }
+
     /// Permissions of a new segment (default 0o600), applied exactly,
     /// whatever the umask.
     pub fn mode(mut self, mode: u32) -> Self {
@@ -171,6 +183,10 @@ impl RingOptions {
                 FLAG_PACKED
             } else {
                 0
+            } | if self.hot_counters.unwrap_or(true) {
+                0
+            } else {
+                FLAG_NO_HOT_COUNTERS
             },
         }
     }
@@ -220,6 +236,10 @@ impl RingOptions {
         if let Some(k) = self.packed {
             let on = p.flags & FLAG_PACKED != 0;
             mismatch("packed flag", u64::from(on), u64::from(k))?;
+        }
+        if let Some(k) = self.hot_counters {
+            let on = p.flags & FLAG_NO_HOT_COUNTERS == 0;
+            mismatch("hot counters flag", u64::from(on), u64::from(k))?;
         }
         if let Some(t) = self.type_id {
             if t != p.type_id {
@@ -344,10 +364,24 @@ impl Ring {
         t.producer_epoch(entry).fetch_add(1, Ordering::AcqRel);
         t.producer_state(entry)
             .store(state::ACTIVE, Ordering::Release);
+        t.counters().bump(counters::ATTACHES);
+        let counts = t.counters().for_producer(entry);
+        let counts = if params.flags & FLAG_NO_HOT_COUNTERS != 0 {
+            counts.without_hot_counting()
+        } else {
+            counts
+        };
         let sequencer = match params.producer_mode {
             ProducerMode::Single => Sequencer::Single(
-                SingleSequencer::new(*t, self.shared.slots, params.capacity, wakeups, strategy)
-                    .map_err(|e| locate(e, seg.path()))?,
+                SingleSequencer::new(
+                    *t,
+                    self.shared.slots,
+                    params.capacity,
+                    wakeups,
+                    strategy,
+                    counts,
+                )
+                .map_err(|e| locate(e, seg.path()))?,
             ),
             ProducerMode::Multi => Sequencer::Multi(MultiSequencer::new(
                 *t,
@@ -356,6 +390,7 @@ impl Ring {
                 wakeups,
                 strategy,
                 Duration::from_nanos(params.unblock_timeout_ns),
+                counts,
             )),
         };
         Ok(Producer {
@@ -494,6 +529,14 @@ impl Ring {
     #[doc(hidden)]
     pub fn raw_parts(&self) -> (&Segment, Tables, Slots) {
         (&self.shared.segment, self.shared.tables, self.shared.slots)
+    }
+
+    /// The counters and the participant tables as an outside observer sees
+    /// them, with liveness. Never blocks or slows the ring: any process that
+    /// can open the segment may take one without taking part.
+    pub fn snapshot(&self) -> crate::snapshot::Snapshot {
+        let s = &self.shared;
+        crate::snapshot::take(&s.segment, &s.tables, &s.slots, self.cursor())
     }
 
     /// A snapshot of every used consumer-table entry.
@@ -767,10 +810,10 @@ impl Drop for Producer {
                     m.unclaim(from);
                 }
             }
-            self.shared
-                .tables
-                .producer_state(self.entry)
+            let t = &self.shared.tables;
+            t.producer_state(self.entry)
                 .store(state::LEFT, Ordering::Release);
+            t.counters().bump(counters::DETACHES);
         }
     }
 }

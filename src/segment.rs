@@ -87,6 +87,7 @@ impl Segment {
                 .i64(cons + i * layout::CONSUMER_ENTRY_SIZE + layout::consumer_entry::SEQUENCE)
                 .store(-1, Ordering::Relaxed);
         }
+        crate::counters::Counters::new(region, &layout).describe();
         region
             .u32(STATE_OFFSET as u64)
             .store(STATE_READY, Ordering::Release);

@@ -67,13 +67,16 @@ impl SharedSequence {
     /// store followed by the load of the sleeper count pairs with
     /// [`SharedSequence::sleep`], so a sleeper either sees `v` before it
     /// sleeps or is counted here and woken (no lost wake-up). The futex
-    /// system call happens only when somebody sleeps.
+    /// system call happens only when somebody sleeps; returns whether it
+    /// was made.
     #[inline]
-    pub fn set_and_wake(&self, v: i64) {
+    pub fn set_and_wake(&self, v: i64) -> bool {
         self.value().store(v, Ordering::SeqCst);
         if self.waiters().load(Ordering::SeqCst) != 0 {
             sys::futex_wake_all(self.value());
+            return true;
         }
+        false
     }
 
     /// Multi-producer publication notice: after stores that may satisfy a
@@ -82,22 +85,27 @@ impl SharedSequence {
     /// count and pairs with the fence in [`SharedSequence::sleep`]: either
     /// the sleeper sees the stores, or it is counted here, the value changes
     /// and it is woken. Without sleepers this is one fence and one load.
+    /// Returns whether it made the system call.
     #[inline]
-    pub fn notify(&self) {
+    pub fn notify(&self) -> bool {
         std::sync::atomic::fence(Ordering::SeqCst);
         if self.waiters().load(Ordering::Relaxed) != 0 {
             self.value().fetch_add(1, Ordering::SeqCst);
             sys::futex_wake_all(self.value());
+            return true;
         }
+        false
     }
 
     /// Wakes sleepers, if any, without changing the value (cold paths: a
     /// participant leaving or taking over an entry).
-    pub fn wake(&self) {
+    pub fn wake(&self) -> bool {
         std::sync::atomic::fence(Ordering::SeqCst);
         if self.waiters().load(Ordering::SeqCst) != 0 {
             sys::futex_wake_all(self.value());
+            return true;
         }
+        false
     }
 
     /// Sleeps until the value changes or `timeout` passes, unless `ready`

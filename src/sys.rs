@@ -121,6 +121,24 @@ pub fn try_lock(file: &File, start: u64, kind: LockKind) -> io::Result<bool> {
     ofd_setlk(file, start, ty as libc::c_short)
 }
 
+/// Whether some open file description other than `file`'s holds a lock on
+/// byte `start` (`F_OFD_GETLK`: a query that takes nothing, so it never
+/// disturbs the holder).
+pub fn lock_held(file: &File, start: u64) -> io::Result<bool> {
+    // SAFETY: flock is plain data, so all-zero is a valid value.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = start as libc::off_t;
+    fl.l_len = 1;
+    // SAFETY: `fl` is a valid flock for the duration of the call.
+    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_GETLK, &mut fl) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
+}
+
 /// Releases an OFD lock taken with [`try_lock`].
 pub fn unlock(file: &File, start: u64) -> io::Result<()> {
     ofd_setlk(file, start, libc::F_UNLCK as libc::c_short).map(|_| ())

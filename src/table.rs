@@ -19,6 +19,7 @@ pub struct Tables {
     producers: u64,
     max_consumers: u32,
     max_producers: u32,
+    counters: crate::counters::Counters,
 }
 
 /// A consumer-table entry as read at one moment (for inspection).
@@ -50,6 +51,7 @@ impl Tables {
             producers: layout.region(RegionKind::Producers).0,
             max_consumers: layout.params.max_consumers,
             max_producers: layout.params.max_producers,
+            counters: crate::counters::Counters::new(region, layout),
         };
         // Bounds-check the last byte of each table once.
         let _ = region.ptr(
@@ -104,7 +106,12 @@ impl Tables {
 
     /// Multi-producer rings: sequences abandoned so far.
     pub fn abandoned(&self) -> &AtomicU64 {
-        self.region.u64(self.control + control::ABANDONED)
+        self.counters.ring(crate::layout::counters::ABANDONED)
+    }
+
+    /// The counters region.
+    pub fn counters(&self) -> &crate::counters::Counters {
+        &self.counters
     }
 
     /// Entries in the producer table.

@@ -13,6 +13,7 @@
 //! stamp (the line the producer just wrote) and `n - 1` stamp stores; with
 //! wake-ups, one fence and one load. No system call, lock or allocation.
 
+use crate::counters::EntryCounters;
 use crate::error::{Error, Result};
 use crate::layout::claim;
 use crate::sequence::SharedSequence;
@@ -42,6 +43,7 @@ pub struct MultiSequencer {
     published: i64,
     /// Gating minimum as last read from the consumer table.
     cached_gate: i64,
+    counters: EntryCounters,
 }
 
 impl MultiSequencer {
@@ -54,6 +56,7 @@ impl MultiSequencer {
         wakeups: bool,
         strategy: WaitStrategy,
         unblock: Duration,
+        counters: EntryCounters,
     ) -> MultiSequencer {
         let record = tables.claim_record(entry);
         record.write(0, -1, claim::NONE);
@@ -73,6 +76,7 @@ impl MultiSequencer {
             next: 0,
             published: -1,
             cached_gate,
+            counters,
         }
     }
 
@@ -148,6 +152,7 @@ impl MultiSequencer {
     fn wait_for_gate(&self, n: i64, deadline: Instant, timeout: Duration) -> Result<i64> {
         let tables = self.tables;
         let capacity = self.capacity;
+        self.counters.wait(true);
         let left = if timeout.is_zero() {
             Duration::ZERO
         } else {
@@ -163,10 +168,13 @@ impl MultiSequencer {
             }
         })
         .map_err(|e| match e {
-            Error::Timeout { what, .. } => Error::Timeout {
-                what,
-                waited: timeout,
-            },
+            Error::Timeout { what, .. } => {
+                self.counters.timeout();
+                Error::Timeout {
+                    what,
+                    waited: timeout,
+                }
+            }
             other => other,
         })
     }
@@ -186,11 +194,12 @@ impl MultiSequencer {
             return Err(self.lost(lo, found));
         }
         self.slots.mark_published(lo + 1, hi);
-        if self.wakeups {
-            self.notice.notify();
+        if self.wakeups && self.notice.notify() {
+            self.counters.wakeup();
         }
         self.next = hi + 1;
         self.published = hi;
+        self.counters.batch((hi - lo + 1) as u64);
         Ok(())
     }
 

@@ -44,7 +44,9 @@ pub fn abandon_run(tables: &Tables, slots: &Slots, from: i64, to: i64, owner: Op
     if count > 0 {
         tables.abandoned().fetch_add(count, Ordering::Relaxed);
         // Consumers asleep on the abandoned sequences can go on.
-        tables.notice().notify();
+        if tables.notice().notify() {
+            tables.counters().bump(crate::layout::counters::WAKEUPS);
+        }
     }
     count
 }

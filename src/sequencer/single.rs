@@ -6,6 +6,7 @@
 //! cached minimum no longer covers it, which with consumers keeping up is
 //! about once per ring's worth of events.
 
+use crate::counters::EntryCounters;
 use crate::error::{Error, Result};
 use crate::sequence::SharedSequence;
 use crate::slots::Slots;
@@ -28,6 +29,7 @@ pub struct SingleSequencer {
     published: i64,
     /// Gating minimum as last read from the consumer table.
     cached_gate: i64,
+    counters: EntryCounters,
 }
 
 impl SingleSequencer {
@@ -45,6 +47,7 @@ impl SingleSequencer {
         capacity: u64,
         wakeups: bool,
         strategy: WaitStrategy,
+        counters: EntryCounters,
     ) -> Result<SingleSequencer> {
         let cursor = tables.cursor();
         let mut published = cursor.get();
@@ -72,6 +75,7 @@ impl SingleSequencer {
             next: published + 1,
             published,
             cached_gate,
+            counters,
         })
     }
 
@@ -110,6 +114,12 @@ impl SingleSequencer {
     fn wait_for_gate(&self, wrap_point: i64, timeout: Duration) -> Result<i64> {
         let tables = self.tables;
         let published = self.published;
+        let (min, _) = tables.gating_minimum(published);
+        if min >= wrap_point {
+            // The cache ran out but the consumers had moved on: no wait.
+            return Ok(min);
+        }
+        self.counters.wait(true);
         // The blocking strategy sleeps on the slowest gating consumer's
         // sequence, whose commit wakes it.
         wait_until(
@@ -121,6 +131,11 @@ impl SingleSequencer {
                 (_, at) => Poll::Pending(at.map(|i| tables.consumer_sequence(i))),
             },
         )
+        .inspect_err(|e| {
+            if matches!(e, Error::Timeout { .. }) {
+                self.counters.timeout();
+            }
+        })
     }
 
     /// Publishes `[lo, hi]`, which must start right after the last published
@@ -132,11 +147,14 @@ impl SingleSequencer {
         }
         self.slots.mark_published(lo, hi);
         if self.wakeups {
-            self.cursor.set_and_wake(hi);
+            if self.cursor.set_and_wake(hi) {
+                self.counters.wakeup();
+            }
         } else {
             self.cursor.set(hi);
         }
         self.published = hi;
+        self.counters.batch((hi - lo + 1) as u64);
         Ok(())
     }
 
@@ -219,7 +237,15 @@ mod tests {
         // One gating consumer (entry 0) that has consumed nothing.
         tables.consumer_sequence(0).set(-1);
         tables.gating_mask().store(1, Ordering::SeqCst);
-        let mut p = SingleSequencer::new(tables, slots, 4, false, WaitStrategy::BusySpin).unwrap();
+        let mut p = SingleSequencer::new(
+            tables,
+            slots,
+            4,
+            false,
+            WaitStrategy::BusySpin,
+            tables.counters().for_producer(0),
+        )
+        .unwrap();
 
         assert_eq!(p.claim(3, Duration::ZERO).unwrap(), 0);
         assert_eq!(p.claim(1, Duration::ZERO).unwrap(), 3);
@@ -251,7 +277,16 @@ mod tests {
         let slots = Slots::new(&seg.region(), &seg.layout);
         tables.consumer_sequence(0).set(-1);
         tables.gating_mask().store(1, Ordering::SeqCst);
-        let new = || SingleSequencer::new(tables, slots, 4, false, WaitStrategy::BusySpin);
+        let new = || {
+            SingleSequencer::new(
+                tables,
+                slots,
+                4,
+                false,
+                WaitStrategy::BusySpin,
+                tables.counters().for_producer(0),
+            )
+        };
         {
             let mut first = new().unwrap();
             let lo = first.claim(4, Duration::ZERO).unwrap();
@@ -273,12 +308,28 @@ mod tests {
         // A producer died after stamping 0..=2 and before storing the cursor.
         slots.mark_published(0, 2);
         assert_eq!(tables.cursor().get(), -1);
-        let mut p = SingleSequencer::new(tables, slots, 8, false, WaitStrategy::BusySpin).unwrap();
+        let mut p = SingleSequencer::new(
+            tables,
+            slots,
+            8,
+            false,
+            WaitStrategy::BusySpin,
+            tables.counters().for_producer(0),
+        )
+        .unwrap();
         assert_eq!((p.published(), tables.cursor().get()), (2, 2));
         assert_eq!(p.claim(1, Duration::ZERO).unwrap(), 3);
         // A cursor no producer can have written is refused.
         tables.cursor().set(-5);
-        assert!(SingleSequencer::new(tables, slots, 8, false, WaitStrategy::BusySpin).is_err());
+        assert!(SingleSequencer::new(
+            tables,
+            slots,
+            8,
+            false,
+            WaitStrategy::BusySpin,
+            tables.counters().for_producer(0)
+        )
+        .is_err());
     }
 
     #[test]
@@ -286,7 +337,15 @@ mod tests {
         let seg = HeapSegment::new(2);
         let tables = Tables::new(seg.region(), &seg.layout);
         let slots = Slots::new(&seg.region(), &seg.layout);
-        let mut p = SingleSequencer::new(tables, slots, 2, false, WaitStrategy::BusySpin).unwrap();
+        let mut p = SingleSequencer::new(
+            tables,
+            slots,
+            2,
+            false,
+            WaitStrategy::BusySpin,
+            tables.counters().for_producer(0),
+        )
+        .unwrap();
         for i in 0..10 {
             let s = p.claim(1, Duration::ZERO).unwrap();
             assert_eq!(s, i);

@@ -1,0 +1,276 @@
+//! Counters in the segment, readable by any process without taking part:
+//! ring-wide counters (attach and detach events, abandoned sequences,
+//! back-pressure waits, futex wake-ups) and, per producer and consumer
+//! entry, events and batches, waits, timeouts and the last activity time.
+//!
+//! Every counter has one slot of its own (value alone in its cache line,
+//! description beside it; see `docs/FORMAT.md`). Per-entry counters have a
+//! single writer, the entry's holder, so an increment is a relaxed load and
+//! store (no locked instruction); ring-wide counters are incremented on cold
+//! paths with a relaxed add. Per-entry counters accumulate over every holder
+//! of the entry (a consumer that comes back under its name keeps them).
+
+use crate::layout::{counters as c, Layout, RegionKind};
+use crate::region::Region;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The counters region of a segment.
+#[derive(Debug, Clone, Copy)]
+pub struct Counters {
+    region: Region,
+    base: u64,
+    max_producers: u32,
+    max_consumers: u32,
+}
+
+/// Who a counter belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// The ring as a whole.
+    Ring,
+    /// A producer-table entry.
+    Producer(u32),
+    /// A consumer-table entry.
+    Consumer(u32),
+}
+
+/// One counter as read at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterValue {
+    /// Counter id (see `layout::counters`).
+    pub id: u32,
+    /// Its owner.
+    pub owner: Owner,
+    /// Its label.
+    pub label: String,
+    /// Its value.
+    pub value: u64,
+}
+
+impl Counters {
+    /// The counters of `layout` in `region` (bounds-checked once here).
+    pub fn new(region: Region, layout: &Layout) -> Counters {
+        let (base, size) = layout.region(RegionKind::Counters);
+        let _ = region.ptr(base, size as usize);
+        Counters {
+            region,
+            base,
+            max_producers: layout.params.max_producers,
+            max_consumers: layout.params.max_consumers,
+        }
+    }
+
+    fn slot(&self, slot: u64) -> u64 {
+        self.base + slot * c::SLOT
+    }
+
+    /// Writes every slot's description (at creation, before the segment is
+    /// published).
+    pub fn describe(&self) {
+        let put = |slot: u64, id: u32, kind: u32, index: u32, label: &str| {
+            let at = self.slot(slot);
+            self.region.u32(at + c::ID).store(id, Ordering::Relaxed);
+            self.region
+                .u32(at + c::OWNER_KIND)
+                .store(kind, Ordering::Relaxed);
+            self.region
+                .u32(at + c::OWNER_INDEX)
+                .store(index, Ordering::Relaxed);
+            let mut raw = [0u8; c::LABEL_LEN];
+            raw[..label.len()].copy_from_slice(label.as_bytes());
+            self.region.copy_in(at + c::LABEL, &raw);
+        };
+        for (k, (id, label)) in c::RING.iter().enumerate() {
+            put(c::ring_slot(k), *id, c::OWNER_RING, 0, label);
+        }
+        for i in 0..self.max_producers {
+            for (k, (id, label)) in c::PRODUCER.iter().enumerate() {
+                put(c::producer_slot(i, k), *id, c::OWNER_PRODUCER, i, label);
+            }
+        }
+        for i in 0..self.max_consumers {
+            for (k, (id, label)) in c::CONSUMER.iter().enumerate() {
+                let slot = c::consumer_slot(self.max_producers, i, k);
+                put(slot, *id, c::OWNER_CONSUMER, i, label);
+            }
+        }
+    }
+
+    /// Ring-wide counter `k` (index in `layout::counters::RING`).
+    pub fn ring(&self, k: usize) -> &AtomicU64 {
+        self.region.u64(self.slot(c::ring_slot(k)))
+    }
+
+    /// Counter `k` of producer entry `i`.
+    pub fn producer(&self, i: u32, k: usize) -> &AtomicU64 {
+        self.region
+            .u64(self.slot(c::producer_slot(i % self.max_producers, k)))
+    }
+
+    /// Counter `k` of consumer entry `i`.
+    pub fn consumer(&self, i: u32, k: usize) -> &AtomicU64 {
+        let i = i % self.max_consumers;
+        self.region
+            .u64(self.slot(c::consumer_slot(self.max_producers, i, k)))
+    }
+
+    /// Adds one to ring-wide counter `k` (cold paths).
+    pub fn bump(&self, k: usize) {
+        self.ring(k).fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The handle producer entry `i` counts through.
+    pub fn for_producer(&self, i: u32) -> EntryCounters {
+        EntryCounters::new(self, |k| self.producer(i, k))
+    }
+
+    /// The handle consumer entry `i` counts through.
+    pub fn for_consumer(&self, i: u32) -> EntryCounters {
+        EntryCounters::new(self, |k| self.consumer(i, k))
+    }
+
+    /// Every counter with its description, as stored (descriptions come
+    /// from shared memory: labels are bounded and made printable).
+    pub fn read_all(&self) -> Vec<CounterValue> {
+        let n = c::count(self.max_producers, self.max_consumers);
+        (0..n)
+            .map(|slot| {
+                let at = self.slot(slot);
+                let kind = self.region.u32(at + c::OWNER_KIND).load(Ordering::Relaxed);
+                let index = self.region.u32(at + c::OWNER_INDEX).load(Ordering::Relaxed);
+                let raw = self.region.copy_out(at + c::LABEL, c::LABEL_LEN);
+                let end = raw.iter().position(|b| *b == 0).unwrap_or(raw.len());
+                let label: String = raw[..end]
+                    .iter()
+                    .map(|&b| {
+                        if b.is_ascii_graphic() || b == b' ' {
+                            b as char
+                        } else {
+                            '?'
+                        }
+                    })
+                    .collect();
+                CounterValue {
+                    id: self.region.u32(at + c::ID).load(Ordering::Relaxed),
+                    owner: match kind {
+                        c::OWNER_PRODUCER => Owner::Producer(index),
+                        c::OWNER_CONSUMER => Owner::Consumer(index),
+                        _ => Owner::Ring,
+                    },
+                    label,
+                    value: self.region.u64(at).load(Ordering::Relaxed),
+                }
+            })
+            .collect()
+    }
+}
+
+/// How often (in batches) a busy participant refreshes its last-activity
+/// time; waits refresh it too. A power of two.
+const ACTIVITY_EVERY: u64 = 256;
+
+/// The counters of one producer or consumer entry, as its holder updates
+/// them. Only the holder writes them.
+#[derive(Debug)]
+pub struct EntryCounters {
+    events: NonNull<AtomicU64>,
+    batches: NonNull<AtomicU64>,
+    waits: NonNull<AtomicU64>,
+    timeouts: NonNull<AtomicU64>,
+    activity: NonNull<AtomicU64>,
+    ring_waits: NonNull<AtomicU64>,
+    ring_wakeups: NonNull<AtomicU64>,
+    /// Batches since the last activity refresh.
+    since_touch: u64,
+    /// Whether events and batches are counted (the ring's choice).
+    hot: bool,
+}
+
+// SAFETY: the pointers refer to atomics in the shared mapping, which the
+// holder of this value keeps alive (it holds the segment); atomics may be
+// used from any thread.
+unsafe impl Send for EntryCounters {}
+
+impl EntryCounters {
+    fn new<'a>(counters: &'a Counters, slot: impl Fn(usize) -> &'a AtomicU64) -> EntryCounters {
+        EntryCounters {
+            events: NonNull::from(slot(c::EVENTS)),
+            batches: NonNull::from(slot(c::BATCHES)),
+            waits: NonNull::from(slot(c::WAITS)),
+            timeouts: NonNull::from(slot(c::TIMEOUTS)),
+            activity: NonNull::from(slot(c::ACTIVITY)),
+            ring_waits: NonNull::from(counters.ring(c::BACK_PRESSURE_WAITS)),
+            ring_wakeups: NonNull::from(counters.ring(c::WAKEUPS)),
+            since_touch: 0,
+            hot: true,
+        }
+    }
+
+    /// Turns the per-batch counting off (rings created without it).
+    pub fn without_hot_counting(mut self) -> EntryCounters {
+        self.hot = false;
+        self
+    }
+
+    #[inline]
+    fn get(&self, p: NonNull<AtomicU64>) -> &AtomicU64 {
+        // SAFETY: built from bounds-checked, aligned region accessors; the
+        // mapping outlives this value (see the Send impl).
+        unsafe { p.as_ref() }
+    }
+
+    /// Single-writer increment: a relaxed load and store, no locked
+    /// instruction.
+    #[inline]
+    fn add(&self, p: NonNull<AtomicU64>, n: u64) {
+        let a = self.get(p);
+        a.store(a.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+    }
+
+    /// Counts a batch of `n` events (hot path: two single-writer adds, and
+    /// every 256 batches a clock read for the activity time).
+    #[inline]
+    pub fn batch(&mut self, n: u64) {
+        if !self.hot {
+            return;
+        }
+        self.add(self.events, n);
+        self.add(self.batches, 1);
+        self.since_touch += 1;
+        if self.since_touch & (ACTIVITY_EVERY - 1) == 0 {
+            self.touch();
+        }
+    }
+
+    /// Records the current time as the last activity (cold).
+    #[cold]
+    pub fn touch(&self) {
+        self.get(self.activity)
+            .store(crate::sys::unix_time_ns(), Ordering::Relaxed);
+    }
+
+    /// Counts a wait (cold); `back_pressure` also counts it ring-wide (a
+    /// producer held back by consumers).
+    #[cold]
+    pub fn wait(&self, back_pressure: bool) {
+        self.add(self.waits, 1);
+        if back_pressure {
+            self.get(self.ring_waits).fetch_add(1, Ordering::Relaxed);
+        }
+        self.touch();
+    }
+
+    /// Counts a wait that timed out (cold).
+    #[cold]
+    pub fn timeout(&self) {
+        self.add(self.timeouts, 1);
+    }
+
+    /// Counts a futex wake-up this participant issued (cold: it follows a
+    /// system call).
+    #[cold]
+    pub fn wakeup(&self) {
+        self.get(self.ring_wakeups).fetch_add(1, Ordering::Relaxed);
+    }
+}
