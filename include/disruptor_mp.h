@@ -269,6 +269,21 @@
 #define DMP_TIMEOUT_INFINITE UINT64_MAX
 
 /**
+ * Counter owner: the ring.
+ */
+#define DMP_OWNER_RING 0
+
+/**
+ * Counter owner: a producer-table entry.
+ */
+#define DMP_OWNER_PRODUCER 1
+
+/**
+ * Counter owner: a consumer-table entry.
+ */
+#define DMP_OWNER_CONSUMER 2
+
+/**
  * A consumer. Opaque; close with `dmp_consumer_close`.
  */
 typedef struct dmp_consumer dmp_consumer;
@@ -282,6 +297,12 @@ typedef struct dmp_producer dmp_producer;
  * An open ring. Opaque; close with `dmp_ring_close`.
  */
 typedef struct dmp_ring dmp_ring;
+
+/**
+ * A snapshot of a ring's counters and tables, taken at one moment.
+ * Opaque; free with `dmp_snapshot_free`.
+ */
+typedef struct dmp_snapshot dmp_snapshot;
 
 /**
  * Options for creating or opening a ring. Initialise with
@@ -456,6 +477,236 @@ typedef struct dmp_consumer_options {
    */
   size_t dependency_count;
 } dmp_consumer_options;
+
+/**
+ * Ring-wide figures of a snapshot. Set `struct_size` first.
+ */
+typedef struct dmp_ring_stats {
+  /**
+   * Set by the caller to `sizeof(dmp_ring_stats)`.
+   */
+  uint32_t struct_size;
+  /**
+   * Reserved (0).
+   */
+  uint32_t reserved;
+  /**
+   * When the snapshot was taken, ns since the Unix epoch.
+   */
+  uint64_t taken_at_ns;
+  /**
+   * Last published sequence (multi-producer: everything up to it is
+   * published or abandoned).
+   */
+  int64_t cursor;
+  /**
+   * Highest claimed sequence.
+   */
+  int64_t claimed;
+  /**
+   * Events published.
+   */
+  uint64_t published;
+  /**
+   * Sequences abandoned.
+   */
+  uint64_t abandoned;
+  /**
+   * Participants that attached.
+   */
+  uint64_t attaches;
+  /**
+   * Participants that detached.
+   */
+  uint64_t detaches;
+  /**
+   * Claims that had to wait for consumers.
+   */
+  uint64_t back_pressure_waits;
+  /**
+   * Futex wake-ups issued.
+   */
+  uint64_t wakeups;
+  /**
+   * Entries of `dmp_snapshot_consumer`.
+   */
+  uint32_t consumer_count;
+  /**
+   * Entries of `dmp_snapshot_producer`.
+   */
+  uint32_t producer_count;
+  /**
+   * Entries of `dmp_snapshot_counter`.
+   */
+  uint32_t counter_count;
+  /**
+   * Reserved (0).
+   */
+  uint32_t reserved2;
+} dmp_ring_stats;
+
+/**
+ * One consumer-table entry of a snapshot. Set `struct_size` first.
+ */
+typedef struct dmp_consumer_status {
+  /**
+   * Set by the caller to `sizeof(dmp_consumer_status)`.
+   */
+  uint32_t struct_size;
+  /**
+   * Entry index.
+   */
+  uint32_t index;
+  /**
+   * NUL-terminated name.
+   */
+  char name[64];
+  /**
+   * 1 joining, 2 active, 3 left.
+   */
+  uint32_t state;
+  /**
+   * 1 when a live process holds the entry.
+   */
+  uint32_t alive;
+  /**
+   * 1 when the entry holds the producers back.
+   */
+  uint32_t gating;
+  /**
+   * PID of the last holder.
+   */
+  uint32_t pid;
+  /**
+   * Last committed sequence.
+   */
+  int64_t sequence;
+  /**
+   * Cursor minus `sequence`.
+   */
+  int64_t lag;
+  /**
+   * Dependency mask (bit j: waits for entry j).
+   */
+  uint64_t dependencies;
+  /**
+   * Times the entry was joined.
+   */
+  uint64_t generation;
+  /**
+   * Events consumed.
+   */
+  uint64_t events;
+  /**
+   * Commits.
+   */
+  uint64_t batches;
+  /**
+   * Waits.
+   */
+  uint64_t waits;
+  /**
+   * Waits that timed out.
+   */
+  uint64_t timeouts;
+  /**
+   * Last activity, ns since the Unix epoch (0: never).
+   */
+  uint64_t last_activity_ns;
+} dmp_consumer_status;
+
+/**
+ * One producer-table entry of a snapshot. Set `struct_size` first.
+ */
+typedef struct dmp_producer_status {
+  /**
+   * Set by the caller to `sizeof(dmp_producer_status)`.
+   */
+  uint32_t struct_size;
+  /**
+   * Entry index.
+   */
+  uint32_t index;
+  /**
+   * 2 active, 3 left.
+   */
+  uint32_t state;
+  /**
+   * 1 when a live process holds the entry.
+   */
+  uint32_t alive;
+  /**
+   * PID of the last holder.
+   */
+  uint32_t pid;
+  /**
+   * Reserved (0).
+   */
+  uint32_t reserved;
+  /**
+   * Ownership epoch.
+   */
+  uint64_t epoch;
+  /**
+   * Multi-producer rings: the unpublished claim `[pending_lo,
+   * pending_hi]`; empty (`pending_lo > pending_hi`) when none.
+   */
+  int64_t pending_lo;
+  /**
+   * See `pending_lo`.
+   */
+  int64_t pending_hi;
+  /**
+   * Events published.
+   */
+  uint64_t events;
+  /**
+   * Publishes.
+   */
+  uint64_t batches;
+  /**
+   * Claims that had to wait.
+   */
+  uint64_t waits;
+  /**
+   * Claims that timed out.
+   */
+  uint64_t timeouts;
+  /**
+   * Last activity, ns since the Unix epoch (0: never).
+   */
+  uint64_t last_activity_ns;
+} dmp_producer_status;
+
+/**
+ * One counter of a snapshot. Set `struct_size` first.
+ */
+typedef struct dmp_counter {
+  /**
+   * Set by the caller to `sizeof(dmp_counter)`.
+   */
+  uint32_t struct_size;
+  /**
+   * Counter id (docs/FORMAT.md).
+   */
+  uint32_t id;
+  /**
+   * `DMP_OWNER_*`.
+   */
+  uint32_t owner_kind;
+  /**
+   * The owner's table entry (0 for the ring).
+   */
+  uint32_t owner_index;
+  /**
+   * The value.
+   */
+  uint64_t value;
+  /**
+   * NUL-terminated label.
+   */
+  char label[48];
+} dmp_counter;
 
 #ifdef __cplusplus
 extern "C" {
@@ -659,6 +910,49 @@ DMP_MUST_USE int32_t dmp_consumer_next(struct dmp_consumer *consumer, int64_t *o
  * must not exceed what `dmp_wait_for` returned.
  */
 DMP_MUST_USE int32_t dmp_commit(struct dmp_consumer *consumer, int64_t seq);
+
+/**
+ * Takes a snapshot of the ring's counters and tables, read at one moment
+ * without taking part in the ring (it never blocks or slows it); any
+ * process that opened the ring may take one. Free with
+ * `dmp_snapshot_free`.
+ */
+DMP_MUST_USE int32_t dmp_snapshot_take(struct dmp_ring *ring, struct dmp_snapshot **out);
+
+/**
+ * Frees a snapshot. NULL is a no-op.
+ */
+int32_t dmp_snapshot_free(struct dmp_snapshot *snapshot);
+
+/**
+ * The ring-wide figures of a snapshot and how many consumers, producers
+ * and counters it holds.
+ */
+DMP_MUST_USE int32_t dmp_snapshot_stats(struct dmp_snapshot *snapshot, struct dmp_ring_stats *out);
+
+/**
+ * Consumer `i` (0 to `consumer_count - 1`) of a snapshot.
+ */
+DMP_MUST_USE
+int32_t dmp_snapshot_consumer(struct dmp_snapshot *snapshot,
+                              size_t i,
+                              struct dmp_consumer_status *out);
+
+/**
+ * Producer `i` (0 to `producer_count - 1`) of a snapshot.
+ */
+DMP_MUST_USE
+int32_t dmp_snapshot_producer(struct dmp_snapshot *snapshot,
+                              size_t i,
+                              struct dmp_producer_status *out);
+
+/**
+ * Counter `i` (0 to `counter_count - 1`) of a snapshot, with its label.
+ */
+DMP_MUST_USE
+int32_t dmp_snapshot_counter(struct dmp_snapshot *snapshot,
+                             size_t i,
+                             struct dmp_counter *out);
 
 #ifdef __cplusplus
 }  // extern "C"

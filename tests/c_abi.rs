@@ -19,6 +19,11 @@ fn c_source(name: &str) -> PathBuf {
 }
 
 /// The C programs, built once per test process.
+fn stat_program() -> &'static PathBuf {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    P.get_or_init(|| support::compile_c(&[&c_source("ring_stat.c")], "ring_stat", false))
+}
+
 fn programs() -> &'static (PathBuf, PathBuf, PathBuf, PathBuf) {
     static P: OnceLock<(PathBuf, PathBuf, PathBuf, PathBuf)> = OnceLock::new();
     P.get_or_init(|| {
@@ -155,6 +160,54 @@ fn a_c_producer_and_a_rust_producer_feed_one_multi_producer_ring() {
         assert!(
             out.contains(&format!("producer {id}: next {count}")),
             "{out}"
+        );
+    }
+}
+
+#[test]
+fn a_c_program_reads_exact_counters_of_a_run_it_took_no_part_in() {
+    let _serial = support::serial();
+    let name = ShmName::new("cstat");
+    let mut create = dmp();
+    create.args(["create", &name.0, "--capacity", "64", "--slot-size", "16"]);
+    let (ok, out) = run(create, "dmp create", T);
+    assert!(ok, "{out}");
+    let mut cc = dmp();
+    cc.args(["consume", &name.0, "--name", "audit", "--count", "10000"])
+        .args(["--max-batch", "10"]);
+    let mut consumer = Proc::spawn(cc, "consumer");
+    consumer.wait_line("ready", Duration::from_secs(20));
+    let mut pc = dmp();
+    pc.args(["produce", &name.0, "--count", "10000", "--batch", "8"]);
+    let (ok, out) = run(pc, "producer", T);
+    assert!(ok, "{out}");
+    let out = consumer.succeed(T);
+    // "consumed 10000 events in K batches": the consumer's own count.
+    let batches: u64 = out
+        .split(" events in ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|b| b.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    let (ok, stat) = run(Command::new(stat_program()), "ring_stat", T);
+    let mut stat_cmd = Command::new(stat_program());
+    stat_cmd.arg(&name.0);
+    let (ok2, stat2) = run(stat_cmd, "ring_stat", T);
+    assert!(!ok, "ring_stat without a name must fail: {stat}");
+    assert!(ok2, "{stat2}");
+    for line in [
+        "published 10000".to_string(),
+        "cursor 9999".to_string(),
+        "attaches 2".to_string(),
+        "detaches 2".to_string(),
+        "abandoned 0".to_string(),
+        format!("consumer audit sequence 9999 events 10000 batches {batches} alive 0"),
+        "producer 0 events 10000 batches 1250 alive 0".to_string(),
+        "ok".to_string(),
+    ] {
+        assert!(
+            stat2.lines().any(|l| l == line),
+            "{line:?} missing in:\n{stat2}"
         );
     }
 }

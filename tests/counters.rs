@@ -1,0 +1,106 @@
+//! Counters in the segment match what happened, read through a snapshot by
+//! a second handle that takes no part in the ring.
+
+use disruptor_mp::counters::Owner;
+use disruptor_mp::{Location, ProducerMode, Ring, RingOptions, WaitStrategy};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(10);
+
+struct Name(Location);
+
+impl Name {
+    fn new(tag: &str) -> Name {
+        Name(Location::shm(format!(
+            "dmp-counters-{tag}-{}",
+            std::process::id()
+        )))
+    }
+}
+
+impl Drop for Name {
+    fn drop(&mut self) {
+        let _ = Ring::unlink(&self.0);
+    }
+}
+
+#[test]
+fn counters_count_events_batches_waits_and_attaches_exactly() {
+    let name = Name::new("exact");
+    let ring = Ring::create(&name.0, &RingOptions::new().capacity(8).slot_size(8)).unwrap();
+    let observer = Ring::open(&name.0, &RingOptions::new()).unwrap();
+    let mut c = ring.consumer("c", &[], WaitStrategy::Yield).unwrap();
+    let mut p = ring.producer(WaitStrategy::Yield).unwrap();
+    // 3 batches of 4, consumed in 2 commits of 6; the third claim waits for
+    // the consumer (a full ring) and times out once.
+    for _ in 0..2 {
+        let lo = p.claim(4, T).unwrap();
+        p.publish(lo, lo + 3).unwrap();
+    }
+    assert!(p.try_claim(4).is_err());
+    assert!(p.claim(4, Duration::from_millis(5)).is_err());
+    c.wait_for(0, T).unwrap();
+    c.commit(5).unwrap();
+    c.commit(7).unwrap();
+    let lo = p.claim(4, T).unwrap();
+    p.publish(lo, lo + 3).unwrap();
+    assert!(c.try_wait_for(12).is_err());
+
+    let s = observer.snapshot();
+    assert_eq!((s.cursor, s.claimed, s.published), (11, 11, 12));
+    assert_eq!((s.attaches, s.detaches, s.abandoned), (2, 0, 0));
+    assert_eq!(s.back_pressure_waits, 2);
+    let pr = &s.producers[0];
+    assert_eq!(
+        (pr.events, pr.batches, pr.waits, pr.timeouts),
+        (12, 3, 2, 1)
+    );
+    assert!(pr.alive && pr.last_activity_ns > 0);
+    let co = &s.consumers[0];
+    assert_eq!((co.name.as_str(), co.sequence, co.lag), ("c", 7, 4));
+    assert_eq!((co.events, co.batches, co.waits, co.timeouts), (8, 2, 1, 0));
+    assert!(co.alive && co.gating);
+    assert_eq!(s.slowest().map(|c| c.index), Some(co.index));
+    // The same values through the labelled counters.
+    let label = |owner: Owner, label: &str| {
+        s.counters
+            .iter()
+            .find(|v| v.owner == owner && v.label == label)
+            .unwrap_or_else(|| panic!("{label}"))
+            .value
+    };
+    assert_eq!(label(Owner::Producer(0), "events published"), 12);
+    assert_eq!(label(Owner::Consumer(co.index), "batches consumed"), 2);
+    assert_eq!(label(Owner::Ring, "attaches"), 2);
+
+    drop(c);
+    drop(p);
+    let s = observer.snapshot();
+    assert_eq!(s.detaches, 2);
+    assert!(!s.consumers[0].alive && !s.producers[0].alive);
+}
+
+#[test]
+fn hot_counting_can_be_turned_off_and_abandoned_sequences_are_counted() {
+    let name = Name::new("off");
+    let ring = Ring::create(
+        &name.0,
+        &RingOptions::new()
+            .capacity(8)
+            .slot_size(8)
+            .hot_counters(false)
+            .producer_mode(ProducerMode::Multi),
+    )
+    .unwrap();
+    let mut c = ring.consumer("c", &[], WaitStrategy::Yield).unwrap();
+    let mut p = ring.producer(WaitStrategy::Yield).unwrap();
+    let lo = p.claim(3, T).unwrap();
+    p.publish(lo, lo).unwrap();
+    p.unclaim(lo + 1);
+    let avail = c.wait_for(0, T).unwrap();
+    c.commit(avail).unwrap();
+    let s = ring.snapshot();
+    assert_eq!(s.abandoned, 2);
+    assert_eq!((s.producers[0].events, s.consumers[0].events), (0, 0));
+    assert_eq!(s.claimed, 2);
+}
