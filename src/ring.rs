@@ -498,7 +498,13 @@ impl Ring {
         }
         let slots = &self.shared.slots;
         let claimed = t.claim().load(Ordering::Acquire);
-        let from = claimed.saturating_sub(slots.capacity() as i64 - 1).max(0);
+        // Everything a gating consumer has passed is resolved: start after
+        // the slowest one (a short scan when consumers keep up).
+        let (slowest, _) = t.gating_minimum(i64::MIN);
+        let from = claimed
+            .saturating_sub(slots.capacity() as i64 - 1)
+            .max(slowest.saturating_add(1))
+            .max(0);
         (from..=claimed)
             .find(|&s| {
                 !matches!(

@@ -108,6 +108,7 @@ impl MultiSequencer {
         let n = n as i64;
         let counter = self.tables.claim();
         let mut deadline = None;
+        let mut lost = 0u32;
         let mut current = counter.load(Ordering::SeqCst);
         loop {
             if !(-1..=i64::MAX / 2).contains(&current) {
@@ -135,7 +136,22 @@ impl MultiSequencer {
                     self.next = current + 1;
                     return Ok(current + 1);
                 }
-                Err(seen) => current = seen,
+                Err(seen) => {
+                    current = seen;
+                    // Losing the race means another producer won; losing it
+                    // a thousand times in a row means the counter is being
+                    // scribbled on: keep the caller's timeout all the same.
+                    lost += 1;
+                    if lost % 1024 == 0 {
+                        let until = *deadline.get_or_insert_with(|| Instant::now() + timeout);
+                        if Instant::now() >= until {
+                            return Err(Error::Timeout {
+                                what: "the claim counter (every claim lost the race)".into(),
+                                waited: timeout,
+                            });
+                        }
+                    }
+                }
             }
         }
     }
