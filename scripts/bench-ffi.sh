@@ -6,12 +6,17 @@
 # consumer on CPU 1). Every event is verified. Prints both rates (best of
 # the rounds) and the ratio C / Rust.
 #
+# A second workload runs each producer alone on a ring without consumers
+# (it is never held back): the cost per event of claim, slot access, write
+# and publish without any cross-core traffic, which isolates the price of
+# calling through the C ABI from the noise of two communicating cores.
+#
 # usage: scripts/bench-ffi.sh [--events N] [--rounds R] [--batch B]
 #                             [--capacity SLOTS] [--size BYTES] [--quick]
 #                             [--dmp PATH --lib DIR]
 #
 #   --events N        events per run (default 20000000; --quick: 1000000)
-#   --rounds R        runs of each side, interleaved (default 3; --quick: 1)
+#   --rounds R        runs of each side, interleaved (default 5; --quick: 1)
 #   --batch B         slots per claim (default 256)
 #   --capacity SLOTS  ring size, a power of two (default 4096)
 #   --size BYTES      event size, 8 to 256 (default 64)
@@ -60,7 +65,7 @@ if [[ $quick == 1 ]]; then
     rounds="${rounds:-1}"
 fi
 events="${events:-20000000}"
-rounds="${rounds:-3}"
+rounds="${rounds:-5}"
 
 if [[ -z "$dmp" ]]; then
     (cd "$repo" && cargo build --release --locked --lib --bin dmp) >&2
@@ -136,25 +141,63 @@ run_pair() {
         }'
 }
 
+# Runs one producer alone on a ring without consumers; prints ns per event.
+run_producer_alone() {
+    local side="$1" n="$2"
+    local ring="dmp-bench-ffi-$$-alone-$n"
+    rings+=("$ring")
+    "$dmp" create "$ring" --capacity "$capacity" --slot-size "$size" --no-wakeups >/dev/null
+    local producer
+    if [[ $side == c ]]; then
+        producer=("$work/bench_worker" producer "$ring" "$events" "$size" "$batch" "$producer_cpu")
+    else
+        producer=("$dmp" bench-worker --role ring-producer --name "$ring" --events "$events" --size "$size"
+            --batch "$batch" --capacity "$capacity" --strategy spin --cpu "$producer_cpu")
+    fi
+    if ! timeout 300 "${producer[@]}" >"$work/producer.out" 2>"$work/producer.err"; then
+        echo "bench-ffi.sh: the $side producer failed:" >&2
+        cat "$work/producer.err" >&2
+        exit 1
+    fi
+    rm -f "/dev/shm/$ring"
+    grep '^result' "$work/producer.out" | tr ' ' '\n' | awk -F= -v want="$events" '
+        $1 == "events" { e = $2 } $1 == "span_ns" { s = $2 }
+        END {
+            if (e != want || s <= 0) { print "bad result" > "/dev/stderr"; exit 1 }
+            printf "%.3f\n", s / e
+        }'
+}
+
 echo "C ABI vs Rust API: $events events of $size bytes, ring of $capacity slots, batches of $batch,"
 echo "busy-spin, producer on CPU $producer_cpu, consumer on CPU $consumer_cpu, best of $rounds round(s)"
 best_c=0
 best_rust=0
+alone_c=""
+alone_rust=""
 n=0
 for ((round = 1; round <= rounds; round++)); do
     for side in rust c; do
         n=$((n + 1))
         rate="$(run_pair "$side" "$n")"
-        printf '  round %d  %-4s  %8.2f M events/s\n' "$round" "$side" "$(awk -v r="$rate" 'BEGIN { print r / 1e6 }')"
+        alone="$(run_producer_alone "$side" "$n")"
+        printf '  round %d  %-4s  %8.2f M events/s   producer alone %6.2f ns/event\n' "$round" "$side" \
+            "$(awk -v r="$rate" 'BEGIN { print r / 1e6 }')" "$alone"
         if [[ $side == c ]]; then
             ((rate > best_c)) && best_c=$rate
+            alone_c="$(awk -v a="$alone" -v b="$alone_c" 'BEGIN { print (b == "" || a < b) ? a : b }')"
         else
             ((rate > best_rust)) && best_rust=$rate
+            alone_rust="$(awk -v a="$alone" -v b="$alone_rust" 'BEGIN { print (b == "" || a < b) ? a : b }')"
         fi
     done
 done
-awk -v c="$best_c" -v r="$best_rust" -v size="$size" 'BEGIN {
-    printf "Rust producer + Rust consumer (safe API)  %8.2f M events/s  %6.2f GB/s\n", r / 1e6, r * size / 1e9
-    printf "C producer + C consumer (C ABI)           %8.2f M events/s  %6.2f GB/s\n", c / 1e6, c * size / 1e9
-    printf "ratio C / Rust                            %8.3f\n", c / r
+awk -v c="$best_c" -v r="$best_rust" -v size="$size" -v ac="$alone_c" -v ar="$alone_rust" 'BEGIN {
+    printf "producer + consumer, best of the rounds:\n"
+    printf "  Rust producer + Rust consumer (safe API)  %8.2f M events/s  %6.2f GB/s\n", r / 1e6, r * size / 1e9
+    printf "  C producer + C consumer (C ABI)           %8.2f M events/s  %6.2f GB/s\n", c / 1e6, c * size / 1e9
+    printf "  ratio C / Rust                            %8.3f\n", c / r
+    printf "producer alone (no consumer, no cross-core traffic), best of the rounds:\n"
+    printf "  Rust API                                  %8.2f ns/event\n", ar
+    printf "  C ABI                                     %8.2f ns/event\n", ac
+    printf "  ratio of rates C / Rust                   %8.3f\n", ar / ac
 }'
