@@ -6,7 +6,7 @@ Environment:
   DMP_C_EXAMPLES     a directory with the built C examples (producer, consumer)
   DMP_REPO           the repository root (default: two levels up)
   DMP_REQUIRE_ALL=1  a missing tool fails the test instead of skipping it
-                     (the Rust test tests/packaging.rs sets it)
+                     (the Rust test tests/packaging/ sets it)
 """
 
 from __future__ import annotations
