@@ -69,43 +69,60 @@ class Spawned:
     """A child process whose output lines can be awaited, killed on exit."""
 
     def __init__(self, args, what):
+        import queue
+        import threading
+
         self.what = what
         self.proc = subprocess.Popen(
             [str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
+        self.lines = queue.Queue()
+        self.seen = []
+
+        def pump():
+            for line in self.proc.stdout:
+                self.lines.put(line)
+            self.lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
 
     def wait_line(self, prefix: str, timeout: float = 20.0) -> str:
-        import selectors
+        import queue
         import time
 
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if sel.select(timeout=max(0.0, deadline - time.monotonic())):
-                line = self.proc.stdout.readline()
-                if not line:
-                    break
-                if line.startswith(prefix):
-                    return line
-        self.proc.kill()
-        out, err = self.proc.communicate(timeout=10)
-        pytest.fail(f"{self.what} did not print {prefix!r}: {out}{err}")
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            if line is None:
+                self.kill()
+                pytest.fail(f"{self.what} did not print {prefix!r}: {''.join(self.seen)}{self.proc.stderr.read()}")
+            self.seen.append(line)
+            if line.startswith(prefix):
+                return line
 
     def succeed(self, timeout: float = 60.0) -> str:
         try:
-            out, err = self.proc.communicate(timeout=timeout)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, err = self.proc.communicate(timeout=10)
-            pytest.fail(f"{self.what} did not finish within {timeout}s: {out}{err}")
-        assert self.proc.returncode == 0, f"{self.what} failed: {out}{err}"
-        return out
+            self.kill()
+            pytest.fail(f"{self.what} did not finish within {timeout}s")
+        out = list(self.seen)
+        while True:
+            line = self.lines.get(timeout=10)
+            if line is None:
+                break
+            out.append(line)
+        err = self.proc.stderr.read()
+        assert self.proc.returncode == 0, f"{self.what} failed: {''.join(out)}{err}"
+        return "".join(out)
 
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.communicate(timeout=10)
+            self.proc.wait(timeout=10)
 
 
 @pytest.fixture

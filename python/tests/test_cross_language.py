@@ -12,27 +12,38 @@ import disruptor_mp as dmp
 COUNT = 20_000
 
 
-def consume_in_python(ring_name: str, name: str, count: int, timeout: float = 20.0) -> list:
-    """Registers, calls ready(), then verifies `count` events; returns their numbers."""
-    numbers = []
-    with dmp.Ring.open(ring_name, timeout=timeout) as ring:
-        pattern = dmp.Pattern(ring.slot_size)
-        with ring.consumer(name) as consumer:
-            yield consumer
-            while len(numbers) < count:
-                with consumer.wait(timeout, count - len(numbers)) as batch:
-                    numbers.extend(pattern.check(v) for v in batch)
-    yield numbers
+class PythonConsumer:
+    """A consumer registered on construction (so it sees every event
+    published afterwards) that verifies events when asked."""
+
+    def __init__(self, ring_name: str, name: str, timeout: float = 20.0):
+        self.timeout = timeout
+        self.ring = dmp.Ring.open(ring_name, timeout=timeout)
+        self.pattern = dmp.Pattern(self.ring.slot_size)
+        self.consumer = self.ring.consumer(name)
+
+    def take(self, count: int) -> list:
+        """Verifies the next `count` events; returns their numbers."""
+        numbers = []
+        while len(numbers) < count:
+            with self.consumer.wait(self.timeout, count - len(numbers)) as batch:
+                numbers.extend(self.pattern.check(v) for v in batch)
+        return numbers
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.consumer.close()
+        self.ring.close()
 
 
 def test_python_consumes_a_ring_created_and_fed_by_rust(ring_name, dmp_tool, spawn):
     run([dmp_tool, "create", ring_name, "--capacity", "128", "--slot-size", "48"])
-    steps = consume_in_python(ring_name, "py", COUNT)
-    next(steps)  # registered
-    producer = spawn([dmp_tool, "produce", ring_name, "--count", COUNT, "--batch", 7, "--first", 0], "dmp produce")
-    numbers = next(steps)
+    with PythonConsumer(ring_name, "py") as consumer:
+        producer = spawn([dmp_tool, "produce", ring_name, "--count", COUNT, "--batch", 7, "--first", 0], "dmp produce")
+        assert consumer.take(COUNT) == list(range(COUNT))
     producer.succeed()
-    assert numbers == list(range(COUNT))
 
 
 def test_rust_consumes_what_python_produces(ring_name, dmp_tool, spawn):
@@ -54,12 +65,10 @@ def test_rust_consumes_what_python_produces(ring_name, dmp_tool, spawn):
 def test_python_consumes_a_ring_created_and_fed_by_c(ring_name, c_examples, spawn):
     out = run([c_examples / "producer", ring_name, "--create", "--count", 0, "--capacity", 64, "--slot-size", 64])
     assert "created ring" in out
-    steps = consume_in_python(ring_name, "py", COUNT)
-    next(steps)
-    producer = spawn([c_examples / "producer", ring_name, "--count", COUNT, "--batch", 13], "C producer")
-    numbers = next(steps)
+    with PythonConsumer(ring_name, "py") as consumer:
+        producer = spawn([c_examples / "producer", ring_name, "--count", COUNT, "--batch", 13], "C producer")
+        assert consumer.take(COUNT) == list(range(COUNT))
     producer.succeed()
-    assert numbers == list(range(COUNT))
 
 
 def test_c_consumes_what_python_produces_with_the_module_cli(ring_name, c_examples, spawn):
