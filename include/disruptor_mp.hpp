@@ -353,7 +353,7 @@ public:
     explicit Ring(dmp_ring *handle) noexcept : h_(handle) {}
 
     /// Layout and cursor (dmp_ring_get_info).
-    dmp_ring_info info() const {
+    [[nodiscard]] dmp_ring_info info() const {
         dmp_ring_info i{};
         i.struct_size = sizeof i;
         detail::check(dmp_ring_get_info(handle(), &i), "dmp_ring_get_info");
@@ -437,7 +437,7 @@ class Producer {
     static_assert(detail::SlotType<T>::ok);
 
 public:
-    Producer(const Ring &ring, const ProducerOptions &options = ProducerOptions()) {
+    explicit Producer(const Ring &ring, const ProducerOptions &options = ProducerOptions()) {
         dmp_ring_info i = ring.info();
         detail::check_slot_type<T>(i);
         dmp_producer *p = nullptr;
@@ -455,7 +455,7 @@ public:
     }
 
     /// Claims `n` slots if there is room now; std::nullopt otherwise.
-    std::optional<Claim<T>> try_claim(uint64_t n = 1) {
+    [[nodiscard]] std::optional<Claim<T>> try_claim(uint64_t n = 1) {
         int64_t first = 0;
         int32_t st = dmp_try_claim(handle(), n, &first);
         if (st == DMP_STATUS_WOULD_BLOCK) {
@@ -581,7 +581,7 @@ public:
 
     /// Like wait(), but returns std::nullopt when nothing arrived in time
     /// (the default timeout 0 never waits).
-    std::optional<Batch<T>> poll(Timeout timeout = Timeout::zero(),
+    [[nodiscard]] std::optional<Batch<T>> poll(Timeout timeout = Timeout::zero(),
                                  uint64_t max_events = std::numeric_limits<uint64_t>::max()) {
         return wait_impl(detail::to_ns(timeout), max_events, true);
     }

@@ -64,6 +64,8 @@ static_assert(!std::is_copy_constructible_v<dmp::Ring>);
 static_assert(!std::is_copy_assignable_v<dmp::Producer<Tick>>);
 static_assert(std::is_nothrow_move_constructible_v<dmp::Ring>);
 static_assert(std::is_move_constructible_v<dmp::Consumer<Tick>>);
+// A ring does not silently turn into a producer.
+static_assert(!std::is_convertible_v<const dmp::Ring &, dmp::Producer<Tick>>);
 // Claims and batches are random-access ranges.
 static_assert(std::is_same_v<std::iterator_traits<dmp::Claim<Tick>::iterator>::iterator_category,
                              std::random_access_iterator_tag>);
