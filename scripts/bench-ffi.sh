@@ -80,11 +80,20 @@ fi
 work="$(mktemp -d)"
 rings=()
 cleanup() {
-    for r in "${rings[@]}"; do rm -f "/dev/shm/$r"; done
     jobs -p | xargs -r kill 2>/dev/null || true
+    for r in "${rings[@]}"; do rm -f "/dev/shm/$r"; done
     rm -rf "$work"
 }
 trap cleanup EXIT
+
+# Prints the output of both sides of a failed run, then exits.
+failed() {
+    echo "bench-ffi.sh: $1" >&2
+    for f in consumer.out consumer.err producer.out producer.err; do
+        [[ -s "$work/$f" ]] && { echo "--- $f" >&2; cat "$work/$f" >&2; }
+    done
+    exit 1
+}
 
 # The library's SONAME is libdisruptor_mp.so.N: give the loader that name.
 major="$(readelf -d "$libdir/libdisruptor_mp.so" | sed -n 's/.*(SONAME).*\[libdisruptor_mp\.so\.\([0-9]*\)\]/\1/p')"
@@ -94,11 +103,13 @@ ln -s "$(cd "$libdir" && pwd)/libdisruptor_mp.so" "$work/lib/libdisruptor_mp.so"
 "${CC:-cc}" -O2 -std=c11 -Wall -Wextra -Werror -I"$repo/include" "$repo/benches/ffi/bench_worker.c" \
     -o "$work/bench_worker" -L"$work/lib" -Wl,-rpath,"$work/lib" -ldisruptor_mp
 
-# Runs one producer/consumer pair over a fresh ring; prints events per second.
+# Runs one producer/consumer pair over a fresh ring; sets RESULT to the
+# consumer's events per second.
 run_pair() {
     local side="$1" n="$2"
     local ring="dmp-bench-ffi-$$-$n"
     rings+=("$ring")
+    rm -f "$work"/*.out "$work"/*.err
     "$dmp" create "$ring" --capacity "$capacity" --slot-size "$size" --no-wakeups >/dev/null
     local consumer producer
     if [[ $side == c ]]; then
@@ -114,38 +125,34 @@ run_pair() {
     local waited=0
     until grep -q '^ready' "$work/consumer.out" 2>/dev/null; do
         if ! kill -0 "$cpid" 2>/dev/null || ((waited > 2000)); then
-            echo "bench-ffi.sh: the $side consumer did not start:" >&2
-            cat "$work/consumer.err" >&2
-            exit 1
+            failed "the $side consumer did not start"
         fi
         sleep 0.01
         waited=$((waited + 1))
     done
     if ! timeout 300 "${producer[@]}" >"$work/producer.out" 2>"$work/producer.err"; then
-        echo "bench-ffi.sh: the $side producer failed:" >&2
-        cat "$work/producer.err" >&2
-        exit 1
+        failed "the $side producer failed"
     fi
     if ! wait "$cpid"; then
-        echo "bench-ffi.sh: the $side consumer failed:" >&2
-        cat "$work/consumer.err" >&2
-        exit 1
+        failed "the $side consumer failed"
     fi
     rm -f "/dev/shm/$ring"
     # Rate over the events after the first batch, from the consumer's clock.
-    grep '^result' "$work/consumer.out" | tr ' ' '\n' | awk -F= -v want="$events" '
+    RESULT="$(grep '^result' "$work/consumer.out" | tr ' ' '\n' | awk -F= -v want="$events" '
         $1 == "events" { e = $2 } $1 == "first_batch" { f = $2 } $1 == "span_ns" { s = $2 }
         END {
-            if (e != want || s <= 0) { print "bad result" > "/dev/stderr"; exit 1 }
+            if (e != want || s <= 0) { exit 1 }
             printf "%.0f\n", (e - f) * 1e9 / s
-        }'
+        }')" || failed "the $side consumer reported no valid result"
 }
 
-# Runs one producer alone on a ring without consumers; prints ns per event.
+# Runs one producer alone on a ring without consumers; sets RESULT to its
+# nanoseconds per event.
 run_producer_alone() {
     local side="$1" n="$2"
     local ring="dmp-bench-ffi-$$-alone-$n"
     rings+=("$ring")
+    rm -f "$work"/*.out "$work"/*.err
     "$dmp" create "$ring" --capacity "$capacity" --slot-size "$size" --no-wakeups >/dev/null
     local producer
     if [[ $side == c ]]; then
@@ -155,17 +162,15 @@ run_producer_alone() {
             --batch "$batch" --capacity "$capacity" --strategy spin --cpu "$producer_cpu")
     fi
     if ! timeout 300 "${producer[@]}" >"$work/producer.out" 2>"$work/producer.err"; then
-        echo "bench-ffi.sh: the $side producer failed:" >&2
-        cat "$work/producer.err" >&2
-        exit 1
+        failed "the $side producer (alone) failed"
     fi
     rm -f "/dev/shm/$ring"
-    grep '^result' "$work/producer.out" | tr ' ' '\n' | awk -F= -v want="$events" '
+    RESULT="$(grep '^result' "$work/producer.out" | tr ' ' '\n' | awk -F= -v want="$events" '
         $1 == "events" { e = $2 } $1 == "span_ns" { s = $2 }
         END {
-            if (e != want || s <= 0) { print "bad result" > "/dev/stderr"; exit 1 }
+            if (e != want || s <= 0) { exit 1 }
             printf "%.3f\n", s / e
-        }'
+        }')" || failed "the $side producer reported no valid result"
 }
 
 echo "C ABI vs Rust API: $events events of $size bytes, ring of $capacity slots, batches of $batch,"
@@ -178,8 +183,10 @@ n=0
 for ((round = 1; round <= rounds; round++)); do
     for side in rust c; do
         n=$((n + 1))
-        rate="$(run_pair "$side" "$n")"
-        alone="$(run_producer_alone "$side" "$n")"
+        run_pair "$side" "$n"
+        rate="$RESULT"
+        run_producer_alone "$side" "$n"
+        alone="$RESULT"
         printf '  round %d  %-4s  %8.2f M events/s   producer alone %6.2f ns/event\n' "$round" "$side" \
             "$(awk -v r="$rate" 'BEGIN { print r / 1e6 }')" "$alone"
         if [[ $side == c ]]; then
