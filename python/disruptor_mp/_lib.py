@@ -1,0 +1,257 @@
+"""Loading libdisruptor_mp and declaring its C ABI for ctypes.
+
+Everything that mirrors ``include/disruptor_mp.h`` lives here: the
+constants, the structs and, in :data:`FUNCTIONS`, the signature of every
+function. ``tests/test_abi_declarations.py`` parses the header and fails when
+any of them is missing or differs, so an ABI addition is one more line here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+from ctypes import (
+    POINTER,
+    Structure,
+    c_bool,
+    c_char_p,
+    c_int32,
+    c_int64,
+    c_size_t,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+
+#: The library major version (and, while it is 0, minor version) this
+#: package is written for; checked against ``dmp_version_number()`` at import.
+ABI_VERSION = (0, 1)
+
+# --- constants (#define DMP_* in the header) --------------------------------
+
+DMP_STATUS_OK = 0
+DMP_STATUS_WOULD_BLOCK = 1
+DMP_STATUS_TIMEOUT = 2
+DMP_STATUS_INVALID_ARGUMENT = -1
+DMP_STATUS_NULL_POINTER = -2
+DMP_STATUS_PANIC = -3
+DMP_STATUS_INVALID_HANDLE = -4
+DMP_STATUS_INVALID_NAME = -5
+DMP_STATUS_INVALID_CAPACITY = -6
+DMP_STATUS_INVALID_SLOT_SIZE = -7
+DMP_STATUS_IO = -8
+DMP_STATUS_NOT_FOUND = -9
+DMP_STATUS_ALREADY_EXISTS = -10
+DMP_STATUS_NO_SPACE = -11
+DMP_STATUS_PERMISSION_DENIED = -12
+DMP_STATUS_NOT_A_SEGMENT = -13
+DMP_STATUS_VERSION_MISMATCH = -14
+DMP_STATUS_TRUNCATED = -15
+DMP_STATUS_CHECKSUM_MISMATCH = -16
+DMP_STATUS_CORRUPT = -17
+DMP_STATUS_LAYOUT_MISMATCH = -18
+DMP_STATUS_TYPE_MISMATCH = -19
+DMP_STATUS_SEQUENCE_OUT_OF_RANGE = -20
+DMP_STATUS_BATCH_TOO_LARGE = -21
+DMP_STATUS_CONSUMER_TABLE_FULL = -22
+DMP_STATUS_NAME_IN_USE = -23
+DMP_STATUS_DEPENDENCY_NOT_FOUND = -24
+DMP_STATUS_PRODUCER_EXISTS = -25
+DMP_STATUS_UNSUPPORTED = -26
+
+DMP_BACKING_SHM = 0
+DMP_BACKING_FILE = 1
+
+DMP_PRODUCER_DEFAULT = 0
+DMP_PRODUCER_SINGLE = 1
+DMP_PRODUCER_MULTI = 2
+
+DMP_WAKEUPS_DEFAULT = 0
+DMP_WAKEUPS_ON = 1
+DMP_WAKEUPS_OFF = 2
+
+DMP_LAYOUT_DEFAULT = 0
+DMP_LAYOUT_STAMPED = 1
+DMP_LAYOUT_PACKED = 2
+
+DMP_WAIT_BUSY_SPIN = 0
+DMP_WAIT_YIELD = 1
+DMP_WAIT_SLEEP = 2
+DMP_WAIT_BLOCKING = 3
+
+DMP_TIMEOUT_INFINITE = 2**64 - 1
+
+# --- types -------------------------------------------------------------------
+
+
+class dmp_ring(Structure):
+    """Opaque ring handle (only ever used through a pointer)."""
+
+
+class dmp_producer(Structure):
+    """Opaque producer handle."""
+
+
+class dmp_consumer(Structure):
+    """Opaque consumer handle."""
+
+
+class dmp_ring_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("backing", c_uint32),
+        ("capacity", c_uint64),
+        ("slot_size", c_uint32),
+        ("max_consumers", c_uint32),
+        ("producer_mode", c_uint32),
+        ("mode", c_uint32),
+        ("type_id", c_uint64),
+        ("wakeups", c_uint32),
+        ("layout", c_uint32),
+        ("timeout_ns", c_uint64),
+    ]
+
+
+class dmp_ring_info(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("slot_size", c_uint32),
+        ("capacity", c_uint64),
+        ("max_consumers", c_uint32),
+        ("producer_mode", c_uint32),
+        ("type_id", c_uint64),
+        ("wakeups", c_uint32),
+        ("layout", c_uint32),
+        ("cursor", c_int64),
+    ]
+
+
+class dmp_producer_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("wait_strategy", c_uint32),
+        ("sleep_ns", c_uint64),
+    ]
+
+
+class dmp_consumer_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("wait_strategy", c_uint32),
+        ("sleep_ns", c_uint64),
+        ("dependencies", POINTER(c_char_p)),
+        ("dependency_count", c_size_t),
+    ]
+
+
+#: Every struct of the header, by its C name.
+STRUCTS = {
+    cls.__name__: cls
+    for cls in (dmp_ring_options, dmp_ring_info, dmp_producer_options, dmp_consumer_options)
+}
+#: Every opaque handle type of the header, by its C name.
+HANDLES = {cls.__name__: cls for cls in (dmp_ring, dmp_producer, dmp_consumer)}
+
+_ring_p = POINTER(dmp_ring)
+_producer_p = POINTER(dmp_producer)
+_consumer_p = POINTER(dmp_consumer)
+
+# --- functions: name -> (restype, argtypes), in header order ------------------
+
+FUNCTIONS = {
+    "dmp_version": (c_char_p, []),
+    "dmp_version_number": (c_uint32, []),
+    "dmp_status_str": (c_char_p, [c_int32]),
+    "dmp_last_error_message": (c_char_p, []),
+    "dmp_ring_options_init": (None, [POINTER(dmp_ring_options)]),
+    "dmp_ring_create": (c_int32, [c_char_p, POINTER(dmp_ring_options), POINTER(_ring_p)]),
+    "dmp_ring_open": (c_int32, [c_char_p, POINTER(dmp_ring_options), POINTER(_ring_p)]),
+    "dmp_ring_open_or_create": (
+        c_int32,
+        [c_char_p, POINTER(dmp_ring_options), POINTER(_ring_p), POINTER(c_bool)],
+    ),
+    "dmp_ring_close": (c_int32, [_ring_p]),
+    "dmp_ring_unlink": (c_int32, [c_char_p, c_uint32]),
+    "dmp_ring_get_info": (c_int32, [_ring_p, POINTER(dmp_ring_info)]),
+    "dmp_producer_options_init": (None, [POINTER(dmp_producer_options)]),
+    "dmp_producer_open": (c_int32, [_ring_p, POINTER(dmp_producer_options), POINTER(_producer_p)]),
+    "dmp_producer_close": (c_int32, [_producer_p]),
+    "dmp_claim": (c_int32, [_producer_p, c_uint64, c_uint64, POINTER(c_int64)]),
+    "dmp_try_claim": (c_int32, [_producer_p, c_uint64, POINTER(c_int64)]),
+    "dmp_producer_slot": (c_void_p, [_producer_p, c_int64]),
+    "dmp_publish": (c_int32, [_producer_p, c_int64, c_int64]),
+    "dmp_consumer_options_init": (None, [POINTER(dmp_consumer_options)]),
+    "dmp_consumer_open": (
+        c_int32,
+        [_ring_p, c_char_p, POINTER(dmp_consumer_options), POINTER(_consumer_p)],
+    ),
+    "dmp_consumer_close": (c_int32, [_consumer_p]),
+    "dmp_wait_for": (c_int32, [_consumer_p, c_int64, c_uint64, POINTER(c_int64)]),
+    "dmp_consumer_slot": (c_void_p, [_consumer_p, c_int64]),
+    "dmp_consumer_next": (c_int32, [_consumer_p, POINTER(c_int64)]),
+    "dmp_commit": (c_int32, [_consumer_p, c_int64]),
+}
+
+# --- loading -------------------------------------------------------------------
+
+
+class LibraryNotFound(ImportError):
+    """libdisruptor_mp could not be loaded, or is an incompatible version."""
+
+
+def _candidates() -> list[str]:
+    """Where to look for the library, best first."""
+    soname = f"libdisruptor_mp.so.{ABI_VERSION[0]}"
+    found = []
+    env = os.environ.get("DISRUPTOR_MP_LIB")
+    if env:
+        return [env]  # an explicit choice is never second-guessed
+    # The dynamic loader's own search: LD_LIBRARY_PATH, the ld.so cache,
+    # /usr/lib, ... (where `scripts/install.sh --prefix /usr/local` puts it
+    # after ldconfig).
+    found.append(soname)
+    # An install into this Python environment's prefix or the usual ones.
+    for prefix in dict.fromkeys([sys.prefix, sys.base_prefix, "/usr/local", "/usr"]):
+        for libdir in ("lib", "lib64"):
+            found.append(os.path.join(prefix, libdir, soname))
+    name = ctypes.util.find_library("disruptor_mp")
+    if name:
+        found.append(name)
+    return found
+
+
+def load() -> ctypes.CDLL:
+    """Loads the library (see :func:`_candidates` for the search order),
+    declares every function and checks the version."""
+    errors = []
+    for path in _candidates():
+        try:
+            lib = ctypes.CDLL(path)
+            break
+        except OSError as e:
+            errors.append(f"{path}: {e}")
+    else:
+        raise LibraryNotFound(
+            "cannot load libdisruptor_mp; set DISRUPTOR_MP_LIB to the path of "
+            "libdisruptor_mp.so (scripts/install.sh --prefix DIR installs it "
+            "into DIR/lib). Tried:\n  " + "\n  ".join(errors)
+        )
+    for name, (restype, argtypes) in FUNCTIONS.items():
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:
+            raise LibraryNotFound(f"{lib._name} has no {name}: the library is too old") from None
+        fn.restype = restype
+        fn.argtypes = argtypes
+    number = lib.dmp_version_number()
+    found = (number // 10000, number // 100 % 100)
+    # Semantic versioning: the major version must match; while it is 0,
+    # every minor release may change the ABI, so the minor must match too.
+    if found[0] != ABI_VERSION[0] or (ABI_VERSION[0] == 0 and found[1] != ABI_VERSION[1]):
+        raise LibraryNotFound(
+            f"{lib._name} is version {lib.dmp_version().decode()}, this package "
+            f"needs {ABI_VERSION[0]}.{ABI_VERSION[1]}.x"
+        )
+    return lib

@@ -1,0 +1,107 @@
+//! The C++ wrapper's own tests.
+
+use super::*;
+
+pub(crate) fn cxx_compiler() -> cc::Tool {
+    let target = env!("DMP_BUILD_TARGET");
+    cc::Build::new()
+        .cargo_metadata(false)
+        .target(target)
+        .host(target)
+        .opt_level(1)
+        .cpp(true)
+        .get_compiler()
+}
+
+#[test]
+fn cpp_wrapper_passes_its_tests_in_two_translation_units() {
+    let exe = support::compile_c(
+        &[
+            &repo().join("tests/cpp/wrapper_test.cpp"),
+            &repo().join("tests/cpp/second_tu.cpp"),
+        ],
+        "wrapper_test",
+        true,
+    );
+    let prefix = WrapperRings(ShmName::new("hpp"));
+    let mut c = Command::new(exe);
+    c.arg(&prefix.0 .0);
+    let out = must(c, "wrapper_test", RUN);
+    assert!(out.contains(" passed, 0 failed"), "{out}");
+}
+
+/// The rings wrapper_test names after its argument, removed on drop (also
+/// when the test fails).
+pub(crate) struct WrapperRings(pub(crate) ShmName);
+
+impl Drop for WrapperRings {
+    fn drop(&mut self) {
+        for suffix in [
+            "-basics",
+            "-typed",
+            "-typed-packed",
+            "-typed-typed",
+            "-errors",
+            "-second",
+        ] {
+            let _ = fs::remove_file(format!("/dev/shm/{}{suffix}", self.0 .0));
+        }
+    }
+}
+
+#[test]
+fn cpp_wrapper_rejects_unsuitable_slot_types_at_compile_time() {
+    let dir = work_root().join("compile-fail");
+    fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        (
+            "not_trivially_copyable",
+            "(void)sizeof(dmp::Producer<std::string>);",
+            "T must be trivially copyable",
+        ),
+        (
+            "over_aligned",
+            "struct alignas(128) Big { char c; }; (void)sizeof(dmp::Consumer<Big>);",
+            "at most 64-byte aligned",
+        ),
+        (
+            "event_type_checked",
+            "dmp::RingOptions o; o.event_type<std::string>(1);",
+            "T must be trivially copyable",
+        ),
+        (
+            "claim_is_nodiscard",
+            "extern dmp::Producer<int> &p; p.claim(1);",
+            "nodiscard",
+        ),
+        // The control case compiles: the harness itself is sound.
+        (
+            "control",
+            "extern dmp::Producer<int> &p; p.claim(1).publish();",
+            "",
+        ),
+    ];
+    let compiler = cxx_compiler();
+    for (name, body, message) in cases {
+        let src = dir.join(format!("{name}.cpp"));
+        fs::write(
+            &src,
+            format!("#include \"disruptor_mp.hpp\"\n#include <string>\nvoid f() {{ {body} }}\n"),
+        )
+        .unwrap();
+        let mut cmd = compiler.to_command();
+        cmd.args(WARNINGS.split(' '))
+            .args(["-std=c++17", "-fsyntax-only", "-I"])
+            .arg(repo().join("include"))
+            .arg(&src);
+        let (ok, out) = run_logged(cmd, &format!("compile {name}"), BUILD);
+        if message.is_empty() {
+            assert!(ok, "{name} must compile:\n{out}");
+        } else {
+            assert!(
+                !ok && out.contains(message),
+                "{name}: expected an error with {message:?}:\n{out}"
+            );
+        }
+    }
+}
