@@ -479,6 +479,44 @@ typedef struct dmp_consumer_options {
 } dmp_consumer_options;
 
 /**
+ * The slots of a range of sequences, for writing or reading a whole batch
+ * with one call: the payload of sequence `lo + k` is at
+ * `first + k * stride` for `k < first_count`, then at
+ * `second + (k - first_count) * stride` (the range wrapped around the end
+ * of the ring; `second_count` is 0 otherwise). Set `struct_size` first.
+ */
+typedef struct dmp_span {
+  /**
+   * Set by the caller to `sizeof(dmp_span)`.
+   */
+  uint32_t struct_size;
+  /**
+   * Reserved (0).
+   */
+  uint32_t reserved;
+  /**
+   * Payload of the first sequence.
+   */
+  void *first;
+  /**
+   * Sequences from `first` on, before the wrap.
+   */
+  uint64_t first_count;
+  /**
+   * Payload of the first sequence after the wrap (NULL if none).
+   */
+  void *second;
+  /**
+   * Sequences from `second` on.
+   */
+  uint64_t second_count;
+  /**
+   * Bytes from one payload to the next.
+   */
+  uint64_t stride;
+} dmp_span;
+
+/**
  * Ring-wide figures of a snapshot. Set `struct_size` first.
  */
 typedef struct dmp_ring_stats {
@@ -910,6 +948,29 @@ DMP_MUST_USE int32_t dmp_consumer_next(struct dmp_consumer *consumer, int64_t *o
  * must not exceed what `dmp_wait_for` returned.
  */
 DMP_MUST_USE int32_t dmp_commit(struct dmp_consumer *consumer, int64_t seq);
+
+/**
+ * The payloads of claimed, unpublished sequences `[lo, hi]` in one call
+ * (see `dmp_span`): write them, then publish. Checked once for the whole
+ * range; works for every layout.
+ */
+DMP_MUST_USE
+int32_t dmp_producer_span(struct dmp_producer *producer,
+                          int64_t lo,
+                          int64_t hi,
+                          struct dmp_span *out);
+
+/**
+ * The payloads of available, uncommitted sequences `[lo, hi]` in one call
+ * (see `dmp_span`). In a multi-producer ring a range holding an abandoned
+ * sequence answers `DMP_STATUS_ABANDONED` (read it with
+ * `dmp_consumer_event` one by one).
+ */
+DMP_MUST_USE
+int32_t dmp_consumer_span(struct dmp_consumer *consumer,
+                          int64_t lo,
+                          int64_t hi,
+                          struct dmp_span *out);
 
 /**
  * Takes a snapshot of the ring's counters and tables, read at one moment

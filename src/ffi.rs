@@ -379,6 +379,30 @@ pub struct dmp_producer_status {
     pub last_activity_ns: u64,
 }
 
+/// The slots of a range of sequences, for writing or reading a whole batch
+/// with one call: the payload of sequence `lo + k` is at
+/// `first + k * stride` for `k < first_count`, then at
+/// `second + (k - first_count) * stride` (the range wrapped around the end
+/// of the ring; `second_count` is 0 otherwise). Set `struct_size` first.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct dmp_span {
+    /// Set by the caller to `sizeof(dmp_span)`.
+    pub struct_size: u32,
+    /// Reserved (0).
+    pub reserved: u32,
+    /// Payload of the first sequence.
+    pub first: *mut c_void,
+    /// Sequences from `first` on, before the wrap.
+    pub first_count: u64,
+    /// Payload of the first sequence after the wrap (NULL if none).
+    pub second: *mut c_void,
+    /// Sequences from `second` on.
+    pub second_count: u64,
+    /// Bytes from one payload to the next.
+    pub stride: u64,
+}
+
 /// One counter of a snapshot. Set `struct_size` first.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -476,7 +500,7 @@ fn live<'a, H: Handle>(h: *mut H) -> Result<&'a H::Inner> {
     check_live(h)?;
     // SAFETY: checked live above; shared access only.
     let handle: &'a H = unsafe { &*h };
-    handle.inner().ok_or(Error::InvalidHandle(H::KIND))
+    handle.inner().ok_or_else(|| Error::InvalidHandle(H::KIND))
 }
 
 /// Exclusive access to a live producer or consumer handle: the caller
@@ -486,7 +510,9 @@ fn live_mut<'a, H: Handle>(h: *mut H) -> Result<&'a mut H::Inner> {
     // SAFETY: checked live above; exclusive use is the caller's contract
     // for producer and consumer handles.
     let handle: &'a mut H = unsafe { &mut *h };
-    handle.inner_mut().ok_or(Error::InvalidHandle(H::KIND))
+    handle
+        .inner_mut()
+        .ok_or_else(|| Error::InvalidHandle(H::KIND))
 }
 
 fn close_handle<H: Handle>(h: *mut H) -> Result<()> {
@@ -1174,6 +1200,64 @@ pub extern "C" fn dmp_consumer_next(consumer: *mut dmp_consumer, out_next: *mut 
 #[must_use]
 pub extern "C" fn dmp_commit(consumer: *mut dmp_consumer, seq: i64) -> i32 {
     boundary(|| live_mut(consumer)?.commit(seq))
+}
+
+fn span_of(parts: [(*mut u8, usize); 2], stride: usize) -> dmp_span {
+    let [(a, a_len), (b, b_len)] = parts;
+    dmp_span {
+        struct_size: 0,
+        reserved: 0,
+        first: a as *mut c_void,
+        first_count: (a_len / stride) as u64,
+        second: if b_len == 0 {
+            std::ptr::null_mut()
+        } else {
+            b as *mut c_void
+        },
+        second_count: (b_len / stride) as u64,
+        stride: stride as u64,
+    }
+}
+
+/// The payloads of claimed, unpublished sequences `[lo, hi]` in one call
+/// (see `dmp_span`): write them, then publish. Checked once for the whole
+/// range; works for every layout.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_producer_span(
+    producer: *mut dmp_producer,
+    lo: i64,
+    hi: i64,
+    out: *mut dmp_span,
+) -> i32 {
+    boundary(|| {
+        let p = live_mut(producer)?;
+        out_ptr(out, "out")?;
+        let stride = p.stride();
+        let span = span_of(p.raw_span(lo, hi)?, stride);
+        write_versioned(out, span, "dmp_span")
+    })
+}
+
+/// The payloads of available, uncommitted sequences `[lo, hi]` in one call
+/// (see `dmp_span`). In a multi-producer ring a range holding an abandoned
+/// sequence answers `DMP_STATUS_ABANDONED` (read it with
+/// `dmp_consumer_event` one by one).
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_consumer_span(
+    consumer: *mut dmp_consumer,
+    lo: i64,
+    hi: i64,
+    out: *mut dmp_span,
+) -> i32 {
+    boundary(|| {
+        let c = live_mut(consumer)?;
+        out_ptr(out, "out")?;
+        let stride = c.stride();
+        let span = span_of(c.raw_span(lo, hi)?, stride);
+        write_versioned(out, span, "dmp_span")
+    })
 }
 
 /// Takes a snapshot of the ring's counters and tables, read at one moment

@@ -723,6 +723,15 @@ impl Producer {
         }
     }
 
+    /// The payloads of claimed, unpublished `[lo, hi]` as (start, bytes) of
+    /// at most two runs of [`Producer::stride`]-spaced slots (any layout;
+    /// for the C ABI's batch accessor). Checked once for the range.
+    #[doc(hidden)]
+    pub fn raw_span(&mut self, lo: i64, hi: i64) -> Result<[(*mut u8, usize); 2]> {
+        self.check_claimed(lo, hi)?;
+        Ok(self.slots().contiguous(lo, hi))
+    }
+
     /// Bytes each event occupies in the slices of [`Producer::slots_mut`].
     pub fn stride(&self) -> usize {
         self.slots().stride()
@@ -889,6 +898,15 @@ impl Consumer {
                 std::slice::from_raw_parts(b, b_len),
             ))
         }
+    }
+
+    /// The payloads of available, uncommitted `[lo, hi]` as (start, bytes)
+    /// of at most two runs of [`Consumer::stride`]-spaced slots (any
+    /// layout; for the C ABI's batch accessor). Checked once for the range.
+    #[doc(hidden)]
+    pub fn raw_span(&self, lo: i64, hi: i64) -> Result<[(*mut u8, usize); 2]> {
+        self.core.check_range(lo, hi)?;
+        Ok(self.core.slots().contiguous(lo, hi))
     }
 
     /// Bytes each event occupies in the slices of [`Consumer::slots`].

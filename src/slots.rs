@@ -95,9 +95,10 @@ impl Slots {
         self.stride as usize
     }
 
-    /// Packed rings only: the slots of `[lo, hi]` (at most a ring's worth,
-    /// checked by the caller) as at most two contiguous byte ranges, split
-    /// where the ring wraps: (start, length in bytes) of each.
+    /// The slots of `[lo, hi]` (at most a ring's worth, checked by the
+    /// caller) as at most two runs of stride-spaced slots, split where the
+    /// ring wraps: (start, length in bytes) of each. Contiguous payloads in
+    /// packed rings; stamps between them otherwise.
     #[inline]
     pub fn contiguous(&self, lo: i64, hi: i64) -> [(*mut u8, usize); 2] {
         let count = (hi - lo + 1) as u64;

@@ -92,9 +92,15 @@ static int produce(dmp_ring *ring, uint64_t events, size_t size, uint64_t batch)
         int64_t first = 0;
         st = dmp_claim(p, n, STALL_NS, &first);
         if (st != DMP_STATUS_OK) return fail("claim", st);
+        /* The whole batch's slots in one call: at most two runs. */
+        dmp_span span;
+        span.struct_size = sizeof span;
+        st = dmp_producer_span(p, first, first + (int64_t)n - 1, &span);
+        if (st != DMP_STATUS_OK) return fail("span", st);
         for (uint64_t k = 0; k < n; k++) {
-            uint8_t *slot = (uint8_t *)dmp_producer_slot(p, first + (int64_t)k);
-            if (slot == NULL) return fail("slot", DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+            uint8_t *slot = k < span.first_count
+                                ? (uint8_t *)span.first + k * span.stride
+                                : (uint8_t *)span.second + (k - span.first_count) * span.stride;
             if (size == 64) fill_event64(slot, i + k);
             else fill_event(slot, size, i + k);
         }
@@ -133,10 +139,17 @@ static int consume(dmp_ring *ring, uint64_t events, size_t size) {
             first_at = now_ns();
             first_batch = (uint64_t)(available - next + 1);
         }
+        dmp_span span;
+        span.struct_size = sizeof span;
+        st = dmp_consumer_span(c, next, available, &span);
+        if (st != DMP_STATUS_OK) return fail("span", st);
         for (int64_t seq = next; seq <= available; seq++) {
-            const uint8_t *slot = (const uint8_t *)dmp_consumer_slot(c, seq);
-            int ok = slot != NULL && (size == 64 ? check_event(slot, 64, (uint64_t)(seq - base))
-                                                 : check_event(slot, size, (uint64_t)(seq - base)));
+            uint64_t k = (uint64_t)(seq - next);
+            const uint8_t *slot = k < span.first_count
+                                      ? (const uint8_t *)span.first + k * span.stride
+                                      : (const uint8_t *)span.second + (k - span.first_count) * span.stride;
+            int ok = size == 64 ? check_event(slot, 64, (uint64_t)(seq - base))
+                                : check_event(slot, size, (uint64_t)(seq - base));
             if (!ok) {
                 fprintf(stderr, "bench_worker: payload check failed at event %lld\n", (long long)(seq - base));
                 return 1;

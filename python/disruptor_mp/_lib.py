@@ -60,6 +60,9 @@ DMP_STATUS_NAME_IN_USE = -23
 DMP_STATUS_DEPENDENCY_NOT_FOUND = -24
 DMP_STATUS_PRODUCER_EXISTS = -25
 DMP_STATUS_UNSUPPORTED = -26
+DMP_STATUS_ABANDONED = 3
+DMP_STATUS_CLAIM_ABANDONED = -27
+DMP_STATUS_PRODUCER_TABLE_FULL = -28
 
 DMP_BACKING_SHM = 0
 DMP_BACKING_FILE = 1
@@ -83,6 +86,10 @@ DMP_WAIT_BLOCKING = 3
 
 DMP_TIMEOUT_INFINITE = 2**64 - 1
 
+DMP_OWNER_RING = 0
+DMP_OWNER_PRODUCER = 1
+DMP_OWNER_CONSUMER = 2
+
 # --- types -------------------------------------------------------------------
 
 
@@ -98,6 +105,10 @@ class dmp_consumer(Structure):
     """Opaque consumer handle."""
 
 
+class dmp_snapshot(Structure):
+    """Opaque snapshot handle."""
+
+
 class dmp_ring_options(Structure):
     _fields_ = [
         ("struct_size", c_uint32),
@@ -111,6 +122,9 @@ class dmp_ring_options(Structure):
         ("wakeups", c_uint32),
         ("layout", c_uint32),
         ("timeout_ns", c_uint64),
+        ("max_producers", c_uint32),
+        ("reserved", c_uint32),
+        ("unblock_timeout_ns", c_uint64),
     ]
 
 
@@ -125,6 +139,94 @@ class dmp_ring_info(Structure):
         ("wakeups", c_uint32),
         ("layout", c_uint32),
         ("cursor", c_int64),
+        ("max_producers", c_uint32),
+        ("reserved", c_uint32),
+        ("unblock_timeout_ns", c_uint64),
+        ("claimed", c_int64),
+        ("abandoned", c_uint64),
+    ]
+
+
+class dmp_ring_stats(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("reserved", c_uint32),
+        ("taken_at_ns", c_uint64),
+        ("cursor", c_int64),
+        ("claimed", c_int64),
+        ("published", c_uint64),
+        ("abandoned", c_uint64),
+        ("attaches", c_uint64),
+        ("detaches", c_uint64),
+        ("back_pressure_waits", c_uint64),
+        ("wakeups", c_uint64),
+        ("consumer_count", c_uint32),
+        ("producer_count", c_uint32),
+        ("counter_count", c_uint32),
+        ("reserved2", c_uint32),
+    ]
+
+
+class dmp_consumer_status(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("index", c_uint32),
+        ("name", ctypes.c_char * 64),
+        ("state", c_uint32),
+        ("alive", c_uint32),
+        ("gating", c_uint32),
+        ("pid", c_uint32),
+        ("sequence", c_int64),
+        ("lag", c_int64),
+        ("dependencies", c_uint64),
+        ("generation", c_uint64),
+        ("events", c_uint64),
+        ("batches", c_uint64),
+        ("waits", c_uint64),
+        ("timeouts", c_uint64),
+        ("last_activity_ns", c_uint64),
+    ]
+
+
+class dmp_producer_status(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("index", c_uint32),
+        ("state", c_uint32),
+        ("alive", c_uint32),
+        ("pid", c_uint32),
+        ("reserved", c_uint32),
+        ("epoch", c_uint64),
+        ("pending_lo", c_int64),
+        ("pending_hi", c_int64),
+        ("events", c_uint64),
+        ("batches", c_uint64),
+        ("waits", c_uint64),
+        ("timeouts", c_uint64),
+        ("last_activity_ns", c_uint64),
+    ]
+
+
+class dmp_span(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("reserved", c_uint32),
+        ("first", c_void_p),
+        ("first_count", c_uint64),
+        ("second", c_void_p),
+        ("second_count", c_uint64),
+        ("stride", c_uint64),
+    ]
+
+
+class dmp_counter(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("id", c_uint32),
+        ("owner_kind", c_uint32),
+        ("owner_index", c_uint32),
+        ("value", c_uint64),
+        ("label", ctypes.c_char * 48),
     ]
 
 
@@ -149,14 +251,25 @@ class dmp_consumer_options(Structure):
 #: Every struct of the header, by its C name.
 STRUCTS = {
     cls.__name__: cls
-    for cls in (dmp_ring_options, dmp_ring_info, dmp_producer_options, dmp_consumer_options)
+    for cls in (
+        dmp_ring_options,
+        dmp_ring_info,
+        dmp_producer_options,
+        dmp_consumer_options,
+        dmp_ring_stats,
+        dmp_consumer_status,
+        dmp_producer_status,
+        dmp_span,
+        dmp_counter,
+    )
 }
 #: Every opaque handle type of the header, by its C name.
-HANDLES = {cls.__name__: cls for cls in (dmp_ring, dmp_producer, dmp_consumer)}
+HANDLES = {cls.__name__: cls for cls in (dmp_ring, dmp_producer, dmp_consumer, dmp_snapshot)}
 
 _ring_p = POINTER(dmp_ring)
 _producer_p = POINTER(dmp_producer)
 _consumer_p = POINTER(dmp_consumer)
+_snapshot_p = POINTER(dmp_snapshot)
 
 # --- functions: name -> (restype, argtypes), in header order ------------------
 
@@ -182,6 +295,7 @@ FUNCTIONS = {
     "dmp_try_claim": (c_int32, [_producer_p, c_uint64, POINTER(c_int64)]),
     "dmp_producer_slot": (c_void_p, [_producer_p, c_int64]),
     "dmp_publish": (c_int32, [_producer_p, c_int64, c_int64]),
+    "dmp_unclaim": (c_int32, [_producer_p, c_int64]),
     "dmp_consumer_options_init": (None, [POINTER(dmp_consumer_options)]),
     "dmp_consumer_open": (
         c_int32,
@@ -190,8 +304,17 @@ FUNCTIONS = {
     "dmp_consumer_close": (c_int32, [_consumer_p]),
     "dmp_wait_for": (c_int32, [_consumer_p, c_int64, c_uint64, POINTER(c_int64)]),
     "dmp_consumer_slot": (c_void_p, [_consumer_p, c_int64]),
+    "dmp_consumer_event": (c_int32, [_consumer_p, c_int64, POINTER(c_void_p)]),
     "dmp_consumer_next": (c_int32, [_consumer_p, POINTER(c_int64)]),
     "dmp_commit": (c_int32, [_consumer_p, c_int64]),
+    "dmp_producer_span": (c_int32, [_producer_p, c_int64, c_int64, POINTER(dmp_span)]),
+    "dmp_consumer_span": (c_int32, [_consumer_p, c_int64, c_int64, POINTER(dmp_span)]),
+    "dmp_snapshot_take": (c_int32, [_ring_p, POINTER(_snapshot_p)]),
+    "dmp_snapshot_free": (c_int32, [_snapshot_p]),
+    "dmp_snapshot_stats": (c_int32, [_snapshot_p, POINTER(dmp_ring_stats)]),
+    "dmp_snapshot_consumer": (c_int32, [_snapshot_p, c_size_t, POINTER(dmp_consumer_status)]),
+    "dmp_snapshot_producer": (c_int32, [_snapshot_p, c_size_t, POINTER(dmp_producer_status)]),
+    "dmp_snapshot_counter": (c_int32, [_snapshot_p, c_size_t, POINTER(dmp_counter)]),
 }
 
 # --- loading -------------------------------------------------------------------

@@ -31,7 +31,12 @@ def strip(text: str) -> str:
 
 def ctype(c: str):
     """The ctypes type a C type declaration must be declared as."""
+    array = re.fullmatch(r"(.*)\[(\d+)\]", c)
+    if array:
+        return ctype(array.group(1)) * int(array.group(2))
     c = " ".join(c.replace("*", " * ").split())
+    if c == "char":
+        return ctypes.c_char
     if c == "void":
         return None
     if c in ("const char *", "char *"):
@@ -53,10 +58,11 @@ def ctype(c: str):
 
 
 def split_decl(decl: str) -> tuple[str, str]:
-    """'const struct x *name' -> ('const struct x *', 'name')."""
-    m = re.match(r"^(.*?)(\w+)$", " ".join(decl.split()))
+    """'const struct x *name' -> ('const struct x *', 'name');
+    'char name[64]' -> ('char[64]', 'name')."""
+    m = re.match(r"^(.*?)(\w+)(\[\d+\])?$", " ".join(decl.split()))
     assert m, decl
-    return m.group(1).strip(), m.group(2)
+    return m.group(1).strip() + (m.group(3) or ""), m.group(2)
 
 
 def header_functions(text: str) -> dict:
@@ -118,10 +124,10 @@ def test_every_header_struct_has_the_same_fields(header):
 
 def test_struct_sizes_match_the_c_layout():
     # The sizes tests/c/abi_misuse.c asserts with _Static_assert.
-    assert ctypes.sizeof(_lib.dmp_ring_options) == 56
+    assert ctypes.sizeof(_lib.dmp_ring_options) == 72
     assert ctypes.sizeof(_lib.dmp_producer_options) == 16
     assert ctypes.sizeof(_lib.dmp_consumer_options) == 32
-    assert ctypes.sizeof(_lib.dmp_ring_info) == 48
+    assert ctypes.sizeof(_lib.dmp_ring_info) == 80
 
 
 def test_every_header_constant_has_the_same_value(header):
