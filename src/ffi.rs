@@ -500,7 +500,12 @@ fn live<'a, H: Handle>(h: *mut H) -> Result<&'a H::Inner> {
     check_live(h)?;
     // SAFETY: checked live above; shared access only.
     let handle: &'a H = unsafe { &*h };
-    handle.inner().ok_or_else(|| Error::InvalidHandle(H::KIND))
+    // A match, not `ok_or`: the error (which has drop glue) is built only
+    // on the failure path.
+    match handle.inner() {
+        Some(inner) => Ok(inner),
+        None => Err(Error::InvalidHandle(H::KIND)),
+    }
 }
 
 /// Exclusive access to a live producer or consumer handle: the caller
@@ -510,9 +515,10 @@ fn live_mut<'a, H: Handle>(h: *mut H) -> Result<&'a mut H::Inner> {
     // SAFETY: checked live above; exclusive use is the caller's contract
     // for producer and consumer handles.
     let handle: &'a mut H = unsafe { &mut *h };
-    handle
-        .inner_mut()
-        .ok_or_else(|| Error::InvalidHandle(H::KIND))
+    match handle.inner_mut() {
+        Some(inner) => Ok(inner),
+        None => Err(Error::InvalidHandle(H::KIND)),
+    }
 }
 
 fn close_handle<H: Handle>(h: *mut H) -> Result<()> {
