@@ -366,6 +366,9 @@ impl Ring {
             .store(state::ACTIVE, Ordering::Release);
         t.counters().bump(counters::ATTACHES);
         let counts = t.counters().for_producer(entry);
+        // Attaching is activity (as a consumer's join is): an observer
+        // sees the new holder at once, not after its 256th batch.
+        counts.touch();
         let counts = if params.flags & FLAG_NO_HOT_COUNTERS != 0 {
             counts.without_hot_counting()
         } else {

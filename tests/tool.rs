@@ -1,7 +1,8 @@
 //! The commands README gives work end to end: `dmp demo` (the main job) and
 //! `dmp bench --quick` move verified events between real processes and
-//! print their figures; `dmp inspect` and `dmp rm` refuse files that are not
-//! rings. Output is checked, timings never are.
+//! print their figures (and progress while they run); `dmp inspect` and
+//! `dmp rm` refuse files that are not rings. Output is checked, timings
+//! never are.
 
 mod support;
 
@@ -15,9 +16,16 @@ fn demo_moves_events_between_processes_and_reports_figures() {
     // Two busy-spinning processes pinned to CPUs 0 and 1: one run at a time.
     let _serial = support::serial();
     let mut c = dmp();
-    c.args(["demo", "--events", "2000000", "--round-trips", "20000"]);
+    c.args(["demo", "--events", "20000000", "--round-trips", "20000"])
+        .args(["--progress-ms", "50"]);
     let (ok, out) = run(c, "dmp demo", T);
     assert!(ok, "{out}");
+    // Progress lines while it runs, read from the ring's consumer.
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("... ") && l.contains(" of 20,000,000 events (")),
+        "no progress line in:\n{out}"
+    );
     for needle in [
         "events moved",
         "all verified",

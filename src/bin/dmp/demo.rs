@@ -3,7 +3,15 @@
 //! bounces an event back and forth between them, and prints what it saw.
 
 use crate::bench::{self, fmt_ns, fmt_rate, PingPong, Plan, Transport};
+use crate::probe;
 use crate::CmdResult;
+use disruptor_mp::layout::{self, field, MAGIC};
+use disruptor_mp::{Location, Ring, RingOptions};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Debug)]
@@ -17,19 +25,119 @@ pub struct DemoArgs {
     /// Round trips of the ping-pong between the two processes.
     #[arg(long, default_value_t = 1_000_000)]
     round_trips: u64,
+    /// Milliseconds between progress lines.
+    #[arg(long, default_value_t = 1000, hide = true, value_parser = clap::value_parser!(u64).range(10..))]
+    progress_ms: u64,
 }
 
-/// Groups digits by thousands: 10000000 -> "10,000,000".
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
+use probe::grouped;
+
+/// Prints a progress line every second while a phase of the demo runs:
+/// how far the slowest consumer of the rings this process created for the
+/// phase has got, read from the rings themselves (as `dmp stat` would).
+struct Progress {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Progress {
+    /// Starts reporting `total` `unit` (e.g. "events") for a phase that
+    /// starts now.
+    fn start(every: Duration, total: u64, unit: &'static str) -> Progress {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let (start, since_ns) = (Instant::now(), disruptor_mp::sys::unix_time_ns());
+        let thread = std::thread::spawn(move || {
+            let mut rings: BTreeMap<String, Ring> = BTreeMap::new();
+            let mut last = (Instant::now(), 0u64);
+            let mut next = every;
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(10).min(every));
+                if start.elapsed() < next || flag.load(Ordering::Relaxed) {
+                    continue;
+                }
+                next += every;
+                find_own_rings(since_ns, &mut rings);
+                let secs = start.elapsed().as_secs_f64();
+                let line = match own_progress(&rings) {
+                    Some(done) => {
+                        let rate = (done - last.1.min(done)) as f64
+                            / last.0.elapsed().as_secs_f64().max(1e-3);
+                        last = (Instant::now(), done);
+                        format!(
+                            "      ... {secs:.1} s: {} of {} {unit} ({:.0}%), {}",
+                            grouped(done),
+                            grouped(total),
+                            done as f64 / total.max(1) as f64 * 100.0,
+                            probe::fmt_rate(rate)
+                        ) + "/s"
+                    }
+                    None => format!("      ... {secs:.1} s"),
+                };
+                println!("{line}");
+            }
+        });
+        Progress {
+            stop,
+            thread: Some(thread),
         }
-        out.push(c);
     }
-    out
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Opens the rings in /dev/shm that this process created since `since_ns`
+/// (by the creator pid and time in their headers) and that are not open
+/// yet.
+fn find_own_rings(since_ns: u64, rings: &mut BTreeMap<String, Ring>) {
+    let Ok(dir) = std::fs::read_dir("/dev/shm") else {
+        return;
+    };
+    let me = u64::from(std::process::id());
+    for entry in dir.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if rings.contains_key(&name) {
+            continue;
+        }
+        let path = Path::new("/dev/shm").join(&name);
+        let Ok((head, _)) = probe::read_head(&path) else {
+            continue;
+        };
+        if head.len() < layout::HEADER_SIZE as usize
+            || head[..MAGIC.len()] != MAGIC
+            || layout::get_u64(&head, field::CREATOR_PID) != me
+            || layout::get_u64(&head, field::CREATED_AT_NS) < since_ns
+        {
+            continue;
+        }
+        if let Ok(ring) = Ring::open(&Location::file(path), &RingOptions::new()) {
+            rings.insert(name, ring);
+        }
+    }
+}
+
+/// Events the slowest consumer of `rings` has consumed (its committed
+/// sequence + 1: counted whether or not the rings count events), or None
+/// before any consumer registered.
+fn own_progress(rings: &BTreeMap<String, Ring>) -> Option<u64> {
+    rings
+        .values()
+        .map(|r| {
+            r.snapshot()
+                .consumers
+                .iter()
+                .map(|c| (c.sequence + 1).max(0) as u64)
+                .min()
+        })
+        .collect::<Option<Vec<u64>>>()
+        .and_then(|v| v.into_iter().min())
 }
 
 pub fn run(a: &DemoArgs) -> CmdResult {
@@ -71,7 +179,10 @@ pub fn run(a: &DemoArgs) -> CmdResult {
         plan.batch
     );
     let start = Instant::now();
-    let tp = bench::throughput(&plan, Transport::Dmp, a.slot_size, a.events)?;
+    let progress = Progress::start(Duration::from_millis(a.progress_ms), a.events, "events");
+    let tp = bench::throughput(&plan, Transport::Dmp, a.slot_size, a.events);
+    drop(progress);
+    let tp = tp?;
     println!(
         "      done in {:.2} s: {} events arrived once each, in order, payloads intact",
         start.elapsed().as_secs_f64(),
@@ -86,13 +197,20 @@ pub fn run(a: &DemoArgs) -> CmdResult {
     );
     let start = Instant::now();
     let warmup = (a.round_trips / 10).min(10_000);
+    let progress = Progress::start(
+        Duration::from_millis(a.progress_ms),
+        warmup + a.round_trips,
+        "round trips (warm-up included)",
+    );
     let lat = bench::ping_pong(
         &plan,
         PingPong::DmpSpin,
         a.round_trips,
         warmup,
         Duration::ZERO,
-    )?;
+    );
+    drop(progress);
+    let lat = lat?;
     println!("      done in {:.2} s", start.elapsed().as_secs_f64());
     println!();
 

@@ -1,9 +1,15 @@
-//! `dmp inspect` and `dmp rm`.
+//! `dmp inspect`, `dmp ls` and `dmp rm`.
 
+use crate::probe::{self, age_s, alive_word, fmt_age, fmt_utc, grouped, Probe, Table};
 use crate::roles::Target;
 use crate::CmdResult;
-use disruptor_mp::layout::{state, RegionKind};
-use disruptor_mp::{Ring, RingOptions};
+use disruptor_mp::layout::{
+    self, field, RegionKind, CHECKSUM_OFFSET, ENDIAN_MARK, FLAG_NO_HOT_COUNTERS, FLAG_PACKED,
+    FLAG_WAKEUPS, HEADER_SIZE, KNOWN_FLAGS, STATE_OFFSET,
+};
+use disruptor_mp::{Location, ProducerMode, Ring};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 pub struct InspectArgs {
@@ -11,78 +17,220 @@ pub struct InspectArgs {
     target: Target,
 }
 
-fn state_name(s: u32) -> &'static str {
-    match s {
-        state::FREE => "free",
-        state::JOINING => "joining",
-        state::ACTIVE => "active",
-        state::LEFT => "left",
-        _ => "invalid",
+/// Header flags in words.
+fn flag_words(flags: u32) -> String {
+    let mut words = Vec::new();
+    for (bit, name) in [
+        (FLAG_WAKEUPS, "wake-ups"),
+        (FLAG_PACKED, "packed"),
+        (FLAG_NO_HOT_COUNTERS, "no-hot-counters"),
+    ] {
+        if flags & bit != 0 {
+            words.push(name.to_string());
+        }
+    }
+    if flags & !KNOWN_FLAGS != 0 {
+        words.push(format!("unknown {:#x}", flags & !KNOWN_FLAGS));
+    }
+    if words.is_empty() {
+        "none".into()
+    } else {
+        words.join(", ")
     }
 }
 
+/// Whether `pid` names a running process (a diagnostic only: liveness is
+/// the lease).
+fn pid_running(pid: u64) -> bool {
+    pid > 0 && Path::new("/proc").join(pid.to_string()).exists()
+}
+
 pub fn inspect(a: &InspectArgs) -> CmdResult {
-    let ring = Ring::open(&a.target.location(), &RingOptions::new())?;
+    let ring = probe::open_ring(&a.target.location())?;
+    // The header as stored (validated by the open above).
+    let (head, meta) = probe::read_head(ring.path())
+        .map_err(|e| format!("read header of {}: {e}", ring.path().display()))?;
+    if head.len() < HEADER_SIZE as usize {
+        return Err(format!("{}: header changed while reading it", ring.path().display()).into());
+    }
+    let u32_at = |at: usize| layout::get_u32(&head, at);
+    let u64_at = |at: usize| layout::get_u64(&head, at);
     let l = ring.layout();
     let p = &l.params;
-    println!("segment        {}", ring.path().display());
-    println!("format version {}", disruptor_mp::layout::FORMAT_VERSION);
-    println!("capacity       {}", p.capacity);
-    println!(
-        "slot size      {} (stride {}, stamp at +{})",
-        p.slot_size, l.stride, l.stamp_offset
+    let s = ring.snapshot();
+    let mut t = String::new();
+    let _ = writeln!(t, "segment        {}", ring.path().display());
+    let _ = writeln!(
+        t,
+        "file size      {} bytes (header says {})",
+        meta.len(),
+        u64_at(field::TOTAL_SIZE)
     );
-    println!("producer mode  {:?}", p.producer_mode);
-    if p.producer_mode == disruptor_mp::ProducerMode::Multi {
-        println!("max producers  {}", p.max_producers);
-        println!(
+    let _ = writeln!(
+        t,
+        "magic          {:?}",
+        String::from_utf8_lossy(&head[..8])
+    );
+    let _ = writeln!(t, "format version {}", u32_at(field::FORMAT_VERSION));
+    let _ = writeln!(t, "header size    {}", u32_at(field::HEADER_SIZE));
+    let _ = writeln!(
+        t,
+        "byte order mark {:#010x} ({})",
+        u32_at(field::ENDIAN),
+        if u32_at(field::ENDIAN) == ENDIAN_MARK {
+            "native"
+        } else {
+            "foreign"
+        }
+    );
+    let _ = writeln!(t, "flags          {:#x} ({})", p.flags, flag_words(p.flags));
+    let _ = writeln!(t, "capacity       {}", p.capacity);
+    let _ = writeln!(
+        t,
+        "slot size      {} (stride {}, {})",
+        p.slot_size,
+        l.stride,
+        if l.stamp_offset == 0 {
+            "packed, no stamps".to_string()
+        } else {
+            format!("stamp at +{}", l.stamp_offset)
+        }
+    );
+    let _ = writeln!(t, "producer mode  {:?}", p.producer_mode);
+    let _ = writeln!(t, "max producers  {}", p.max_producers);
+    let _ = writeln!(t, "max consumers  {}", p.max_consumers);
+    if p.producer_mode == ProducerMode::Multi {
+        let _ = writeln!(
+            t,
             "unblock after  {:?}",
             std::time::Duration::from_nanos(p.unblock_timeout_ns)
         );
     }
-    println!("type id        {:#018x}", p.type_id);
-    println!(
-        "wake-ups       {}",
-        p.flags & disruptor_mp::layout::FLAG_WAKEUPS != 0
+    let _ = writeln!(t, "type id        {:#018x}", p.type_id);
+    let creator = u64_at(field::CREATOR_PID);
+    let _ = writeln!(
+        t,
+        "creator        pid {creator} (start time {} ticks; {})",
+        u64_at(field::CREATOR_START_TIME),
+        if pid_running(creator) {
+            "a process with this pid runs"
+        } else {
+            "no such process now"
+        }
     );
-    println!("total size     {} bytes", l.total_size);
+    let created = u64_at(field::CREATED_AT_NS);
+    let _ = writeln!(
+        t,
+        "created        {} ({})",
+        fmt_utc(created),
+        fmt_age(age_s(created, s.taken_at_ns))
+    );
+    let _ = writeln!(
+        t,
+        "checksum       {:#018x} (FNV-1a of bytes 0..{CHECKSUM_OFFSET}, verified)",
+        u64_at(CHECKSUM_OFFSET)
+    );
+    let _ = writeln!(t, "state word     {} (ready)", u32_at(STATE_OFFSET));
+    let _ = writeln!(t, "total size     {} bytes", l.total_size);
+
+    let _ = writeln!(t, "\nregions");
+    let mut regions = Table::new(&["name", ">offset", ">size", ">end"]);
     for (name, kind) in [
         ("control", RegionKind::Control),
         ("consumers", RegionKind::Consumers),
         ("producers", RegionKind::Producers),
         ("slots", RegionKind::Slots),
         ("available", RegionKind::Availability),
+        ("counters", RegionKind::Counters),
     ] {
         if !l.has_region(kind) {
             continue;
         }
         let (off, size) = l.region(kind);
-        println!("region {name:<9} offset {off:>10} size {size:>12}");
+        regions.row(vec![
+            name.into(),
+            off.to_string(),
+            size.to_string(),
+            (off + size).to_string(),
+        ]);
     }
-    let cursor = ring.cursor();
-    println!("cursor         {cursor}");
-    if p.producer_mode == disruptor_mp::ProducerMode::Multi {
-        println!("claimed        {}", ring.claimed());
-        println!("abandoned      {}", ring.abandoned());
+    regions.render("  ", &mut t);
+
+    let _ = writeln!(t, "\ncursor         {}", s.cursor);
+    let _ = writeln!(t, "claimed        {}", s.claimed);
+    let _ = writeln!(t, "abandoned      {}", s.abandoned);
+
+    let _ = writeln!(
+        t,
+        "\nproducers      {} of {}",
+        s.producers.len(),
+        p.max_producers
+    );
+    if !s.producers.is_empty() {
+        let mut tab = Table::new(&[">#", "state", ">pid", "alive", ">epoch", "pending claim"]);
+        for pr in &s.producers {
+            tab.row(vec![
+                pr.index.to_string(),
+                probe::state_name(pr.state).into(),
+                pr.pid.to_string(),
+                alive_word(pr.alive, pr.state).into(),
+                pr.epoch.to_string(),
+                pr.pending_claim
+                    .map_or("-".into(), |(lo, hi)| format!("[{lo}, {hi}]")),
+            ]);
+        }
+        tab.render("  ", &mut t);
     }
-    println!(
-        "consumers      {} of {}",
-        ring.consumers().len(),
+
+    let _ = writeln!(
+        t,
+        "\nconsumers      {} of {}",
+        s.consumers.len(),
         p.max_consumers
     );
-    for c in ring.consumers() {
-        println!(
-            "  [{:>2}] {:<24} {:<8} sequence {:>12} lag {:>8} pid {:>7} deps {:#x} joins {}",
-            c.index,
-            c.name,
-            state_name(c.state),
-            c.sequence,
-            cursor - c.sequence,
-            c.pid,
-            c.dependencies,
-            c.generation
-        );
+    if !s.consumers.is_empty() {
+        let mut tab = Table::new(&[
+            ">#",
+            "name",
+            "state",
+            ">sequence",
+            ">lag",
+            "gating",
+            "alive",
+            ">pid",
+            "after",
+            ">joins",
+        ]);
+        for c in &s.consumers {
+            let deps: Vec<String> = (0..64)
+                .filter(|b| c.dependencies & (1u64 << b) != 0)
+                .map(|b| {
+                    s.consumers
+                        .iter()
+                        .find(|d| d.index == b)
+                        .map_or(format!("#{b}"), |d| d.name.clone())
+                })
+                .collect();
+            tab.row(vec![
+                c.index.to_string(),
+                c.name.clone(),
+                probe::state_name(c.state).into(),
+                c.sequence.to_string(),
+                c.lag.to_string(),
+                if c.gating { "yes" } else { "no" }.into(),
+                alive_word(c.alive, c.state).into(),
+                c.pid.to_string(),
+                if deps.is_empty() {
+                    "-".into()
+                } else {
+                    deps.join(",")
+                },
+                c.generation.to_string(),
+            ]);
+        }
+        tab.render("  ", &mut t);
     }
+    print!("{t}");
     Ok(())
 }
 
@@ -90,13 +238,184 @@ pub fn inspect(a: &InspectArgs) -> CmdResult {
 pub struct RmArgs {
     #[command(flatten)]
     target: Target,
+    /// Remove the ring even if live processes use it (they keep their
+    /// mapping until they exit), or if it is damaged but carries the ring
+    /// magic. A file that is not a ring is never removed.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn rm(a: &RmArgs) -> CmdResult {
     let loc = a.target.location();
-    // Refuse to remove a file that is not a ring.
-    Ring::open(&loc, &RingOptions::new())?;
+    let path = loc.path()?;
+    match probe::probe(&loc)? {
+        Probe::NotRing(why) => {
+            return Err(format!(
+                "{} is not a disruptor-mp segment ({why}); not removing it",
+                path.display()
+            )
+            .into())
+        }
+        Probe::Initialising(st) if !a.force => {
+            return Err(format!(
+                "{}; not removing it without --force",
+                probe::not_ready(&path, st)
+            )
+            .into())
+        }
+        Probe::Unusable(e) if !a.force => {
+            return Err(format!(
+                "{} cannot be used as a ring: {e}; not removing it without --force",
+                path.display()
+            )
+            .into())
+        }
+        Probe::Initialising(_) | Probe::Unusable(_) => {}
+        Probe::Ring(ring) => {
+            let live = probe::live_participants(&ring.snapshot());
+            if !live.is_empty() && !a.force {
+                return Err(format!(
+                    "refusing to remove {}: it is live: {}; stop them first, or use --force (they keep working on the removed ring until they exit)",
+                    path.display(),
+                    live.join(", ")
+                )
+                .into());
+            }
+            if !live.is_empty() {
+                Ring::unlink(&loc)?;
+                println!(
+                    "removed {} (live participants keep it until they exit: {})",
+                    path.display(),
+                    live.join(", ")
+                );
+                return Ok(());
+            }
+        }
+    }
     Ring::unlink(&loc)?;
-    println!("removed {}", loc.path()?.display());
+    println!("removed {}", path.display());
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LsArgs {
+    /// Directory to list (file-backed rings live wherever they were
+    /// created).
+    #[arg(long, default_value = "/dev/shm")]
+    dir: PathBuf,
+    /// Also list files that are not rings.
+    #[arg(long)]
+    all: bool,
+}
+
+pub fn ls(a: &LsArgs) -> CmdResult {
+    let entries = std::fs::read_dir(&a.dir).map_err(|e| format!("{}: {e}", a.dir.display()))?;
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut tab = Table::new(&[
+        "name",
+        "state",
+        ">capacity",
+        ">slot",
+        "layout",
+        "mode",
+        ">producers",
+        ">consumers",
+        ">lag",
+        "note",
+    ]);
+    let mut rings = 0;
+    for name in names {
+        let path = a.dir.join(&name);
+        let loc = Location::file(&path);
+        let dash = || "-".to_string();
+        let row = |state: &str, note: String| {
+            vec![
+                name.clone(),
+                state.into(),
+                dash(),
+                dash(),
+                dash(),
+                dash(),
+                dash(),
+                dash(),
+                dash(),
+                note,
+            ]
+        };
+        match probe::probe(&loc) {
+            Err(e) => {
+                if a.all {
+                    tab.row(row("unreadable", e.to_string()));
+                }
+            }
+            Ok(Probe::NotRing(why)) => {
+                if a.all {
+                    tab.row(row("not a ring", why));
+                }
+            }
+            Ok(Probe::Initialising(st)) => {
+                rings += 1;
+                tab.row(row("initialising", format!("state word {st}")));
+            }
+            Ok(Probe::Unusable(e)) => {
+                rings += 1;
+                tab.row(row("unusable", e.to_string()));
+            }
+            Ok(Probe::Ring(ring)) => {
+                rings += 1;
+                let s = ring.snapshot();
+                let l = ring.layout();
+                let live = probe::live_participants(&s);
+                let alive_p = s.producers.iter().filter(|p| p.alive).count();
+                let alive_c = s.consumers.iter().filter(|c| c.alive).count();
+                let note = match s.slowest() {
+                    Some(c) if c.lag > 0 => {
+                        format!(
+                            "held back by '{}' ({})",
+                            c.name,
+                            alive_word(c.alive, c.state)
+                        )
+                    }
+                    _ => String::new(),
+                };
+                tab.row(vec![
+                    name.clone(),
+                    if live.is_empty() { "stale" } else { "live" }.into(),
+                    grouped(l.params.capacity),
+                    l.params.slot_size.to_string(),
+                    if l.stamp_offset == 0 {
+                        "packed"
+                    } else {
+                        "stamped"
+                    }
+                    .into(),
+                    match l.params.producer_mode {
+                        ProducerMode::Single => "single",
+                        ProducerMode::Multi => "multi",
+                    }
+                    .into(),
+                    format!("{alive_p}/{}", s.producers.len()),
+                    format!("{alive_c}/{}", s.consumers.len()),
+                    s.slowest().map_or(dash(), |c| grouped(c.lag as u64)),
+                    note,
+                ]);
+            }
+        }
+    }
+    let mut t = String::new();
+    if rings == 0 && !a.all {
+        let _ = writeln!(t, "no disruptor-mp rings in {}", a.dir.display());
+    } else {
+        tab.render("", &mut t);
+        let _ = writeln!(
+            t,
+            "\nproducers/consumers: alive/registered. live: some participant's lease is held; stale: none is."
+        );
+    }
+    print!("{t}");
     Ok(())
 }

@@ -1,11 +1,13 @@
 //! `dmp`: the disruptor-mp command-line tool: a demo, the cross-process
-//! benchmark, producer/consumer roles for scripts and tests, and segment
-//! inspection.
+//! benchmark, producer/consumer roles for scripts and tests, and the
+//! observing commands: stat, inspect, ls, rm.
 
 mod bench;
 mod demo;
 mod inspect;
+mod probe;
 mod roles;
+mod stat;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -41,9 +43,14 @@ enum Cmd {
     Produce(roles::ProduceArgs),
     /// Consume and verify events from a ring.
     Consume(roles::ConsumeArgs),
-    /// Print a ring's header and consumer table.
+    /// A ring's counters and participants, and who holds it back (once,
+    /// --watch with rates, --json or --prometheus).
+    Stat(stat::StatArgs),
+    /// Print a ring's header, regions, producer and consumer tables.
     Inspect(inspect::InspectArgs),
-    /// Remove a ring's name.
+    /// List the rings in /dev/shm (or --dir) with their state.
+    Ls(inspect::LsArgs),
+    /// Remove a ring's name (refuses a live ring without --force).
     Rm(inspect::RmArgs),
 }
 
@@ -56,7 +63,9 @@ fn main() -> ExitCode {
         Cmd::Create(a) => roles::create(a),
         Cmd::Produce(a) => roles::produce(a),
         Cmd::Consume(a) => roles::consume(a),
+        Cmd::Stat(a) => stat::run(a),
         Cmd::Inspect(a) => inspect::inspect(a),
+        Cmd::Ls(a) => inspect::ls(a),
         Cmd::Rm(a) => inspect::rm(a),
     };
     match result {

@@ -48,6 +48,9 @@ pub struct CreateArgs {
     /// Packed slots: densest layout, highest throughput for small events.
     #[arg(long)]
     packed: bool,
+    /// Do not count events and batches (the cold-path counters are kept).
+    #[arg(long)]
+    no_hot_counters: bool,
     /// Multi-producer ring: several producer processes at once.
     #[arg(long)]
     multi: bool,
@@ -74,6 +77,7 @@ pub fn create(a: &CreateArgs) -> CmdResult {
         .max_consumers(a.max_consumers)
         .wakeups(!a.no_wakeups)
         .packed(a.packed)
+        .hot_counters(!a.no_hot_counters)
         .unblock_timeout(Duration::from_millis(a.unblock_ms))
         .mode(mode);
     if a.multi {
