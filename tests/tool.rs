@@ -90,6 +90,11 @@ fn bench_json_has_the_multi_producer_rows() {
         assert!(rows.contains(needle), "missing {needle:?} in:\n{rows}");
     }
     assert_eq!(rows.matches("\"events\":200000,").count(), 10, "{rows}");
+    assert_eq!(
+        rows.matches("\"rounds_vs_single_producer\":[").count(),
+        10,
+        "{rows}"
+    );
     for key in [
         "\"mp1_sp_throughput_64_stamped_spin\"",
         "\"mp1_sp_throughput_8_packed_yield\"",

@@ -2055,6 +2055,25 @@ impl Results {
         self.mp_rate(spec) / self.mp_rate(&spec.single())
     }
 
+    /// The same ratio round by round (each round against the single-producer
+    /// figure of the same round), which shows when the machine changed
+    /// speed between rounds.
+    fn rounds_vs_single(&self, spec: &MpSpec) -> Vec<f64> {
+        let rounds = |s: &MpSpec| {
+            self.mp
+                .iter()
+                .find(|r| r.spec == *s)
+                .map(|r| r.rounds.iter().map(|t| t.events_per_sec).collect())
+                .unwrap_or_else(Vec::new)
+        };
+        let single = rounds(&spec.single());
+        rounds(spec)
+            .iter()
+            .zip(single)
+            .map(|(mp, sp)| mp / sp)
+            .collect()
+    }
+
     fn p50(&self, key: &str) -> f64 {
         self.pp
             .iter()
@@ -2558,7 +2577,7 @@ fn json(r: &Results) -> String {
         .map(|row| {
             let s = &row.spec;
             format!(
-                "{{\"size\":{},\"layout\":\"{}\",\"producer_mode\":\"{}\",\"producers\":{},\"wait\":\"{}\",{},                 \"events\":{},\"events_per_sec\":{},\"mb_per_sec\":{},\"vs_single_producer\":{},                 \"consumer_avg_batch\":{},\"rounds_events_per_sec\":[{}],\"same_as\":{}}}",
+                "{{\"size\":{},\"layout\":\"{}\",\"producer_mode\":\"{}\",\"producers\":{},\"wait\":\"{}\",{},                 \"events\":{},\"events_per_sec\":{},\"mb_per_sec\":{},\"vs_single_producer\":{},                 \"consumer_avg_batch\":{},\"rounds_events_per_sec\":[{}],\"rounds_vs_single_producer\":[{}],\"same_as\":{}}}",
                 s.size,
                 s.layout(),
                 if s.producers == 0 { "single" } else { "multi" },
@@ -2571,6 +2590,7 @@ fn json(r: &Results) -> String {
                 json_num(r.vs_single(s)),
                 json_num(row.best().map_or(f64::NAN, |t| t.avg_batch)),
                 list(row.rounds.iter().map(|t| json_num(t.events_per_sec)).collect()),
+                list(r.rounds_vs_single(s).into_iter().map(json_num).collect()),
                 s.measured_as()
                     .map_or_else(|| "null".to_string(), |k| format!("\"throughput:{k}\"")),
             )
