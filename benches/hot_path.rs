@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the in-process hot paths on a ring in /dev/shm:
-//! claim + publish (one event, a batch of 64) and wait_for + commit.
+//! claim + publish (one event, a batch of 64; single- and multi-producer
+//! rings) and wait_for + commit.
 //!
 //! Producer and consumer live in the same thread. Only the side under test
 //! is timed (`iter_custom`); the other side runs between timed chunks of
@@ -8,7 +9,7 @@
 //! (no cache-line transfers); `dmp bench` measures the cross-process cost.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use disruptor_mp::{Consumer, Location, Producer, Ring, RingOptions, WaitStrategy};
+use disruptor_mp::{Consumer, Location, Producer, ProducerMode, Ring, RingOptions, WaitStrategy};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -17,9 +18,27 @@ const CAPACITY: u64 = 4096;
 const HALF: u64 = CAPACITY / 2;
 const T: Duration = Duration::from_secs(1);
 
-/// A producer and a consumer on a fresh ring whose name is already
-/// unlinked (the mapping lives as long as the handles).
+/// A producer and a consumer on a fresh single-producer ring of 8-byte
+/// stamped slots whose name is already unlinked (the mapping lives as long
+/// as the handles).
 fn ring(wakeups: bool) -> (Producer, Consumer) {
+    ring_with(RingOptions::new().wakeups(wakeups))
+}
+
+/// The same on a multi-producer ring (one producer attached).
+fn multi_ring(wakeups: bool, packed: bool) -> (Producer, Consumer) {
+    ring_with(
+        RingOptions::new()
+            .wakeups(wakeups)
+            .packed(packed)
+            .producer_mode(ProducerMode::Multi)
+            .max_producers(2),
+    )
+}
+
+/// A producer and a consumer on a fresh ring of `CAPACITY` 8-byte slots
+/// with `options`, its name already unlinked.
+fn ring_with(options: RingOptions) -> (Producer, Consumer) {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let name = format!(
         "dmp-hot-path-{}-{}",
@@ -27,14 +46,8 @@ fn ring(wakeups: bool) -> (Producer, Consumer) {
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
     let loc = Location::shm(&name);
-    let ring = Ring::create(
-        &loc,
-        &RingOptions::new()
-            .capacity(CAPACITY)
-            .slot_size(8)
-            .wakeups(wakeups),
-    )
-    .expect("create ring in /dev/shm");
+    let ring = Ring::create(&loc, &options.capacity(CAPACITY).slot_size(8))
+        .expect("create ring in /dev/shm");
     let consumer = ring
         .consumer("bench", &[], WaitStrategy::BusySpin)
         .expect("register consumer");
@@ -128,6 +141,26 @@ fn hot_path(crit: &mut Criterion) {
         g.bench_function(format!("claim+publish batch 64 ({tag})"), |b| {
             b.iter_custom(|iters| produce(&mut p, &mut c, iters, 64))
         });
+    }
+    g.finish();
+
+    // The same calls on a multi-producer ring with one producer attached:
+    // the cost of the claim counter, the claim record and the stamps
+    // (packed rings: the availability array) without contention.
+    let mut g = crit.benchmark_group("multi-producer");
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for (packed, tag) in [(false, "stamped"), (true, "packed")] {
+        let (mut p, mut c) = multi_ring(false, packed);
+        g.throughput(Throughput::Elements(1));
+        g.bench_function(format!("claim+publish 1 ({tag}, no wake-ups)"), |b| {
+            b.iter_custom(|iters| produce(&mut p, &mut c, iters, 1))
+        });
+        g.throughput(Throughput::Elements(64));
+        g.bench_function(
+            format!("claim+publish batch 64 ({tag}, no wake-ups)"),
+            |b| b.iter_custom(|iters| produce(&mut p, &mut c, iters, 64)),
+        );
     }
     g.finish();
 

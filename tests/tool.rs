@@ -52,8 +52,62 @@ fn bench_quick_runs_every_workload_and_prints_ratios() {
         "floor atomic ping-pong",
         "dmp ring, blocking, paced",
         "dmp/floor ping-pong p50",
+        "64B stamped, multi-producer, 1 producer    busy-spin",
+        " 8B packed, single-producer ring           yield",
+        " 8B packed, multi-producer, 2 producers    yield     P:0,0 C:1",
+        "MP-1/SP throughput 64B stamped (spin)",
     ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn bench_json_has_the_multi_producer_rows() {
+    // Three processes on two cores (two producers under yield): one run at
+    // a time. Small counts: this checks the rows, not the figures.
+    let _serial = support::serial();
+    let mut c = dmp();
+    c.args([
+        "bench",
+        "--quick",
+        "--json",
+        "--events",
+        "200000",
+        "--round-trips",
+        "1000",
+        "--mp2-placement",
+        "unpinned",
+    ]);
+    let (ok, out) = run(c, "dmp bench --quick --json", T);
+    assert!(ok, "{out}");
+    let json = out
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON object in:\n{out}"));
+    let rows = json
+        .split_once("\"multi_producer\":[")
+        .and_then(|(_, rest)| rest.split_once("],\"ping_pong\""))
+        .map(|(rows, _)| rows)
+        .unwrap_or_else(|| panic!("no multi_producer array in:\n{json}"));
+    for needle in [
+        "{\"size\":64,\"layout\":\"stamped\",\"producer_mode\":\"single\",\"producers\":1,\"wait\":\"spin\"",
+        "\"same_as\":\"throughput:dmp_packed\"",
+        "{\"size\":64,\"layout\":\"stamped\",\"producer_mode\":\"multi\",\"producers\":1,\"wait\":\"yield\"",
+        "{\"size\":8,\"layout\":\"packed\",\"producer_mode\":\"multi\",\"producers\":2,\"wait\":\"yield\",\"producer_cpus\":[null,null],\"consumer_cpu\":null",
+    ] {
+        assert!(rows.contains(needle), "missing {needle:?} in:\n{rows}");
+    }
+    assert_eq!(rows.matches("\"events\":200000,").count(), 10, "{rows}");
+    assert_eq!(
+        rows.matches("\"rounds_vs_single_producer\":[").count(),
+        10,
+        "{rows}"
+    );
+    for key in [
+        "\"mp1_sp_throughput_64_stamped_spin\"",
+        "\"mp1_sp_throughput_8_packed_yield\"",
+    ] {
+        assert!(json.contains(key), "missing target {key} in:\n{json}");
     }
 }
 

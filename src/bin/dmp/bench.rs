@@ -12,10 +12,17 @@
 //!
 //! and reported as figures plus ratios, because the machines are noisy.
 //! Timing is reported, never asserted; payloads are verified.
+//!
+//! Multi-producer rings are compared with the single-producer ring of the
+//! same run (same event size, layout, batch and capacity): one producer
+//! under busy-spin and under yield, and two producers under yield (three
+//! processes on what may be two cores; `--mp2-placement` says where).
+//! Their events carry the producer id and its own counter, and the
+//! consumer checks every producer's events arrive complete and in order.
 
 use crate::CmdResult;
 use disruptor_mp::sys::pin_to_cpu;
-use disruptor_mp::{Location, Ring, RingOptions, WaitStrategy};
+use disruptor_mp::{Location, ProducerMode, Ring, RingOptions, WaitStrategy};
 use hdrhistogram::Histogram;
 use memmap2::MmapRaw;
 use std::error::Error;
@@ -24,7 +31,7 @@ use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -80,9 +87,27 @@ pub struct BenchArgs {
     /// CPU of the consumer (and echoing) side.
     #[arg(long, default_value_t = 1)]
     consumer_cpu: usize,
+    /// Where the three processes of the 2-producer workloads run (two
+    /// producers and a consumer on what may be two cores).
+    #[arg(long, value_enum, default_value_t = Mp2Placement::Paired)]
+    mp2_placement: Mp2Placement,
     /// Print the results as one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+/// Placement of the 2-producer workloads.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mp2Placement {
+    /// Both producers on the producer CPU, the consumer alone on the
+    /// consumer CPU: the producers together get the one core the single
+    /// producer gets, the consumer keeps its own.
+    Paired,
+    /// Producer 0 on the producer CPU, producer 1 on the consumer CPU with
+    /// the consumer.
+    Spread,
+    /// Nothing pinned: the scheduler places all three.
+    Unpinned,
 }
 
 /// One side of a benchmark workload.
@@ -126,6 +151,7 @@ impl Role {
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Strategy {
     Spin,
+    Yield,
     Block,
 }
 
@@ -133,6 +159,7 @@ impl Strategy {
     fn wait(self) -> WaitStrategy {
         match self {
             Strategy::Spin => WaitStrategy::BusySpin,
+            Strategy::Yield => WaitStrategy::Yield,
             Strategy::Block => WaitStrategy::Blocking,
         }
     }
@@ -140,7 +167,17 @@ impl Strategy {
     fn as_str(self) -> &'static str {
         match self {
             Strategy::Spin => "spin",
+            Strategy::Yield => "yield",
             Strategy::Block => "block",
+        }
+    }
+
+    /// How the tables name it.
+    fn label(self) -> &'static str {
+        match self {
+            Strategy::Spin => "busy-spin",
+            Strategy::Yield => "yield",
+            Strategy::Block => "blocking",
         }
     }
 }
@@ -180,6 +217,20 @@ pub struct WorkerArgs {
     /// CPU to pin this process to.
     #[arg(long)]
     cpu: Option<usize>,
+    /// Ring roles: 0 for a single-producer ring; otherwise the ring is a
+    /// multi-producer one fed by this many producers, each sending its
+    /// share of `--events` tagged with its id, and the consumer checks
+    /// every producer's events arrive in order.
+    #[arg(long, default_value_t = 0)]
+    producers: u32,
+    /// Multi-producer ring producers: this producer's id, below
+    /// `--producers`.
+    #[arg(long, default_value_t = 0)]
+    producer_id: u32,
+    /// After reporting ready, wait for a line on stdin before starting
+    /// (so that several producers start together).
+    #[arg(long)]
+    go: bool,
 }
 
 // ---------------------------------------------------------------------------
@@ -288,12 +339,17 @@ fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(w))
 }
 
+/// Whether `bytes` hold event number `i` (first and last 8 bytes).
+#[inline(always)]
+fn holds<S: Size>(bytes: &[u8], size: S, i: u64) -> bool {
+    let n = size.get();
+    u64_at(bytes, 0) == Some(i) && (n < 16 || u64_at(bytes, n - 8) == Some(!i))
+}
+
 /// Checks that `bytes` hold event number `i` (first and last 8 bytes).
 #[inline(always)]
 fn check<S: Size>(bytes: &[u8], size: S, i: u64) -> BoxResult<()> {
-    let n = size.get();
-    let ok = u64_at(bytes, 0) == Some(i) && (n < 16 || u64_at(bytes, n - 8) == Some(!i));
-    if ok {
+    if holds(bytes, size, i) {
         Ok(())
     } else {
         Err(bad_event(bytes, i))
@@ -315,6 +371,112 @@ fn bad_event(bytes: &[u8], i: u64) -> Box<dyn Error> {
 }
 
 // ---------------------------------------------------------------------------
+// Multi-producer events: the producer id in the top byte of the number,
+// that producer's own counter below it
+// ---------------------------------------------------------------------------
+
+/// Bit position of the producer id in a multi-producer event number.
+const ID_SHIFT: u32 = 56;
+
+/// The events producer `id` of `producers` sends out of `events` in all
+/// (the first ones take the remainder).
+fn share(events: u64, producers: u32, id: u32) -> u64 {
+    let p = u64::from(producers.max(1));
+    events / p + u64::from(u64::from(id) < events % p)
+}
+
+/// The consumer's check of a multi-producer ring: every event comes from a
+/// known producer and carries that producer's next counter value. A claim
+/// is a run of consecutive sequences, so events mostly arrive in runs from
+/// one producer: each event is compared with the successor of the one
+/// before (as in the single-producer check), and only a change of producer
+/// looks the producer up.
+struct PerProducer {
+    /// Next event number expected from each producer.
+    next: Vec<u64>,
+    /// The producer of the previous event and its next event number.
+    id: usize,
+    cur: u64,
+}
+
+impl PerProducer {
+    fn new(producers: u32) -> PerProducer {
+        PerProducer {
+            next: (0..u64::from(producers)).map(|i| i << ID_SHIFT).collect(),
+            id: 0,
+            cur: 0,
+        }
+    }
+
+    /// Checks a batch of events, in sequence order. The expected number
+    /// stays in a register for the whole batch.
+    #[inline(always)]
+    fn check<'a, S: Size>(
+        &mut self,
+        events: impl Iterator<Item = BoxResult<&'a [u8]>>,
+        size: S,
+    ) -> BoxResult<()> {
+        let mut cur = self.cur;
+        for bytes in events {
+            let bytes = bytes?;
+            if !holds(bytes, size, cur) {
+                self.cur = cur;
+                self.switch(bytes, size)?;
+                cur = self.cur;
+            }
+            cur += 1;
+        }
+        self.cur = cur;
+        Ok(())
+    }
+
+    /// The event is not the successor of the previous one: it must be the
+    /// next one of another producer.
+    #[cold]
+    #[inline(never)]
+    fn switch<S: Size>(&mut self, bytes: &[u8], size: S) -> BoxResult<()> {
+        let found = u64_at(bytes, 0).ok_or("event shorter than 8 bytes")?;
+        let id = (found >> ID_SHIFT) as usize;
+        if id >= self.next.len() || id == self.id {
+            let who = if id == self.id {
+                format!("producer {id}: out of order")
+            } else {
+                format!("unknown producer {id}")
+            };
+            return Err(format!(
+                "{who}: found event {}, expected {} from producer {}",
+                found & ((1 << ID_SHIFT) - 1),
+                self.cur & ((1 << ID_SHIFT) - 1),
+                self.id
+            )
+            .into());
+        }
+        self.next[self.id] = self.cur;
+        self.id = id;
+        self.cur = self.next[id];
+        if holds(bytes, size, self.cur) {
+            return Ok(());
+        }
+        let e = bad_event(bytes, self.cur & ((1 << ID_SHIFT) - 1));
+        Err(format!("producer {id}: {e}").into())
+    }
+
+    /// Checks that every producer's events all arrived.
+    fn finish(mut self, events: u64) -> BoxResult<()> {
+        self.next[self.id] = self.cur;
+        let producers = self.next.len() as u32;
+        for (id, next) in self.next.iter().enumerate() {
+            let got = next & ((1 << ID_SHIFT) - 1);
+            let want = share(events, producers, id as u32);
+            if got != want {
+                return Err(format!("producer {id}: received {got} of its {want} events").into());
+            }
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Worker plumbing
 // ---------------------------------------------------------------------------
 
@@ -323,6 +485,18 @@ fn ready() -> BoxResult<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "ready")?;
     out.flush()?;
+    Ok(())
+}
+
+/// With `--go`: waits for the parent's go line (sent once every worker of
+/// the workload is ready).
+fn await_go(a: &WorkerArgs) -> BoxResult<()> {
+    if a.go {
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line)? == 0 {
+            return Err("the parent closed stdin before saying go".into());
+        }
+    }
     Ok(())
 }
 
@@ -453,42 +627,82 @@ fn open_ring(name: &str, size: usize) -> BoxResult<Ring> {
     )?)
 }
 
+/// The throughput ring of a worker: single-producer unless `--producers`
+/// says otherwise (checked against the segment).
+fn open_throughput_ring(a: &WorkerArgs, size: usize) -> BoxResult<Ring> {
+    let mode = if a.producers == 0 {
+        ProducerMode::Single
+    } else {
+        ProducerMode::Multi
+    };
+    Ok(Ring::open(
+        &Location::shm(&a.name),
+        &RingOptions::new()
+            .slot_size(size as u64)
+            .producer_mode(mode),
+    )?)
+}
+
 fn ring_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
-    let ring = open_ring(&a.name, size.get())?;
+    let ring = open_throughput_ring(a, size.get())?;
     let mut p = ring.producer(a.strategy.wait())?;
     let packed = ring.is_packed();
+    // Single-producer rings: event numbers 0, 1, ...; multi-producer ones:
+    // the producer id on top of its own counter.
+    let (tag, events) = if a.producers == 0 {
+        (0, a.events)
+    } else if a.producer_id < a.producers {
+        (
+            u64::from(a.producer_id) << ID_SHIFT,
+            share(a.events, a.producers, a.producer_id),
+        )
+    } else {
+        return Err(format!(
+            "--producer-id {} must be below --producers {}",
+            a.producer_id, a.producers
+        )
+        .into());
+    };
+    if events >= 1 << ID_SHIFT {
+        return Err(format!("{events} events do not fit the event numbering").into());
+    }
     ready()?;
+    await_go(a)?;
     let batch = a.batch.clamp(1, ring.capacity());
     let start = Instant::now();
     let mut i = 0u64;
-    while i < a.events {
-        let n = batch.min(a.events - i);
+    while i < events {
+        let n = batch.min(events - i);
         let first = p.claim(n, STALL).map_err(waiting("free slots"))?;
         let last = first + n as i64 - 1;
+        let number = tag | i;
         if packed {
             // One range check per batch: the slots as contiguous slices.
             let stride = p.stride();
             let (a, b) = p.slots_mut(first, last)?;
             let events = a.chunks_exact_mut(stride).chain(b.chunks_exact_mut(stride));
             for (k, slot) in events.enumerate() {
-                write_event(slot, size, i + k as u64)?;
+                write_event(slot, size, number + k as u64)?;
             }
         } else {
             for k in 0..n {
-                write_event(p.slot_mut(first + k as i64)?, size, i + k)?;
+                write_event(p.slot_mut(first + k as i64)?, size, number + k)?;
             }
         }
         p.publish(first, last)?;
         i += n;
     }
     report(&[
-        ("events", a.events as f64),
+        ("events", events as f64),
         ("span_ns", nanos(start.elapsed())),
     ])
 }
 
 fn ring_consumer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
-    let ring = open_ring(&a.name, size.get())?;
+    if a.producers > 0 {
+        return ring_mp_consumer(a, size);
+    }
+    let ring = open_throughput_ring(a, size.get())?;
     let mut c = ring.consumer(CONSUMER_NAME, &[], a.strategy.wait())?;
     let packed = ring.is_packed();
     ready()?;
@@ -522,6 +736,44 @@ fn ring_consumer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
         c.commit(available)?;
         next = available + 1;
     }
+    receipt.report(a.events)
+}
+
+/// The consumer of a multi-producer ring: as `ring_consumer`, checking
+/// every event against its producer's counter instead of its sequence.
+fn ring_mp_consumer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
+    let ring = open_throughput_ring(a, size.get())?;
+    let mut c = ring.consumer(CONSUMER_NAME, &[], a.strategy.wait())?;
+    let packed = ring.is_packed();
+    let mut verify = PerProducer::new(a.producers);
+    ready()?;
+    let base = c.next_sequence();
+    let last = base + a.events as i64 - 1;
+    let mut next = base;
+    let mut receipt = Receipt::new();
+    while next <= last {
+        let available = c.wait_for(next, STALL).map_err(waiting("events"))?;
+        if available > last {
+            return Err(format!(
+                "received more than the {} events published (sequence {available})",
+                a.events
+            )
+            .into());
+        }
+        receipt.batch((available - next + 1) as u64);
+        if packed {
+            let stride = c.stride();
+            let (a, b) = c.slots(next, available)?;
+            let events = a.chunks_exact(stride).chain(b.chunks_exact(stride));
+            verify.check(events.map(Ok), size)?;
+        } else {
+            let events = (next..=available).map(|seq| Ok(c.slot(seq)?));
+            verify.check(events, size)?;
+        }
+        c.commit(available)?;
+        next = available + 1;
+    }
+    verify.finish(a.events)?;
     receipt.report(a.events)
 }
 
@@ -1018,6 +1270,8 @@ struct Worker {
     role: Role,
     child: Child,
     out: BufReader<ChildStdout>,
+    /// The worker's stdin, when it waits for a go line (`--go`).
+    go: Option<ChildStdin>,
     finished: bool,
 }
 
@@ -1036,16 +1290,29 @@ impl Fields {
 
 impl Worker {
     fn spawn(role: Role, cpu: usize, args: &[String]) -> BoxResult<Worker> {
+        Worker::start(role, Some(cpu), false, args)
+    }
+
+    /// Starts a worker pinned to `cpu` (or left to the scheduler); with
+    /// `go`, it waits for [`Worker::go`] after reporting ready.
+    fn start(role: Role, cpu: Option<usize>, go: bool, args: &[String]) -> BoxResult<Worker> {
         let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
-            .arg("bench-worker")
-            .args(["--role", role.as_str(), "--cpu", &cpu.to_string()])
+        let mut cmd = Command::new(exe);
+        cmd.arg("bench-worker").args(["--role", role.as_str()]);
+        if let Some(cpu) = cpu {
+            cmd.args(["--cpu", &cpu.to_string()]);
+        }
+        if go {
+            cmd.arg("--go");
+        }
+        let mut child = cmd
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(if go { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("starting {} worker: {e}", role.as_str()))?;
+        let go = child.stdin.take();
         let Some(out) = child.stdout.take() else {
             let _ = child.kill();
             let _ = child.wait();
@@ -1055,8 +1322,18 @@ impl Worker {
             role,
             child,
             out: BufReader::new(out),
+            go,
             finished: false,
         })
+    }
+
+    /// Tells a worker started with `go` to start.
+    fn go(&mut self) -> BoxResult<()> {
+        let Some(mut stdin) = self.go.take() else {
+            return Err(format!("{} worker does not wait for go", self.role.as_str()).into());
+        };
+        writeln!(stdin, "go").map_err(|e| format!("{} worker: {e}", self.role.as_str()))?;
+        Ok(())
     }
 
     fn read_line(&mut self) -> BoxResult<Option<String>> {
@@ -1132,6 +1409,37 @@ fn run_pair(
     let fb = b.finish()?;
     let fa = a.finish()?;
     Ok((fa, fb))
+}
+
+/// Runs a throughput workload with several producers: the consumer is
+/// started and attached first, then every producer; once all are attached
+/// they are told to start together. Returns the consumer's and each
+/// producer's report.
+fn run_group(
+    placement: &Placement,
+    consumer: Role,
+    producer: Role,
+    args: &[String],
+) -> BoxResult<(Fields, Vec<Fields>)> {
+    let mut c = Worker::start(consumer, placement.consumer, false, args)?;
+    c.ready()?;
+    let mut producers = Vec::new();
+    for (id, cpu) in placement.producers.iter().enumerate() {
+        let mut args = args.to_vec();
+        args.extend(["--producer-id".into(), id.to_string()]);
+        let mut p = Worker::start(producer, *cpu, true, &args)?;
+        p.ready()?;
+        producers.push(p);
+    }
+    // Dropping the workers on an error kills every one still running.
+    for p in &mut producers {
+        p.go()?;
+    }
+    let mut reports = Vec::new();
+    for p in producers {
+        reports.push(p.finish()?);
+    }
+    Ok((c.finish()?, reports))
 }
 
 // ---------------------------------------------------------------------------
@@ -1242,6 +1550,12 @@ pub(crate) fn throughput(
         )
         .into());
     }
+    received_rate(&consumer, events, size)
+}
+
+/// The rate a throughput consumer measured: from its first batch to the
+/// last event, over the events after the first batch.
+fn received_rate(consumer: &Fields, events: u64, size: usize) -> BoxResult<Throughput> {
     let after_first = events.saturating_sub(consumer.get("first_batch")? as u64);
     let span = consumer.get("span_ns")?;
     let events_per_sec = if after_first == 0 || span <= 0.0 {
@@ -1260,6 +1574,100 @@ pub(crate) fn throughput(
             f64::NAN
         },
     })
+}
+
+/// Where the processes of a ring throughput workload run (`None`:
+/// wherever the scheduler puts them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Placement {
+    pub producers: Vec<Option<usize>>,
+    pub consumer: Option<usize>,
+}
+
+impl Placement {
+    /// `P:0,0 C:1`: the producers' CPUs, then the consumer's; `*` is
+    /// unpinned.
+    fn label(&self) -> String {
+        let cpu = |c: &Option<usize>| c.map_or_else(|| "*".to_string(), |c| c.to_string());
+        let producers: Vec<String> = self.producers.iter().map(cpu).collect();
+        format!("P:{} C:{}", producers.join(","), cpu(&self.consumer))
+    }
+
+    fn json(&self) -> String {
+        let cpu = |c: &Option<usize>| c.map_or_else(|| "null".to_string(), |c| c.to_string());
+        let producers: Vec<String> = self.producers.iter().map(cpu).collect();
+        format!(
+            "\"producer_cpus\":[{}],\"consumer_cpu\":{}",
+            producers.join(","),
+            cpu(&self.consumer)
+        )
+    }
+}
+
+/// Moves `events` events of `size` bytes through a ring (stamped or
+/// packed, without wake-ups) from `producers` producer processes (0: one
+/// producer of a single-producer ring) to one consumer process, which
+/// verifies every event: in sequence order for a single producer, in each
+/// producer's own order for a multi-producer ring.
+pub(crate) fn ring_throughput(
+    plan: &Plan,
+    spec: &MpSpec,
+    placement: &Placement,
+    events: u64,
+) -> BoxResult<Throughput> {
+    let size = spec.size;
+    if !supported_size(size) {
+        return Err(format!("event size {size}: must lie in [8, {MAX_EVENT}] bytes").into());
+    }
+    if placement.producers.len() != spec.producers.max(1) as usize {
+        return Err("placement does not match the producer count".into());
+    }
+    let mut cleanup = Cleanup::default();
+    let name = unique("bench-mp");
+    let mut options = RingOptions::new()
+        .capacity(plan.capacity)
+        .slot_size(size as u64)
+        .packed(spec.packed)
+        .wakeups(false);
+    if spec.producers > 0 {
+        // A live producer never holds a claim this long; a worker gives
+        // up after the same time without progress anyway.
+        options = options
+            .producer_mode(ProducerMode::Multi)
+            .max_producers(spec.producers)
+            .unblock_timeout(STALL);
+    }
+    cleanup.ring(&name, &options)?;
+    let args = vec![
+        "--name".into(),
+        name,
+        "--events".into(),
+        events.to_string(),
+        "--size".into(),
+        size.to_string(),
+        "--batch".into(),
+        plan.batch.to_string(),
+        "--capacity".into(),
+        plan.capacity.to_string(),
+        "--strategy".into(),
+        spec.strategy.as_str().into(),
+        "--producers".into(),
+        spec.producers.to_string(),
+    ];
+    let (consumer, producers) =
+        run_group(placement, Role::RingConsumer, Role::RingProducer, &args)?;
+    let mut sent = 0u64;
+    for p in &producers {
+        sent += p.get("events")? as u64;
+    }
+    let received = consumer.get("events")? as u64;
+    if sent != events || received != events {
+        return Err(format!(
+            "asked for {events} events, producers sent {sent}, consumer verified {received}"
+        )
+        .into());
+    }
+    received_rate(&consumer, events, size)
 }
 
 /// Which ping-pong.
@@ -1454,6 +1862,128 @@ impl TpRow {
     }
 }
 
+/// A ring throughput workload of the multi-producer comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MpSpec {
+    pub size: usize,
+    pub packed: bool,
+    /// Producer processes of a multi-producer ring; 0: the single producer
+    /// of a single-producer ring.
+    pub producers: u32,
+    pub strategy: Strategy,
+}
+
+impl MpSpec {
+    fn layout(&self) -> &'static str {
+        if self.packed {
+            "packed"
+        } else {
+            "stamped"
+        }
+    }
+
+    fn label(&self) -> String {
+        let ring = match self.producers {
+            0 => "single-producer ring".to_string(),
+            1 => "multi-producer, 1 producer".to_string(),
+            n => format!("multi-producer, {n} producers"),
+        };
+        format!("{:>2}B {}, {ring}", self.size, self.layout())
+    }
+
+    /// The single-producer workload this one is compared with.
+    fn single(&self) -> MpSpec {
+        MpSpec {
+            producers: 0,
+            ..*self
+        }
+    }
+
+    /// The row of the main throughput table that measures this workload
+    /// already (the busy-spin single-producer rings).
+    fn measured_as(&self) -> Option<&'static str> {
+        match (self.producers, self.strategy) {
+            (0, Strategy::Spin) if self.packed => Some("dmp_packed"),
+            (0, Strategy::Spin) => Some("dmp"),
+            _ => None,
+        }
+    }
+}
+
+/// A multi-producer comparison row, where it ran, and its rounds.
+struct MpRow {
+    spec: MpSpec,
+    placement: Placement,
+    rounds: Vec<Throughput>,
+}
+
+impl MpRow {
+    fn best(&self) -> Option<&Throughput> {
+        self.rounds
+            .iter()
+            .filter(|t| t.events_per_sec.is_finite())
+            .max_by(|a, b| a.events_per_sec.total_cmp(&b.events_per_sec))
+    }
+
+    fn rate(&self) -> f64 {
+        self.best().map_or(f64::NAN, |t| t.events_per_sec)
+    }
+}
+
+/// The multi-producer comparison: for 64-byte stamped and 8-byte packed
+/// events, the single-producer ring and a multi-producer ring with one
+/// producer under busy-spin (the single-producer figure is the main
+/// table's), the same two under yield, and a multi-producer ring with two
+/// producers under yield: three busy processes on two cores would spin
+/// against each other, yield lets the one that cannot proceed give its
+/// core away.
+fn mp_rows(plan: &Plan, two: Mp2Placement) -> Vec<MpRow> {
+    let pair = Placement {
+        producers: vec![Some(plan.producer_cpu)],
+        consumer: Some(plan.consumer_cpu),
+    };
+    let three = match two {
+        Mp2Placement::Paired => Placement {
+            producers: vec![Some(plan.producer_cpu), Some(plan.producer_cpu)],
+            consumer: Some(plan.consumer_cpu),
+        },
+        Mp2Placement::Spread => Placement {
+            producers: vec![Some(plan.producer_cpu), Some(plan.consumer_cpu)],
+            consumer: Some(plan.consumer_cpu),
+        },
+        Mp2Placement::Unpinned => Placement {
+            producers: vec![None, None],
+            consumer: None,
+        },
+    };
+    let mut rows = Vec::new();
+    for (size, packed) in [(64usize, false), (8, true)] {
+        for (producers, strategy) in [
+            (0, Strategy::Spin),
+            (1, Strategy::Spin),
+            (0, Strategy::Yield),
+            (1, Strategy::Yield),
+            (2, Strategy::Yield),
+        ] {
+            rows.push(MpRow {
+                spec: MpSpec {
+                    size,
+                    packed,
+                    producers,
+                    strategy,
+                },
+                placement: if producers == 2 {
+                    three.clone()
+                } else {
+                    pair.clone()
+                },
+                rounds: Vec::new(),
+            });
+        }
+    }
+    rows
+}
+
 /// A ping-pong workload of a run; `base` keys the row its p50 is compared
 /// with.
 struct PpSpec {
@@ -1499,6 +2029,7 @@ struct Results {
     gap_us: u64,
     elapsed: Duration,
     tp: Vec<TpRow>,
+    mp: Vec<MpRow>,
     pp: Vec<PpRow>,
     targets: Vec<Target>,
 }
@@ -1509,6 +2040,38 @@ impl Results {
             .iter()
             .find(|r| r.spec.size == size && r.spec.key == key)
             .map_or(f64::NAN, TpRow::rate)
+    }
+
+    fn mp_rate(&self, spec: &MpSpec) -> f64 {
+        self.mp
+            .iter()
+            .find(|r| r.spec == *spec)
+            .map_or(f64::NAN, MpRow::rate)
+    }
+
+    /// A multi-producer comparison row's rate over its single-producer
+    /// counterpart's (same size, layout and wait strategy).
+    fn vs_single(&self, spec: &MpSpec) -> f64 {
+        self.mp_rate(spec) / self.mp_rate(&spec.single())
+    }
+
+    /// The same ratio round by round (each round against the single-producer
+    /// figure of the same round), which shows when the machine changed
+    /// speed between rounds.
+    fn rounds_vs_single(&self, spec: &MpSpec) -> Vec<f64> {
+        let rounds = |s: &MpSpec| {
+            self.mp
+                .iter()
+                .find(|r| r.spec == *s)
+                .map(|r| r.rounds.iter().map(|t| t.events_per_sec).collect())
+                .unwrap_or_else(Vec::new)
+        };
+        let single = rounds(&spec.single());
+        rounds(spec)
+            .iter()
+            .zip(single)
+            .map(|(mp, sp)| mp / sp)
+            .collect()
     }
 
     fn p50(&self, key: &str) -> f64 {
@@ -1652,6 +2215,7 @@ pub fn run(a: &BenchArgs) -> CmdResult {
             rounds: Vec::new(),
         })
         .collect();
+    let mut mp = mp_rows(&plan, a.mp2_placement);
     let mut pp: Vec<PpRow> = ping_pong_specs()
         .into_iter()
         .map(|spec| PpRow {
@@ -1684,6 +2248,25 @@ pub fn run(a: &BenchArgs) -> CmdResult {
             )?;
             row.rounds.push(r);
         }
+        for row in &mut mp {
+            if row.spec.measured_as().is_some() {
+                continue;
+            }
+            let s = &row.spec;
+            let what = format!(
+                "{tag}throughput {}, {}, {}, {events} events",
+                s.label(),
+                s.strategy.label(),
+                row.placement.label()
+            );
+            let r = step(
+                "bench",
+                &what,
+                || ring_throughput(&plan, s, &row.placement, events),
+                |r| fmt_rate(r.events_per_sec),
+            )?;
+            row.rounds.push(r);
+        }
         for row in &mut pp {
             let s = &row.spec;
             let (n, g) = match (s.kind, s.paced) {
@@ -1707,6 +2290,17 @@ pub fn run(a: &BenchArgs) -> CmdResult {
         }
     }
 
+    // The busy-spin single-producer rings are the main table's rows: the
+    // same figure, printed again beside the multi-producer ones.
+    for row in &mut mp {
+        if let Some(key) = row.spec.measured_as() {
+            let size = row.spec.size;
+            if let Some(t) = tp.iter().find(|t| t.spec.size == size && t.spec.key == key) {
+                row.rounds = t.rounds.clone();
+            }
+        }
+    }
+
     let mut results = Results {
         plan,
         events,
@@ -1715,6 +2309,7 @@ pub fn run(a: &BenchArgs) -> CmdResult {
         gap_us: a.gap_us,
         elapsed: started.elapsed(),
         tp,
+        mp,
         pp,
         targets: Vec::new(),
     };
@@ -1768,6 +2363,27 @@ fn targets(r: &Results) -> Vec<Target> {
             v,
             ">= 20",
             v >= 20.0,
+        );
+    }
+    for row in r.mp.iter().filter(|m| m.spec.producers == 1) {
+        let s = &row.spec;
+        let v = r.vs_single(s);
+        add(
+            format!(
+                "MP-1/SP throughput {}B {} ({})",
+                s.size,
+                s.layout(),
+                s.strategy.as_str()
+            ),
+            format!(
+                "mp1_sp_throughput_{}_{}_{}",
+                s.size,
+                s.layout(),
+                s.strategy.as_str()
+            ),
+            v,
+            ">= 0.7",
+            v >= 0.7,
         );
     }
     for (key, layout) in [("dmp_spin", "stamped"), ("dmp_packed_spin", "packed")] {
@@ -1848,6 +2464,44 @@ fn print_table(r: &Results) {
     }
     println!();
     println!(
+        "multi-producer throughput: 1 consumer, {} events per workload (in all, split evenly between the producers), batches of {}, capacity {};",
+        r.events, p.batch, p.capacity
+    );
+    println!(
+        "each event carries its producer's id and counter, checked in order per producer; \"vs SP\" is against the single-producer ring"
+    );
+    println!(
+        "with the same event size, layout and wait strategy (the busy-spin ones are the table above). Placement: CPUs of the"
+    );
+    println!(
+        "producer(s) (P) and the consumer (C). Three processes on two cores use yield: busy-spin would hold a core that another needs."
+    );
+    println!();
+    println!(
+        "{:<42} {:<9} {:<10} {:>14} {:>8} {:>7} {:>9}",
+        "workload", "wait", "placement", "result", "MB/s", "vs SP", "ev/batch"
+    );
+    for row in &r.mp {
+        let s = &row.spec;
+        println!(
+            "{:<42} {:<9} {:<10} {:>14} {:>8} {:>7} {:>9}",
+            s.label(),
+            s.strategy.label(),
+            row.placement.label(),
+            fmt_rate(row.rate()),
+            row.best()
+                .map(Throughput::mb_per_sec)
+                .filter(|v| v.is_finite())
+                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
+            fmt_ratio(r.vs_single(s)),
+            row.best()
+                .map(|t| t.avg_batch)
+                .filter(|v| v.is_finite())
+                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}")),
+        );
+    }
+    println!();
+    println!(
         "{:<38} {:>9} {:>9} {:>9} {:>9} {:>9}  p50 vs",
         "ping-pong round trip, 8B", "p50", "p99", "p99.9", "max", "mean"
     );
@@ -1917,6 +2571,31 @@ fn json(r: &Results) -> String {
             )
         })
         .collect();
+    let mp: Vec<String> = r
+        .mp
+        .iter()
+        .map(|row| {
+            let s = &row.spec;
+            format!(
+                "{{\"size\":{},\"layout\":\"{}\",\"producer_mode\":\"{}\",\"producers\":{},\"wait\":\"{}\",{},                 \"events\":{},\"events_per_sec\":{},\"mb_per_sec\":{},\"vs_single_producer\":{},                 \"consumer_avg_batch\":{},\"rounds_events_per_sec\":[{}],\"rounds_vs_single_producer\":[{}],\"same_as\":{}}}",
+                s.size,
+                s.layout(),
+                if s.producers == 0 { "single" } else { "multi" },
+                s.producers.max(1),
+                s.strategy.as_str(),
+                row.placement.json(),
+                row.best().map_or(0, |t| t.events),
+                json_num(row.rate()),
+                json_num(row.best().map_or(f64::NAN, Throughput::mb_per_sec)),
+                json_num(r.vs_single(s)),
+                json_num(row.best().map_or(f64::NAN, |t| t.avg_batch)),
+                list(row.rounds.iter().map(|t| json_num(t.events_per_sec)).collect()),
+                list(r.rounds_vs_single(s).into_iter().map(json_num).collect()),
+                s.measured_as()
+                    .map_or_else(|| "null".to_string(), |k| format!("\"throughput:{k}\"")),
+            )
+        })
+        .collect();
     let pp: Vec<String> = r
         .pp
         .iter()
@@ -1954,7 +2633,7 @@ fn json(r: &Results) -> String {
     format!(
         "{{\"config\":{{\"events\":{},\"round_trips\":{},\"rounds\":{},\"gap_us\":{},\"batch\":{},\
          \"capacity\":{},\"pingpong_capacity\":{},\"producer_cpu\":{},\"consumer_cpu\":{},\"elapsed_s\":{}}},\
-         \"throughput\":[{}],\"ping_pong\":[{}],\"targets\":{{{}}}}}",
+         \"throughput\":[{}],\"multi_producer\":[{}],\"ping_pong\":[{}],\"targets\":{{{}}}}}",
         r.events,
         r.round_trips,
         r.rounds,
@@ -1966,7 +2645,83 @@ fn json(r: &Results) -> String {
         p.consumer_cpu,
         json_num(r.elapsed.as_secs_f64()),
         list(tp),
+        list(mp),
         list(pp),
         list(targets),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 8-byte events (number only) and 64-byte ones (number and trailer).
+    fn event<S: Size>(size: S, number: u64) -> Vec<u8> {
+        let mut e = vec![0u8; size.get()];
+        write_event(&mut e, size, number).unwrap();
+        e
+    }
+
+    fn of(id: u64, n: u64) -> u64 {
+        id << ID_SHIFT | n
+    }
+
+    /// Feeds `numbers` to a fresh check of `producers` in batches of
+    /// `batch`, then checks that `events` arrived in all.
+    fn verify<S: Size>(size: S, producers: u32, events: u64, numbers: &[u64]) -> BoxResult<()> {
+        let mut v = PerProducer::new(producers);
+        let all: Vec<Vec<u8>> = numbers.iter().map(|&n| event(size, n)).collect();
+        for batch in all.chunks(3) {
+            v.check(batch.iter().map(|e| Ok(e.as_slice())), size)?;
+        }
+        v.finish(events)
+    }
+
+    #[test]
+    fn shares_add_up() {
+        for (events, producers) in [(10, 1), (10, 2), (11, 2), (7, 3), (1, 2)] {
+            let sum: u64 = (0..producers).map(|id| share(events, producers, id)).sum();
+            assert_eq!(sum, events, "{events} over {producers}");
+        }
+        assert_eq!((share(11, 2, 0), share(11, 2, 1)), (6, 5));
+    }
+
+    #[test]
+    fn interleaved_producers_in_their_own_order_pass() {
+        let numbers = [of(1, 0), of(1, 1), of(0, 0), of(0, 1), of(0, 2), of(1, 2)];
+        verify(Fixed::<8>, 2, 6, &numbers).unwrap();
+        verify(Fixed::<64>, 2, 6, &numbers).unwrap();
+        verify(Dynamic(24), 2, 6, &numbers).unwrap();
+        let one: Vec<u64> = (0..10).collect();
+        verify(Fixed::<8>, 1, 10, &one).unwrap();
+    }
+
+    #[test]
+    fn out_of_order_duplicate_unknown_and_missing_events_fail() {
+        let bad: [(&[u64], &str); 5] = [
+            (
+                &[of(0, 0), of(0, 2), of(1, 0), of(0, 1), of(1, 1)],
+                "out of order",
+            ),
+            (
+                &[of(0, 0), of(1, 0), of(0, 0), of(0, 1), of(1, 1)],
+                "payload check",
+            ),
+            (&[of(0, 0), of(2, 0), of(0, 1)], "unknown producer 2"),
+            (&[of(0, 0), of(1, 1), of(0, 1)], "payload check"),
+            (&[of(0, 0), of(1, 0), of(0, 1)], "received 1 of its 2"),
+        ];
+        for (numbers, want) in bad {
+            let e = verify(Fixed::<8>, 2, 4, numbers).unwrap_err().to_string();
+            assert!(e.contains(want), "{numbers:?}: {e}");
+        }
+        // A damaged trailer is caught at a change of producer too.
+        let mut v = PerProducer::new(2);
+        let mut e = event(Fixed::<64>, of(1, 0));
+        e[63] ^= 1;
+        let err = v
+            .check([Ok(e.as_slice())].into_iter(), Fixed::<64>)
+            .unwrap_err();
+        assert!(err.to_string().contains("producer 1"), "{err}");
+    }
 }
