@@ -52,10 +52,12 @@ fn bench_quick_runs_every_workload_and_prints_ratios() {
         "floor atomic ping-pong",
         "dmp ring, blocking, paced",
         "dmp/floor ping-pong p50",
-        "64B stamped, multi-producer, 1 producer    busy-spin",
-        " 8B packed, single-producer ring           yield",
-        " 8B packed, multi-producer, 2 producers    yield     P:0,0 C:1",
+        "64B stamped, multi-producer, 1 producer        busy-spin",
+        " 8B packed, single-producer ring               yield",
+        " 8B packed, multi-producer, 2 producers        yield     P:0,0 C:1",
         "MP-1/SP throughput 64B stamped (spin)",
+        " 8B packed, single-producer ring, no counters  busy-spin",
+        "counters on/off throughput 64B stamped",
     ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }
@@ -94,18 +96,21 @@ fn bench_json_has_the_multi_producer_rows() {
         "\"same_as\":\"throughput:dmp_packed\"",
         "{\"size\":64,\"layout\":\"stamped\",\"producer_mode\":\"multi\",\"producers\":1,\"wait\":\"yield\"",
         "{\"size\":8,\"layout\":\"packed\",\"producer_mode\":\"multi\",\"producers\":2,\"wait\":\"yield\",\"producer_cpus\":[null,null],\"consumer_cpu\":null",
+        "\"hot_counters\":false,",
+        "\"rounds_counters_on_off\":[",
     ] {
         assert!(rows.contains(needle), "missing {needle:?} in:\n{rows}");
     }
-    assert_eq!(rows.matches("\"events\":200000,").count(), 10, "{rows}");
+    assert_eq!(rows.matches("\"events\":200000,").count(), 12, "{rows}");
     assert_eq!(
         rows.matches("\"rounds_vs_single_producer\":[").count(),
-        10,
+        12,
         "{rows}"
     );
     for key in [
         "\"mp1_sp_throughput_64_stamped_spin\"",
         "\"mp1_sp_throughput_8_packed_yield\"",
+        "\"counters_on_off_throughput_8_packed\"",
     ] {
         assert!(json.contains(key), "missing target {key} in:\n{json}");
     }

@@ -1637,6 +1637,7 @@ pub(crate) fn ring_throughput(
             .max_producers(spec.producers)
             .unblock_timeout(STALL);
     }
+    options = options.hot_counters(spec.counters);
     cleanup.ring(&name, &options)?;
     let args = vec![
         "--name".into(),
@@ -1871,6 +1872,9 @@ pub(crate) struct MpSpec {
     /// of a single-producer ring.
     pub producers: u32,
     pub strategy: Strategy,
+    /// Per-participant hot-path counters (events, batches, waits) on; off
+    /// measures what they cost.
+    pub counters: bool,
 }
 
 impl MpSpec {
@@ -1888,7 +1892,8 @@ impl MpSpec {
             1 => "multi-producer, 1 producer".to_string(),
             n => format!("multi-producer, {n} producers"),
         };
-        format!("{:>2}B {}, {ring}", self.size, self.layout())
+        let off = if self.counters { "" } else { ", no counters" };
+        format!("{:>2}B {}, {ring}{off}", self.size, self.layout())
     }
 
     /// The single-producer workload this one is compared with.
@@ -1899,10 +1904,19 @@ impl MpSpec {
         }
     }
 
+    /// The same workload with the hot-path counters on.
+    fn counted(&self) -> MpSpec {
+        MpSpec {
+            counters: true,
+            ..*self
+        }
+    }
+
     /// The row of the main throughput table that measures this workload
     /// already (the busy-spin single-producer rings).
     fn measured_as(&self) -> Option<&'static str> {
         match (self.producers, self.strategy) {
+            _ if !self.counters => None,
             (0, Strategy::Spin) if self.packed => Some("dmp_packed"),
             (0, Strategy::Spin) => Some("dmp"),
             _ => None,
@@ -1936,7 +1950,9 @@ impl MpRow {
 /// table's), the same two under yield, and a multi-producer ring with two
 /// producers under yield: three busy processes on two cores would spin
 /// against each other, yield lets the one that cannot proceed give its
-/// core away.
+/// core away. Last, the busy-spin single-producer rings once more with the
+/// hot-path counters off, which the main table's (counters on) are
+/// compared with.
 fn mp_rows(plan: &Plan, two: Mp2Placement) -> Vec<MpRow> {
     let pair = Placement {
         producers: vec![Some(plan.producer_cpu)],
@@ -1958,12 +1974,13 @@ fn mp_rows(plan: &Plan, two: Mp2Placement) -> Vec<MpRow> {
     };
     let mut rows = Vec::new();
     for (size, packed) in [(64usize, false), (8, true)] {
-        for (producers, strategy) in [
-            (0, Strategy::Spin),
-            (1, Strategy::Spin),
-            (0, Strategy::Yield),
-            (1, Strategy::Yield),
-            (2, Strategy::Yield),
+        for (producers, strategy, counters) in [
+            (0, Strategy::Spin, true),
+            (1, Strategy::Spin, true),
+            (0, Strategy::Yield, true),
+            (1, Strategy::Yield, true),
+            (2, Strategy::Yield, true),
+            (0, Strategy::Spin, false),
         ] {
             rows.push(MpRow {
                 spec: MpSpec {
@@ -1971,6 +1988,7 @@ fn mp_rows(plan: &Plan, two: Mp2Placement) -> Vec<MpRow> {
                     packed,
                     producers,
                     strategy,
+                    counters,
                 },
                 placement: if producers == 2 {
                     three.clone()
@@ -2050,24 +2068,40 @@ impl Results {
     }
 
     /// A multi-producer comparison row's rate over its single-producer
-    /// counterpart's (same size, layout and wait strategy).
+    /// counterpart's (same size, layout, wait strategy and counters).
     fn vs_single(&self, spec: &MpSpec) -> f64 {
         self.mp_rate(spec) / self.mp_rate(&spec.single())
+    }
+
+    /// The rate with the hot-path counters on over the rate without them
+    /// (same workload otherwise).
+    fn counters_on_off(&self, spec: &MpSpec) -> f64 {
+        self.mp_rate(&spec.counted()) / self.mp_rate(spec)
+    }
+
+    /// The same ratio round by round.
+    fn rounds_counters_on_off(&self, spec: &MpSpec) -> Vec<f64> {
+        let on = self.rounds_of(&spec.counted());
+        on.iter()
+            .zip(self.rounds_of(spec))
+            .map(|(on, off)| on / off)
+            .collect()
+    }
+
+    fn rounds_of(&self, spec: &MpSpec) -> Vec<f64> {
+        self.mp
+            .iter()
+            .find(|r| r.spec == *spec)
+            .map(|r| r.rounds.iter().map(|t| t.events_per_sec).collect())
+            .unwrap_or_default()
     }
 
     /// The same ratio round by round (each round against the single-producer
     /// figure of the same round), which shows when the machine changed
     /// speed between rounds.
     fn rounds_vs_single(&self, spec: &MpSpec) -> Vec<f64> {
-        let rounds = |s: &MpSpec| {
-            self.mp
-                .iter()
-                .find(|r| r.spec == *s)
-                .map(|r| r.rounds.iter().map(|t| t.events_per_sec).collect())
-                .unwrap_or_else(Vec::new)
-        };
-        let single = rounds(&spec.single());
-        rounds(spec)
+        let single = self.rounds_of(&spec.single());
+        self.rounds_of(spec)
             .iter()
             .zip(single)
             .map(|(mp, sp)| mp / sp)
@@ -2386,6 +2420,17 @@ fn targets(r: &Results) -> Vec<Target> {
             v >= 0.7,
         );
     }
+    for row in r.mp.iter().filter(|m| !m.spec.counters) {
+        let s = &row.spec;
+        let v = r.counters_on_off(s);
+        add(
+            format!("counters on/off throughput {}B {}", s.size, s.layout()),
+            format!("counters_on_off_throughput_{}_{}", s.size, s.layout()),
+            v,
+            ">= 0.97",
+            v >= 0.97,
+        );
+    }
     for (key, layout) in [("dmp_spin", "stamped"), ("dmp_packed_spin", "packed")] {
         let v = r.p50(key) / r.p50("floor");
         add(
@@ -2476,15 +2521,19 @@ fn print_table(r: &Results) {
     println!(
         "producer(s) (P) and the consumer (C). Three processes on two cores use yield: busy-spin would hold a core that another needs."
     );
+    println!(
+        "The \"no counters\" rows turn the per-participant hot-path counters off (RingOptions::hot_counters(false)); the targets"
+    );
+    println!("compare the main table's rings (counters on) with them.");
     println!();
     println!(
-        "{:<42} {:<9} {:<10} {:>14} {:>8} {:>7} {:>9}",
+        "{:<46} {:<9} {:<10} {:>14} {:>8} {:>7} {:>9}",
         "workload", "wait", "placement", "result", "MB/s", "vs SP", "ev/batch"
     );
     for row in &r.mp {
         let s = &row.spec;
         println!(
-            "{:<42} {:<9} {:<10} {:>14} {:>8} {:>7} {:>9}",
+            "{:<46} {:<9} {:<10} {:>14} {:>8} {:>7} {:>9}",
             s.label(),
             s.strategy.label(),
             row.placement.label(),
@@ -2493,7 +2542,11 @@ fn print_table(r: &Results) {
                 .map(Throughput::mb_per_sec)
                 .filter(|v| v.is_finite())
                 .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
-            fmt_ratio(r.vs_single(s)),
+            if s.counters {
+                fmt_ratio(r.vs_single(s))
+            } else {
+                "-".to_string()
+            },
             row.best()
                 .map(|t| t.avg_batch)
                 .filter(|v| v.is_finite())
@@ -2577,20 +2630,35 @@ fn json(r: &Results) -> String {
         .map(|row| {
             let s = &row.spec;
             format!(
-                "{{\"size\":{},\"layout\":\"{}\",\"producer_mode\":\"{}\",\"producers\":{},\"wait\":\"{}\",{},                 \"events\":{},\"events_per_sec\":{},\"mb_per_sec\":{},\"vs_single_producer\":{},                 \"consumer_avg_batch\":{},\"rounds_events_per_sec\":[{}],\"rounds_vs_single_producer\":[{}],\"same_as\":{}}}",
+                "{{\"size\":{},\"layout\":\"{}\",\"producer_mode\":\"{}\",\"producers\":{},\"wait\":\"{}\",{},\
+                 \"hot_counters\":{},\"events\":{},\"events_per_sec\":{},\"mb_per_sec\":{},\
+                 \"vs_single_producer\":{},\"counters_on_off\":{},\"consumer_avg_batch\":{},\
+                 \"rounds_events_per_sec\":[{}],\"rounds_vs_single_producer\":[{}],\
+                 \"rounds_counters_on_off\":[{}],\"same_as\":{}}}",
                 s.size,
                 s.layout(),
                 if s.producers == 0 { "single" } else { "multi" },
                 s.producers.max(1),
                 s.strategy.as_str(),
                 row.placement.json(),
+                s.counters,
                 row.best().map_or(0, |t| t.events),
                 json_num(row.rate()),
                 json_num(row.best().map_or(f64::NAN, Throughput::mb_per_sec)),
                 json_num(r.vs_single(s)),
+                if s.counters {
+                    "null".to_string()
+                } else {
+                    json_num(r.counters_on_off(s))
+                },
                 json_num(row.best().map_or(f64::NAN, |t| t.avg_batch)),
                 list(row.rounds.iter().map(|t| json_num(t.events_per_sec)).collect()),
                 list(r.rounds_vs_single(s).into_iter().map(json_num).collect()),
+                if s.counters {
+                    String::new()
+                } else {
+                    list(r.rounds_counters_on_off(s).into_iter().map(json_num).collect())
+                },
                 s.measured_as()
                     .map_or_else(|| "null".to_string(), |k| format!("\"throughput:{k}\"")),
             )
