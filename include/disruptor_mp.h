@@ -187,6 +187,24 @@
 #define DMP_STATUS_PRODUCER_TABLE_FULL -28
 
 /**
+ * A required consumer holding the ring back is dead and did not come back
+ * within the producer's `consumer_dead_timeout_ns`; the message names it.
+ */
+#define DMP_STATUS_CONSUMER_DEAD -29
+
+/**
+ * A live required consumer holding the ring back made no progress for the
+ * producer's progress timeout plus its grace period; the message names it.
+ */
+#define DMP_STATUS_CONSUMER_STALLED -30
+
+/**
+ * This optional consumer was evicted (events after its committed sequence
+ * may be lost; a batch read since is void): `dmp_consumer_rejoin` goes on.
+ */
+#define DMP_STATUS_EVICTED -31
+
+/**
  * `backing`: a POSIX shared-memory name (a file under /dev/shm).
  */
 #define DMP_BACKING_SHM 0
@@ -434,6 +452,32 @@ typedef struct dmp_ring_info {
 } dmp_ring_info;
 
 /**
+ * What `on_stall` is told about a stalled required consumer.
+ */
+typedef struct dmp_stall_alert {
+  /**
+   * NUL-terminated name.
+   */
+  char name[64];
+  /**
+   * Consumer-table entry.
+   */
+  uint32_t index;
+  /**
+   * PID of its holder.
+   */
+  uint32_t pid;
+  /**
+   * Its committed sequence, unchanged all that time.
+   */
+  int64_t sequence;
+  /**
+   * How long it has made no progress, in nanoseconds.
+   */
+  uint64_t stalled_ns;
+} dmp_stall_alert;
+
+/**
  * Options for opening a producer.
  */
 typedef struct dmp_producer_options {
@@ -449,6 +493,56 @@ typedef struct dmp_producer_options {
    * Sleep between polls for `DMP_WAIT_SLEEP` (0 = 50 µs).
    */
   uint64_t sleep_ns;
+  /**
+   * How long a dead required consumer may hold the producer back (time
+   * for it to come back and resume) before claims fail with
+   * `DMP_STATUS_CONSUMER_DEAD` (0 = 5 s).
+   */
+  uint64_t consumer_dead_timeout_ns;
+  /**
+   * A live required consumer that makes no progress this long while it
+   * holds the producer back is reported: the ring's stalled-consumer
+   * alert counter and `on_stall` (0 = never).
+   */
+  uint64_t progress_timeout_ns;
+  /**
+   * After the report, how much longer it may stall before claims fail
+   * with `DMP_STATUS_CONSUMER_STALLED` (0 = 5 s).
+   */
+  uint64_t stall_grace_ns;
+  /**
+   * Readiness gate: `dmp_producer_open` waits until at least this many
+   * consumers are active (0 = no count).
+   */
+  uint32_t ready_consumers;
+  /**
+   * Reserved (0).
+   */
+  uint32_t reserved;
+  /**
+   * Readiness gate: names of consumers that must be active (may be NULL
+   * when `ready_name_count` is 0).
+   */
+  const char *const *ready_names;
+  /**
+   * Number of entries in `ready_names`.
+   */
+  size_t ready_name_count;
+  /**
+   * How long the readiness gate waits (0 = 10 s); then
+   * `DMP_STATUS_TIMEOUT`.
+   */
+  uint64_t ready_timeout_ns;
+  /**
+   * Called once per stall on the producer's thread while it waits in
+   * `dmp_claim`; it must return promptly and must not call back into the
+   * same producer (NULL: none).
+   */
+  void (*on_stall)(void *user, const struct dmp_stall_alert *alert);
+  /**
+   * Passed to `on_stall` as is.
+   */
+  void *on_stall_user;
 } dmp_producer_options;
 
 /**
@@ -476,6 +570,20 @@ typedef struct dmp_consumer_options {
    * Number of entries in `dependencies`.
    */
   size_t dependency_count;
+  /**
+   * 1: an optional consumer, which producers evict rather than wait for
+   * longer than `max_block_ns`; 0: required (waited for).
+   */
+  uint32_t optional;
+  /**
+   * Reserved (0).
+   */
+  uint32_t reserved;
+  /**
+   * Optional consumers: how long it may hold a waiting producer back
+   * (0 = not at all).
+   */
+  uint64_t max_block_ns;
 } dmp_consumer_options;
 
 /**
@@ -581,6 +689,14 @@ typedef struct dmp_ring_stats {
    * Reserved (0).
    */
   uint32_t reserved2;
+  /**
+   * Optional consumers evicted.
+   */
+  uint64_t evictions;
+  /**
+   * Stalled required consumers reported by producers.
+   */
+  uint64_t stall_alerts;
 } dmp_ring_stats;
 
 /**
@@ -600,7 +716,7 @@ typedef struct dmp_consumer_status {
    */
   char name[64];
   /**
-   * 1 joining, 2 active, 3 left.
+   * 1 joining, 2 active, 3 left, 4 evicted.
    */
   uint32_t state;
   /**
@@ -651,6 +767,14 @@ typedef struct dmp_consumer_status {
    * Last activity, ns since the Unix epoch (0: never).
    */
   uint64_t last_activity_ns;
+  /**
+   * 1 for an optional consumer, 0 for a required one.
+   */
+  uint32_t optional;
+  /**
+   * Reserved (0).
+   */
+  uint32_t reserved;
 } dmp_consumer_status;
 
 /**
@@ -942,6 +1066,20 @@ int32_t dmp_consumer_event(struct dmp_consumer *consumer,
  * The next sequence this consumer should read (last committed + 1).
  */
 DMP_MUST_USE int32_t dmp_consumer_next(struct dmp_consumer *consumer, int64_t *out_next);
+
+/**
+ * After `DMP_STATUS_EVICTED`: joins again at the current position;
+ * `*out_lost` (may be NULL) receives how many events were lost since the
+ * last commit. A consumer that was not evicted is left as it is (0 lost).
+ */
+DMP_MUST_USE int32_t dmp_consumer_rejoin(struct dmp_consumer *consumer, uint64_t *out_lost);
+
+/**
+ * `*out_lost` receives how many events this consumer's name missed when
+ * it joined (0 for a new name, or one that resumed from its committed
+ * sequence after its previous holder died).
+ */
+DMP_MUST_USE int32_t dmp_consumer_lost_on_join(struct dmp_consumer *consumer, uint64_t *out_lost);
 
 /**
  * Marks every sequence up to `seq` consumed (one release store). `seq`

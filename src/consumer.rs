@@ -73,6 +73,10 @@ pub struct ConsumerCore {
     unblock: Duration,
     /// The pending sequence this consumer waits for, and since when.
     stuck: Option<(i64, Instant)>,
+    /// An optional consumer, which a producer may evict.
+    evictable: bool,
+    /// Events its name missed when it joined.
+    lost_on_join: u64,
     counters: crate::counters::EntryCounters,
     _lease: Lease,
 }
@@ -88,6 +92,7 @@ impl ConsumerCore {
         name: &str,
         dependencies: &[String],
         strategy: WaitStrategy,
+        optional: Option<Duration>,
     ) -> Result<ConsumerCore> {
         validate_name(name)?;
         let params = &segment.layout().params;
@@ -122,11 +127,32 @@ impl ConsumerCore {
         }
 
         let (index, lease) = Self::claim_entry(segment, &tables, name)?;
+        // The entry was this name's (not a free one, nor another name's).
+        let own = tables.consumer_state(index).load(Ordering::Acquire) != state::FREE
+            && tables.consumer_name(index) == name;
+        // A name whose holder died while it still gated the producer finds
+        // its events still in the ring (the producer waited for it): it
+        // resumes from its committed sequence.
+        let resume = tables.consumer_state(index).load(Ordering::Acquire) == state::ACTIVE
+            && tables.gating_mask().load(Ordering::SeqCst) & (1 << index) != 0;
+        let previous = tables.consumer_sequence(index).get();
         let pid = sys::pid();
         tables.set_consumer_name(index, name);
         tables
             .consumer_dependencies(index)
             .store(deps, Ordering::Relaxed);
+        tables.consumer_flags(index).store(
+            if optional.is_some() {
+                crate::layout::consumer_entry::OPTIONAL
+            } else {
+                0
+            },
+            Ordering::Relaxed,
+        );
+        tables.consumer_max_block_ns(index).store(
+            optional.map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+            Ordering::Relaxed,
+        );
         tables.consumer_pid(index).store(pid, Ordering::Relaxed);
         tables
             .consumer_start_time(index)
@@ -138,30 +164,23 @@ impl ConsumerCore {
             .consumer_state(index)
             .store(state::JOINING, Ordering::Release);
 
-        // Start at the cursor (multi-producer: the claim counter). Publish
-        // the start, join the gating mask, then re-read: see
-        // `Tables::gating_minimum` for the pairing that keeps producers from
-        // lapping a consumer that is joining. The second read of the claim
-        // counter is a read-modify-write, which sees the latest claim.
-        let cursor = tables.cursor();
-        let head = || {
-            if multi {
-                tables.claim().fetch_add(0, Ordering::SeqCst)
-            } else {
-                cursor.value().load(Ordering::SeqCst)
-            }
+        let start = if resume {
+            previous
+        } else {
+            join(&tables, index, multi)
         };
-        let sequence = tables.consumer_sequence(index);
-        let start = head().max(sequence.get());
-        sequence.set(start);
-        tables.gating_mask().fetch_or(1 << index, Ordering::SeqCst);
-        let start = head().max(start);
-        sequence.value().store(start, Ordering::SeqCst);
+        let lost_on_join = if own && !resume {
+            u64::try_from(start.saturating_sub(previous)).unwrap_or(0)
+        } else {
+            0
+        };
         tables
             .consumer_state(index)
             .store(state::ACTIVE, Ordering::Release);
         tables.table_generation().fetch_add(1, Ordering::Release);
         tables.counters().bump(crate::layout::counters::ATTACHES);
+        let cursor = tables.cursor();
+        let sequence = tables.consumer_sequence(index);
 
         let barrier = match (deps, multi) {
             (0, false) => Barrier::Cursor(cursor),
@@ -181,6 +200,8 @@ impl ConsumerCore {
             multi,
             unblock,
             stuck: None,
+            evictable: optional.is_some(),
+            lost_on_join,
             counters: {
                 let c = tables.counters().for_consumer(index);
                 c.touch();
@@ -265,6 +286,9 @@ impl ConsumerCore {
     ) -> Result<i64> {
         if seq <= self.available {
             return Ok(self.available);
+        }
+        if self.evictable {
+            self.check_evicted()?;
         }
         if seq > self.committed.saturating_add(self.slots.capacity() as i64) {
             return Err(self.never_available(seq));
@@ -399,11 +423,43 @@ impl ConsumerCore {
     #[cold]
     fn wait_slow(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
         self.counters.wait(false);
-        let result = self.wait_slow_inner(segment, seq, timeout);
+        let result = if self.evictable {
+            self.wait_evictable(segment, seq, timeout)
+        } else {
+            self.wait_slow_inner(segment, seq, timeout)
+        };
         if let Err(Error::Timeout { .. }) = result {
             self.counters.timeout();
         }
         result
+    }
+
+    /// An optional consumer's wait, in slices: between them it looks at its
+    /// own state, so an eviction ends the wait (a lapped consumer would
+    /// otherwise wait for a stamp that a later lap overwrote).
+    fn wait_evictable(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            let left = deadline.map_or(crate::liveness::WATCH_INTERVAL, |d| {
+                d.saturating_duration_since(Instant::now())
+            });
+            let slice = left.min(crate::liveness::WATCH_INTERVAL);
+            match self.wait_slow_inner(segment, seq, slice) {
+                Err(e @ (Error::Timeout { .. } | Error::WouldBlock(_))) => {
+                    self.check_evicted()?;
+                    if timeout.is_zero() || deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(match e {
+                            Error::Timeout { what, .. } => Error::Timeout {
+                                what,
+                                waited: timeout,
+                            },
+                            other => other,
+                        });
+                    }
+                }
+                other => return other,
+            }
+        }
     }
 
     fn wait_slow_inner(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
@@ -509,6 +565,12 @@ impl ConsumerCore {
         if seq < self.committed || seq > self.available {
             return Err(self.uncommittable(seq));
         }
+        if self.evictable {
+            // After the batch's reads: a commit that does not see the
+            // eviction read slots the producer had not yet overwritten.
+            std::sync::atomic::fence(Ordering::Acquire);
+            self.check_evicted()?;
+        }
         if self.wakeups {
             if self.sequence.set_and_wake(seq) {
                 self.counters.wakeup();
@@ -529,6 +591,77 @@ impl ConsumerCore {
         ))
     }
 
+    /// Fails with `Evicted` once a producer has evicted this (optional)
+    /// consumer: one load of its own entry's state, a line only the
+    /// consumer reads until an eviction writes it.
+    #[inline]
+    fn check_evicted(&self) -> Result<()> {
+        if self
+            .tables
+            .consumer_state(self.index)
+            .load(Ordering::Acquire)
+            == state::ACTIVE
+        {
+            return Ok(());
+        }
+        Err(self.evicted())
+    }
+
+    #[cold]
+    fn evicted(&self) -> Error {
+        let t = &self.tables;
+        let st = t.consumer_state(self.index).load(Ordering::Acquire);
+        if st != state::EVICTED {
+            return Error::Corrupt {
+                path: Default::default(),
+                detail: format!(
+                    "consumer entry {} holds state {st} while its consumer is attached",
+                    self.index
+                ),
+            };
+        }
+        let committed = t.consumer_evicted_at(self.index).load(Ordering::Relaxed);
+        let head = t.head(self.multi);
+        Error::Evicted {
+            name: t.consumer_name(self.index),
+            committed,
+            lost: u64::try_from(head.saturating_sub(self.committed)).unwrap_or(0),
+        }
+    }
+
+    /// Whether this consumer is optional (evictable).
+    pub fn is_optional(&self) -> bool {
+        self.evictable
+    }
+
+    /// Events its name missed when it joined.
+    pub fn lost_on_join(&self) -> u64 {
+        self.lost_on_join
+    }
+
+    /// After an eviction: joins again at the current position and returns
+    /// the events lost since the last commit. `Ok(0)` when not evicted.
+    pub fn rejoin(&mut self, segment: &Segment) -> Result<u64> {
+        let _guard = lock_registry(segment)?;
+        let t = &self.tables;
+        if t.consumer_state(self.index).load(Ordering::Acquire) != state::EVICTED {
+            return Ok(0);
+        }
+        t.consumer_generation(self.index)
+            .fetch_add(1, Ordering::Relaxed);
+        t.consumer_state(self.index)
+            .store(state::JOINING, Ordering::Release);
+        let start = join(t, self.index, self.multi);
+        t.consumer_state(self.index)
+            .store(state::ACTIVE, Ordering::Release);
+        t.table_generation().fetch_add(1, Ordering::Release);
+        let lost = u64::try_from(start.saturating_sub(self.committed)).unwrap_or(0);
+        self.committed = start;
+        self.available = start;
+        self.stuck = None;
+        Ok(lost)
+    }
+
     /// Leaves the ring: stops gating the producer. The entry keeps its name
     /// and committed sequence.
     pub fn leave(&mut self, segment: &Segment) -> Result<()> {
@@ -542,6 +675,20 @@ impl ConsumerCore {
         t.counters().bump(crate::layout::counters::DETACHES);
         Ok(())
     }
+}
+
+/// Joins entry `index` to the gating set at the current head (registry
+/// lock held) and returns its start. Publishes the start, joins the gating
+/// mask, then re-reads the head: see `Tables::gating_minimum` for the
+/// pairing that keeps producers from lapping a consumer that is joining.
+fn join(tables: &Tables, index: u32, multi: bool) -> i64 {
+    let sequence = tables.consumer_sequence(index);
+    let start = tables.head(multi).max(sequence.get());
+    sequence.set(start);
+    tables.gating_mask().fetch_or(1 << index, Ordering::SeqCst);
+    let start = tables.head(multi).max(start);
+    sequence.value().store(start, Ordering::SeqCst);
+    start
 }
 
 #[inline]

@@ -271,6 +271,51 @@ pub enum Error {
         /// The ring's unblock timeout.
         timeout: Duration,
     },
+    /// A required consumer that holds the producer back is dead (no live
+    /// process holds its lease) and did not come back within the producer's
+    /// `consumer_dead_timeout`.
+    #[error("required consumer {name:?} (entry {index}, last pid {pid}) is dead and holds the ring back at sequence {sequence}; it did not come back within {waited:?}")]
+    ConsumerDead {
+        /// The consumer's name.
+        name: String,
+        /// Its table entry.
+        index: u32,
+        /// PID of its last holder.
+        pid: u32,
+        /// Its committed sequence.
+        sequence: i64,
+        /// How long the producer waited for it to come back.
+        waited: Duration,
+    },
+    /// A live required consumer made no progress while it held the producer
+    /// back, for the producer's progress timeout plus its grace period.
+    #[error("required consumer {name:?} (entry {index}, pid {pid}) is alive but made no progress for {stalled:?} at sequence {sequence}, holding the ring back")]
+    ConsumerStalled {
+        /// The consumer's name.
+        name: String,
+        /// Its table entry.
+        index: u32,
+        /// PID of its holder.
+        pid: u32,
+        /// Its committed sequence.
+        sequence: i64,
+        /// How long it made no progress.
+        stalled: Duration,
+    },
+    /// This optional consumer was evicted: the producer stopped waiting for
+    /// it (it was dead, or held the producer back longer than its policy
+    /// allows). Events after `committed` may have been overwritten; any
+    /// batch read since is void. `Consumer::rejoin` starts again at the
+    /// current position.
+    #[error("consumer {name:?} was evicted after sequence {committed}; {lost} events published since are lost to it; rejoin to go on")]
+    Evicted {
+        /// The consumer's name.
+        name: String,
+        /// Its committed sequence when it was evicted.
+        committed: i64,
+        /// Events published after it that it will not see (as of now).
+        lost: u64,
+    },
 }
 
 /// C status codes: `0` OK, small positive values for expected outcomes,
@@ -342,11 +387,17 @@ pub enum Status {
     ClaimAbandoned = -27,
     /// Producer table full.
     ProducerTableFull = -28,
+    /// A required consumer holding the ring back is dead.
+    ConsumerDead = -29,
+    /// A required consumer holding the ring back makes no progress.
+    ConsumerStalled = -30,
+    /// This optional consumer was evicted; rejoin to go on.
+    Evicted = -31,
 }
 
 impl Status {
     /// Every status, for tables and tests.
-    pub const ALL: [Status; 32] = [
+    pub const ALL: [Status; 35] = [
         Status::Ok,
         Status::WouldBlock,
         Status::Timeout,
@@ -379,6 +430,9 @@ impl Status {
         Status::Abandoned,
         Status::ClaimAbandoned,
         Status::ProducerTableFull,
+        Status::ConsumerDead,
+        Status::ConsumerStalled,
+        Status::Evicted,
     ];
 
     /// The status for a raw code, if it is one.
@@ -421,6 +475,11 @@ impl Status {
             Status::Abandoned => c"sequence abandoned by its producer",
             Status::ClaimAbandoned => c"claim abandoned after the unblock timeout",
             Status::ProducerTableFull => c"producer table full",
+            Status::ConsumerDead => c"a required consumer holding the ring back is dead",
+            Status::ConsumerStalled => {
+                c"a required consumer holding the ring back makes no progress"
+            }
+            Status::Evicted => c"consumer evicted; rejoin to go on",
         }
     }
 
@@ -465,6 +524,9 @@ impl Error {
             Error::Abandoned { .. } => Status::Abandoned,
             Error::ClaimAbandoned { .. } | Error::ClaimLapped { .. } => Status::ClaimAbandoned,
             Error::ProducerTableFull { .. } => Status::ProducerTableFull,
+            Error::ConsumerDead { .. } => Status::ConsumerDead,
+            Error::ConsumerStalled { .. } => Status::ConsumerStalled,
+            Error::Evicted { .. } => Status::Evicted,
         }
     }
 

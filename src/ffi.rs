@@ -11,7 +11,7 @@
 use crate::counters::Owner;
 use crate::error::{Error, Result, Status};
 use crate::region::Location;
-use crate::ring::{Consumer, Producer, Ring, RingOptions};
+use crate::ring::{Consumer, ConsumerOptions, Producer, ProducerOptions, Ring, RingOptions};
 use crate::snapshot::Snapshot;
 use crate::wait::WaitStrategy;
 use crate::ProducerMode;
@@ -88,6 +88,15 @@ pub const DMP_STATUS_ABANDONED: i32 = 3;
 pub const DMP_STATUS_CLAIM_ABANDONED: i32 = -27;
 /// Every producer-table entry of the multi-producer ring is in use.
 pub const DMP_STATUS_PRODUCER_TABLE_FULL: i32 = -28;
+/// A required consumer holding the ring back is dead and did not come back
+/// within the producer's `consumer_dead_timeout_ns`; the message names it.
+pub const DMP_STATUS_CONSUMER_DEAD: i32 = -29;
+/// A live required consumer holding the ring back made no progress for the
+/// producer's progress timeout plus its grace period; the message names it.
+pub const DMP_STATUS_CONSUMER_STALLED: i32 = -30;
+/// This optional consumer was evicted (events after its committed sequence
+/// may be lost; a batch read since is void): `dmp_consumer_rejoin` goes on.
+pub const DMP_STATUS_EVICTED: i32 = -31;
 
 /// `backing`: a POSIX shared-memory name (a file under /dev/shm).
 pub const DMP_BACKING_SHM: u32 = 0;
@@ -183,6 +192,52 @@ pub struct dmp_producer_options {
     pub wait_strategy: u32,
     /// Sleep between polls for `DMP_WAIT_SLEEP` (0 = 50 µs).
     pub sleep_ns: u64,
+    /// How long a dead required consumer may hold the producer back (time
+    /// for it to come back and resume) before claims fail with
+    /// `DMP_STATUS_CONSUMER_DEAD` (0 = 5 s).
+    pub consumer_dead_timeout_ns: u64,
+    /// A live required consumer that makes no progress this long while it
+    /// holds the producer back is reported: the ring's stalled-consumer
+    /// alert counter and `on_stall` (0 = never).
+    pub progress_timeout_ns: u64,
+    /// After the report, how much longer it may stall before claims fail
+    /// with `DMP_STATUS_CONSUMER_STALLED` (0 = 5 s).
+    pub stall_grace_ns: u64,
+    /// Readiness gate: `dmp_producer_open` waits until at least this many
+    /// consumers are active (0 = no count).
+    pub ready_consumers: u32,
+    /// Reserved (0).
+    pub reserved: u32,
+    /// Readiness gate: names of consumers that must be active (may be NULL
+    /// when `ready_name_count` is 0).
+    pub ready_names: *const *const c_char,
+    /// Number of entries in `ready_names`.
+    pub ready_name_count: usize,
+    /// How long the readiness gate waits (0 = 10 s); then
+    /// `DMP_STATUS_TIMEOUT`.
+    pub ready_timeout_ns: u64,
+    /// Called once per stall on the producer's thread while it waits in
+    /// `dmp_claim`; it must return promptly and must not call back into the
+    /// same producer (NULL: none).
+    pub on_stall: Option<extern "C" fn(user: *mut c_void, alert: *const dmp_stall_alert)>,
+    /// Passed to `on_stall` as is.
+    pub on_stall_user: *mut c_void,
+}
+
+/// What `on_stall` is told about a stalled required consumer.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct dmp_stall_alert {
+    /// NUL-terminated name.
+    pub name: [c_char; 64],
+    /// Consumer-table entry.
+    pub index: u32,
+    /// PID of its holder.
+    pub pid: u32,
+    /// Its committed sequence, unchanged all that time.
+    pub sequence: i64,
+    /// How long it has made no progress, in nanoseconds.
+    pub stalled_ns: u64,
 }
 
 /// Options for opening a consumer.
@@ -200,6 +255,14 @@ pub struct dmp_consumer_options {
     pub dependencies: *const *const c_char,
     /// Number of entries in `dependencies`.
     pub dependency_count: usize,
+    /// 1: an optional consumer, which producers evict rather than wait for
+    /// longer than `max_block_ns`; 0: required (waited for).
+    pub optional: u32,
+    /// Reserved (0).
+    pub reserved: u32,
+    /// Optional consumers: how long it may hold a waiting producer back
+    /// (0 = not at all).
+    pub max_block_ns: u64,
 }
 
 /// What `dmp_ring_info` reports.
@@ -304,6 +367,10 @@ pub struct dmp_ring_stats {
     pub counter_count: u32,
     /// Reserved (0).
     pub reserved2: u32,
+    /// Optional consumers evicted.
+    pub evictions: u64,
+    /// Stalled required consumers reported by producers.
+    pub stall_alerts: u64,
 }
 
 /// One consumer-table entry of a snapshot. Set `struct_size` first.
@@ -316,7 +383,7 @@ pub struct dmp_consumer_status {
     pub index: u32,
     /// NUL-terminated name.
     pub name: [c_char; 64],
-    /// 1 joining, 2 active, 3 left.
+    /// 1 joining, 2 active, 3 left, 4 evicted.
     pub state: u32,
     /// 1 when a live process holds the entry.
     pub alive: u32,
@@ -342,6 +409,10 @@ pub struct dmp_consumer_status {
     pub timeouts: u64,
     /// Last activity, ns since the Unix epoch (0: never).
     pub last_activity_ns: u64,
+    /// 1 for an optional consumer, 0 for a required one.
+    pub optional: u32,
+    /// Reserved (0).
+    pub reserved: u32,
 }
 
 /// One producer-table entry of a snapshot. Set `struct_size` first.
@@ -643,6 +714,86 @@ fn read_options<T: Copy>(p: *const T, name: &'static str) -> Result<Option<T>> {
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), &mut v as *mut T as *mut u8, size.min(known))
     };
     Ok(Some(v))
+}
+
+/// The user pointer of a C stall callback, handed back as is.
+struct CallbackUser(*mut c_void);
+
+// SAFETY: the pointer is only passed back to the caller's own callback, on
+// the producer's thread; what it points to is the caller's business, as
+// documented on `dmp_producer_options.on_stall`.
+unsafe impl Send for CallbackUser {}
+// SAFETY: as above; the library never dereferences it.
+unsafe impl Sync for CallbackUser {}
+
+impl CallbackUser {
+    fn get(&self) -> *mut c_void {
+        self.0
+    }
+}
+
+fn producer_options(o: &dmp_producer_options) -> Result<ProducerOptions> {
+    let or_default = |ns: u64, default: Duration| {
+        if ns == 0 {
+            default
+        } else {
+            timeout(ns)
+        }
+    };
+    let mut p = ProducerOptions::new()
+        .strategy(WaitStrategy::from_code(
+            o.wait_strategy,
+            timeout(o.sleep_ns),
+        )?)
+        .consumer_dead_timeout(or_default(
+            o.consumer_dead_timeout_ns,
+            Duration::from_secs(5),
+        ));
+    if o.progress_timeout_ns != 0 {
+        p = p.progress_timeout(
+            timeout(o.progress_timeout_ns),
+            or_default(o.stall_grace_ns, Duration::from_secs(5)),
+        );
+    }
+    if let Some(f) = o.on_stall {
+        let user = CallbackUser(o.on_stall_user);
+        p = p.on_stall(move |a| {
+            let mut alert = dmp_stall_alert {
+                name: [0; 64],
+                index: a.index,
+                pid: a.pid,
+                sequence: a.sequence,
+                stalled_ns: u64::try_from(a.stalled.as_nanos()).unwrap_or(u64::MAX),
+            };
+            for (d, b) in alert.name.iter_mut().zip(a.name.bytes().take(63)) {
+                *d = b as c_char;
+            }
+            f(user.get(), &alert);
+        });
+    }
+    if o.ready_consumers > 0 || o.ready_name_count > 0 {
+        if o.ready_name_count > crate::layout::MAX_CONSUMERS as usize {
+            return Err(Error::InvalidArgument(format!(
+                "ready_name_count {} exceeds {}",
+                o.ready_name_count,
+                crate::layout::MAX_CONSUMERS
+            )));
+        }
+        if o.ready_name_count > 0 && o.ready_names.is_null() {
+            return Err(Error::NullPointer("ready_names"));
+        }
+        let mut names = Vec::with_capacity(o.ready_name_count);
+        for i in 0..o.ready_name_count {
+            // SAFETY: the caller passes `ready_name_count` pointers.
+            names.push(c_str(unsafe { *o.ready_names.add(i) }, "ready_names[i]")?);
+        }
+        p = p.wait_for_consumers(
+            o.ready_consumers,
+            &names,
+            or_default(o.ready_timeout_ns, Duration::from_secs(10)),
+        );
+    }
+    Ok(p)
 }
 
 fn timeout(ns: u64) -> Duration {
@@ -966,6 +1117,16 @@ pub extern "C" fn dmp_producer_options_init(options: *mut dmp_producer_options) 
             struct_size: std::mem::size_of::<dmp_producer_options>() as u32,
             wait_strategy: DMP_WAIT_YIELD,
             sleep_ns: 0,
+            consumer_dead_timeout_ns: 0,
+            progress_timeout_ns: 0,
+            stall_grace_ns: 0,
+            ready_consumers: 0,
+            reserved: 0,
+            ready_names: std::ptr::null(),
+            ready_name_count: 0,
+            ready_timeout_ns: 0,
+            on_stall: None,
+            on_stall_user: std::ptr::null_mut(),
         };
     }
 }
@@ -983,11 +1144,10 @@ pub extern "C" fn dmp_producer_open(
         let r = live(ring)?;
         out_ptr(out, "out")?;
         let o = read_options(options, "dmp_producer_options")?;
-        let strategy = match o {
-            Some(o) => WaitStrategy::from_code(o.wait_strategy, timeout(o.sleep_ns))?,
-            None => WaitStrategy::default(),
+        let p = match o {
+            Some(o) => r.producer_with(&producer_options(&o)?)?,
+            None => r.producer(WaitStrategy::default())?,
         };
-        let p = r.producer(strategy)?;
         new_handle(
             |magic, inner| dmp_producer {
                 magic,
@@ -1081,6 +1241,9 @@ pub extern "C" fn dmp_consumer_options_init(options: *mut dmp_consumer_options) 
             sleep_ns: 0,
             dependencies: std::ptr::null(),
             dependency_count: 0,
+            optional: 0,
+            reserved: 0,
+            max_block_ns: 0,
         };
     }
 }
@@ -1100,6 +1263,16 @@ pub extern "C" fn dmp_consumer_open(
         let name = c_str(name, "name")?;
         out_ptr(out, "out")?;
         let o = read_options(options, "dmp_consumer_options")?;
+        let optional = o.and_then(|o| match o.optional {
+            0 => None,
+            _ => Some(timeout(o.max_block_ns)),
+        });
+        if let Some(o) = o.filter(|o| o.optional > 1) {
+            return Err(Error::InvalidArgument(format!(
+                "dmp_consumer_options.optional is {}; use 0 or 1",
+                o.optional
+            )));
+        }
         let (strategy, deps) = match o {
             None => (WaitStrategy::default(), Vec::new()),
             Some(o) => {
@@ -1122,7 +1295,14 @@ pub extern "C" fn dmp_consumer_open(
                 (strategy, deps)
             }
         };
-        let c = r.consumer(name, &deps, strategy)?;
+        let deps: Vec<&str> = deps.iter().map(|d| &**d).collect();
+        let mut co = ConsumerOptions::new()
+            .dependencies(&deps)
+            .strategy(strategy);
+        if let Some(max_block) = optional {
+            co = co.optional(max_block);
+        }
+        let c = r.consumer_with(name, &co)?;
         new_handle(
             |magic, inner| dmp_consumer {
                 magic,
@@ -1196,6 +1376,39 @@ pub extern "C" fn dmp_consumer_next(consumer: *mut dmp_consumer, out_next: *mut 
     boundary(|| {
         let c = live_mut(consumer)?;
         *out_ptr(out_next, "out_next")? = c.next_sequence();
+        Ok(())
+    })
+}
+
+/// After `DMP_STATUS_EVICTED`: joins again at the current position;
+/// `*out_lost` (may be NULL) receives how many events were lost since the
+/// last commit. A consumer that was not evicted is left as it is (0 lost).
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_consumer_rejoin(consumer: *mut dmp_consumer, out_lost: *mut u64) -> i32 {
+    boundary(|| {
+        let c = live_mut(consumer)?;
+        let lost = c.rejoin()?;
+        if !out_lost.is_null() {
+            // SAFETY: optional out-pointer; written only when non-null.
+            unsafe { *out_lost = lost };
+        }
+        Ok(())
+    })
+}
+
+/// `*out_lost` receives how many events this consumer's name missed when
+/// it joined (0 for a new name, or one that resumed from its committed
+/// sequence after its previous holder died).
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_consumer_lost_on_join(
+    consumer: *mut dmp_consumer,
+    out_lost: *mut u64,
+) -> i32 {
+    boundary(|| {
+        let c = live(consumer)?;
+        *out_ptr(out_lost, "out_lost")? = c.lost_on_join();
         Ok(())
     })
 }
@@ -1317,6 +1530,8 @@ pub extern "C" fn dmp_snapshot_stats(snapshot: *mut dmp_snapshot, out: *mut dmp_
             producer_count: s.producers.len() as u32,
             counter_count: s.counters.len() as u32,
             reserved2: 0,
+            evictions: s.evictions,
+            stall_alerts: s.stall_alerts,
         };
         write_versioned(out, stats, "dmp_ring_stats")
     })
@@ -1368,6 +1583,8 @@ pub extern "C" fn dmp_snapshot_consumer(
             waits: c.waits,
             timeouts: c.timeouts,
             last_activity_ns: c.last_activity_ns,
+            optional: u32::from(c.optional),
+            reserved: 0,
         };
         write_versioned(out, v, "dmp_consumer_status")
     })
@@ -1472,6 +1689,9 @@ mod tests {
             DMP_STATUS_ABANDONED,
             DMP_STATUS_CLAIM_ABANDONED,
             DMP_STATUS_PRODUCER_TABLE_FULL,
+            DMP_STATUS_CONSUMER_DEAD,
+            DMP_STATUS_CONSUMER_STALLED,
+            DMP_STATUS_EVICTED,
         ];
         for (i, s) in Status::ALL.iter().enumerate() {
             assert_eq!(c[i], *s as i32, "{s:?}");
@@ -1486,14 +1706,13 @@ mod tests {
             o: dmp_producer_options,
             extra: u64,
         }
-        let mut b = Bigger {
-            o: dmp_producer_options {
-                struct_size: std::mem::size_of::<Bigger>() as u32,
-                wait_strategy: DMP_WAIT_BUSY_SPIN,
-                sleep_ns: 0,
-            },
-            extra: 0,
-        };
+        let mut o = std::mem::MaybeUninit::<dmp_producer_options>::uninit();
+        dmp_producer_options_init(o.as_mut_ptr());
+        // SAFETY: dmp_producer_options_init wrote every field.
+        let mut o = unsafe { o.assume_init() };
+        o.struct_size = std::mem::size_of::<Bigger>() as u32;
+        o.wait_strategy = DMP_WAIT_BUSY_SPIN;
+        let mut b = Bigger { o, extra: 0 };
         let p = &b as *const Bigger as *const dmp_producer_options;
         assert_eq!(read_options(p, "x").unwrap().unwrap().wait_strategy, 0);
         b.extra = 1;

@@ -573,10 +573,13 @@ pub mod consumer_entry {
     pub const SEQUENCE: u64 = 0;
     /// Number of sleepers on the sequence (u32).
     pub const WAITERS: u64 = 8;
-    /// Entry state (u32): 0 free, 1 joining, 2 active, 3 left.
+    /// Entry state (u32): 0 free, 1 joining, 2 active, 3 left, 4 evicted.
     pub const STATE: u64 = 128;
-    /// Flags (u32), reserved: 0.
+    /// Flags (u32): [`OPTIONAL`] or 0 (a required consumer).
     pub const FLAGS: u64 = 132;
+    /// Flag: an optional consumer, which the producer evicts rather than
+    /// wait for (see [`MAX_BLOCK_NS`]).
+    pub const OPTIONAL: u32 = 1;
     /// Dependencies: bit i set = waits for consumer entry i (u64).
     pub const DEPENDENCIES: u64 = 136;
     /// PID of the holder (u32).
@@ -589,6 +592,12 @@ pub mod consumer_entry {
     pub const NAME: u64 = 168;
     /// Name field length.
     pub const NAME_LEN: usize = 64;
+    /// Optional consumers: how long, in nanoseconds, this consumer may hold
+    /// a waiting producer back before it is evicted (u64; 0: never).
+    pub const MAX_BLOCK_NS: u64 = 232;
+    /// Evicted consumers: the committed sequence at eviction (i64). Events
+    /// after it may have been overwritten.
+    pub const EVICTED_AT: u64 = 240;
 }
 
 /// Offsets inside a producer-table entry.
@@ -647,12 +656,14 @@ pub mod counters {
     pub const OWNER_CONSUMER: u32 = 2;
 
     /// Ring-wide counters (ids 0..): id and label, in slot order.
-    pub const RING: [(u32, &str); 5] = [
+    pub const RING: [(u32, &str); 7] = [
         (0, "attaches"),
         (1, "detaches"),
         (2, "abandoned sequences"),
         (3, "producer back-pressure waits"),
         (4, "futex wake-ups issued"),
+        (5, "consumer evictions"),
+        (6, "stalled-consumer alerts"),
     ];
     /// Per producer entry: (id, label), in slot order.
     pub const PRODUCER: [(u32, &str); 5] = [
@@ -699,6 +710,10 @@ pub mod counters {
     pub const BACK_PRESSURE_WAITS: usize = 3;
     /// Index in [`RING`] of futex wake-ups.
     pub const WAKEUPS: usize = 4;
+    /// Index in [`RING`] of consumer evictions.
+    pub const EVICTIONS: usize = 5;
+    /// Index in [`RING`] of stalled-consumer alerts.
+    pub const STALL_ALERTS: usize = 6;
     /// Per-participant counter indices (the same for producers and
     /// consumers): events, batches, waits, timeouts, last activity.
     pub const EVENTS: usize = 0;
@@ -744,6 +759,10 @@ pub mod state {
     pub const ACTIVE: u32 = 2;
     /// Closed; name and sequence are kept for a later resume.
     pub const LEFT: u32 = 3;
+    /// Consumers: an optional consumer the producer stopped waiting for
+    /// (dead, or holding the producer back past its policy). It no longer
+    /// gates; its holder learns on its next call and may rejoin.
+    pub const EVICTED: u32 = 4;
 }
 
 #[cfg(test)]

@@ -49,8 +49,9 @@ pub mod wait;
 
 pub use error::{Error, Result, Status};
 pub use layout::ProducerMode;
+pub use liveness::StallAlert;
 pub use region::Location;
-pub use ring::{Consumer, Producer, Ring, RingOptions};
+pub use ring::{Consumer, ConsumerOptions, Producer, ProducerOptions, Ring, RingOptions};
 pub use snapshot::{ConsumerStatus, ProducerStatus, Snapshot};
 pub use wait::WaitStrategy;
 

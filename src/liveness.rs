@@ -8,10 +8,12 @@
 //! in docs/FORMAT.md; the lock does not restrict access to the data.
 
 use crate::error::{Error, Result};
-use crate::layout::LOCK_REGISTRY;
+use crate::layout::{LOCK_CONSUMER_LEASE, LOCK_REGISTRY};
 use crate::segment::Segment;
 use crate::sys::{self, LockKind};
+use crate::table::Tables;
 use std::fs::File;
+use std::sync::atomic::Ordering;
 use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
@@ -89,4 +91,230 @@ pub fn lock_registry(segment: &Segment) -> Result<RegistryGuard<'_>> {
             Err(e) => return Err(Error::io("lock", segment.path(), e)),
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// The producer's watch over the consumer that holds it back (cold path)
+// ---------------------------------------------------------------------------
+
+/// How often a waiting producer looks at the consumer holding it back.
+pub const WATCH_INTERVAL: Duration = Duration::from_millis(5);
+
+/// A live required consumer that made no progress for the producer's
+/// progress timeout while holding it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StallAlert {
+    /// The consumer's name.
+    pub name: String,
+    /// Its table entry.
+    pub index: u32,
+    /// PID of its holder.
+    pub pid: u32,
+    /// Its committed sequence (unchanged all that time).
+    pub sequence: i64,
+    /// How long it has made no progress.
+    pub stalled: Duration,
+}
+
+/// Called once per stall, on the producer's thread, while it waits.
+pub type StallCallback = std::sync::Arc<dyn Fn(&StallAlert) + Send + Sync>;
+
+/// What a producer does about the consumer that holds it back. Only looked
+/// at while the producer waits for free slots, never on its hot path.
+#[derive(Clone)]
+pub struct Policy {
+    /// How long a dead required consumer may hold the producer back (time
+    /// for it to come back under its name) before claims fail with
+    /// `ConsumerDead`.
+    pub consumer_dead_timeout: Duration,
+    /// How long a live required consumer may make no progress while it
+    /// holds the producer back before the stall is reported (alert counter,
+    /// callback); `None`: never.
+    pub progress_timeout: Option<Duration>,
+    /// After the alert, how much longer it may stall before claims fail
+    /// with `ConsumerStalled`.
+    pub stall_grace: Duration,
+    /// Called once per stall.
+    pub on_stall: Option<StallCallback>,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            consumer_dead_timeout: Duration::from_secs(5),
+            progress_timeout: None,
+            stall_grace: Duration::from_secs(5),
+            on_stall: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("consumer_dead_timeout", &self.consumer_dead_timeout)
+            .field("progress_timeout", &self.progress_timeout)
+            .field("stall_grace", &self.stall_grace)
+            .field("on_stall", &self.on_stall.as_ref().map(|_| "callback"))
+            .finish()
+    }
+}
+
+/// The consumer a producer found holding it back, and since when.
+#[derive(Debug, Clone, Copy)]
+struct Holder {
+    index: u32,
+    generation: u64,
+    sequence: i64,
+    /// When the producer first saw it at this sequence.
+    since: Instant,
+    /// When the producer first found it dead (required consumers).
+    dead_since: Option<Instant>,
+    alerted: bool,
+}
+
+/// A producer's process-local watch state: kept across claims, so a
+/// producer that claims with short timeouts still sees a long stall.
+#[derive(Debug, Default)]
+pub struct Watch {
+    holder: Option<Holder>,
+}
+
+impl Watch {
+    /// Looks at the gating consumer with the lowest sequence while the
+    /// producer waits to claim up to `wrap_point + capacity`. An optional
+    /// consumer that is dead, or that has held the producer back longer
+    /// than its policy, is evicted. A required one that is dead past the
+    /// policy's timeout, or alive and stalled past the progress timeout
+    /// plus grace, fails the claim with an error naming it. Cold path: it
+    /// probes a lease (one `fcntl`) and may take the registry lock.
+    pub fn check(
+        &mut self,
+        segment: &Segment,
+        tables: &Tables,
+        policy: &Policy,
+        wrap_point: i64,
+        default: i64,
+    ) -> Result<()> {
+        let (min, at) = tables.gating_minimum(default);
+        let Some(i) = at.filter(|_| min < wrap_point) else {
+            self.holder = None;
+            return Ok(());
+        };
+        let now = Instant::now();
+        let generation = tables.consumer_generation(i).load(Ordering::Acquire);
+        let h = match self.holder {
+            Some(h) if h.index == i && h.generation == generation && h.sequence == min => h,
+            _ => Holder {
+                index: i,
+                generation,
+                sequence: min,
+                since: now,
+                dead_since: None,
+                alerted: false,
+            },
+        };
+        self.holder = Some(h);
+        let alive = sys::lock_held(segment.file(), LOCK_CONSUMER_LEASE + u64::from(i))
+            .map_err(|e| Error::io("lock probe", segment.path(), e))?;
+        if tables.consumer_is_optional(i) {
+            let max_block =
+                Duration::from_nanos(tables.consumer_max_block_ns(i).load(Ordering::Relaxed));
+            if !alive || now.duration_since(h.since) >= max_block {
+                evict(segment, tables, i, generation, wrap_point)?;
+                self.holder = None;
+            }
+            return Ok(());
+        }
+        let pid = tables.consumer_pid(i).load(Ordering::Relaxed);
+        if !alive {
+            let dead_since = match self.holder.as_mut() {
+                Some(h) => *h.dead_since.get_or_insert(now),
+                None => now,
+            };
+            let waited = now.duration_since(dead_since);
+            if waited >= policy.consumer_dead_timeout {
+                return Err(Error::ConsumerDead {
+                    name: tables.consumer_name(i),
+                    index: i,
+                    pid,
+                    sequence: min,
+                    waited,
+                });
+            }
+            return Ok(());
+        }
+        let Some(progress) = policy.progress_timeout else {
+            return Ok(());
+        };
+        let stalled = now.duration_since(h.since);
+        if stalled >= progress && !h.alerted {
+            if let Some(h) = self.holder.as_mut() {
+                h.alerted = true;
+            }
+            tables
+                .counters()
+                .bump(crate::layout::counters::STALL_ALERTS);
+            if let Some(cb) = &policy.on_stall {
+                cb(&StallAlert {
+                    name: tables.consumer_name(i),
+                    index: i,
+                    pid,
+                    sequence: min,
+                    stalled,
+                });
+            }
+        }
+        if stalled >= progress.saturating_add(policy.stall_grace) {
+            return Err(Error::ConsumerStalled {
+                name: tables.consumer_name(i),
+                index: i,
+                pid,
+                sequence: min,
+                stalled,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Evicts optional consumer `i` (joined as `generation`) if it still holds
+/// the producer back from `wrap_point`: it stops gating, its state says
+/// evicted, and its holder learns on its next call.
+///
+/// Ordering: the state store comes before the mask update (a sequentially
+/// consistent read-modify-write) and so before any slot the producer writes
+/// after it; the consumer loads its state after reading a batch (behind an
+/// acquire fence) when it commits, so a batch it commits without seeing the
+/// eviction was read before the producer could overwrite it.
+fn evict(
+    segment: &Segment,
+    tables: &Tables,
+    i: u32,
+    generation: u64,
+    wrap_point: i64,
+) -> Result<()> {
+    let _guard = lock_registry(segment)?;
+    let state = tables.consumer_state(i).load(Ordering::Acquire);
+    if state != crate::layout::state::ACTIVE
+        || tables.consumer_generation(i).load(Ordering::Acquire) != generation
+    {
+        return Ok(());
+    }
+    let committed = tables.consumer_sequence(i).get();
+    if committed >= wrap_point {
+        return Ok(());
+    }
+    tables
+        .consumer_evicted_at(i)
+        .store(committed, Ordering::Relaxed);
+    tables
+        .consumer_state(i)
+        .store(crate::layout::state::EVICTED, Ordering::SeqCst);
+    tables
+        .gating_mask()
+        .fetch_and(!(1u64 << i), Ordering::SeqCst);
+    tables.table_generation().fetch_add(1, Ordering::Release);
+    tables.counters().bump(crate::layout::counters::EVICTIONS);
+    Ok(())
 }

@@ -6,10 +6,10 @@ use crate::layout::{
     counters, state, Layout, Params, ProducerMode, FLAG_NO_HOT_COUNTERS, FLAG_PACKED, FLAG_WAKEUPS,
     LOCK_PRODUCER_LEASE,
 };
-use crate::liveness::{lock_registry, Lease};
+use crate::liveness::{lock_registry, Lease, Policy, StallAlert, Watch};
 use crate::region::Location;
 use crate::segment::Segment;
-use crate::sequencer::{recovery, MultiSequencer, SingleSequencer};
+use crate::sequencer::{recovery, MultiSequencer, SingleSequencer, Watcher};
 use crate::slots::Slots;
 use crate::sys;
 use crate::table::{ConsumerRecord, Tables};
@@ -254,6 +254,118 @@ impl RingOptions {
     }
 }
 
+/// How a producer attaches and what it does about consumers that hold it
+/// back. Everything here is looked at only while the producer waits (or
+/// once, at attach), never on its hot path.
+#[derive(Debug, Clone, Default)]
+pub struct ProducerOptions {
+    strategy: WaitStrategy,
+    policy: Policy,
+    ready: Option<Readiness>,
+}
+
+/// The readiness gate: consumers a producer waits for at attach.
+#[derive(Debug, Clone)]
+struct Readiness {
+    count: u32,
+    names: Vec<String>,
+    timeout: Duration,
+}
+
+impl ProducerOptions {
+    /// Defaults: the default wait strategy, a dead required consumer may
+    /// hold the producer back for 5 s before claims fail, no progress
+    /// timeout, no readiness gate.
+    pub fn new() -> ProducerOptions {
+        ProducerOptions::default()
+    }
+
+    /// How the producer waits for free slots.
+    pub fn strategy(mut self, strategy: WaitStrategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// How long a dead required consumer (no live process holds its lease)
+    /// may hold the producer back (time for it to come back under its name
+    /// and resume) before claims fail with `ConsumerDead` naming it.
+    pub fn consumer_dead_timeout(mut self, timeout: Duration) -> Self {
+        self.policy.consumer_dead_timeout = timeout;
+        self
+    }
+
+    /// A live required consumer that makes no progress for `timeout` while
+    /// it holds the producer back is reported: the ring's stalled-consumer
+    /// alert counter and the [`ProducerOptions::on_stall`] callback. If it
+    /// still makes none after `grace` more, claims fail with
+    /// `ConsumerStalled` naming it.
+    pub fn progress_timeout(mut self, timeout: Duration, grace: Duration) -> Self {
+        self.policy.progress_timeout = Some(timeout);
+        self.policy.stall_grace = grace;
+        self
+    }
+
+    /// Called (on the producer's thread, while it waits) once per stall
+    /// found by the progress timeout.
+    pub fn on_stall(mut self, f: impl Fn(&StallAlert) + Send + Sync + 'static) -> Self {
+        self.policy.on_stall = Some(Arc::new(f));
+        self
+    }
+
+    /// The readiness gate: attaching waits (at most `timeout`) until at
+    /// least `count` consumers are active, and every consumer in `names`
+    /// is, so that nothing is published before they can see it.
+    pub fn wait_for_consumers(mut self, count: u32, names: &[&str], timeout: Duration) -> Self {
+        self.ready = Some(Readiness {
+            count,
+            names: names.iter().map(|n| n.to_string()).collect(),
+            timeout,
+        });
+        self
+    }
+}
+
+/// How a consumer attaches.
+#[derive(Debug, Clone, Default)]
+pub struct ConsumerOptions {
+    dependencies: Vec<String>,
+    strategy: WaitStrategy,
+    optional: bool,
+    max_block: Duration,
+}
+
+impl ConsumerOptions {
+    /// A required consumer with no dependencies and the default strategy.
+    pub fn new() -> ConsumerOptions {
+        ConsumerOptions::default()
+    }
+
+    /// Consumers whose commits this one waits for (pipelines, diamonds).
+    pub fn dependencies(mut self, names: &[&str]) -> Self {
+        self.dependencies = names.iter().map(|n| n.to_string()).collect();
+        self
+    }
+
+    /// How the consumer waits for events.
+    pub fn strategy(mut self, strategy: WaitStrategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// An optional consumer: producers never wait for it longer than
+    /// `max_block` (zero: not at all). When it is dead, or has held a
+    /// waiting producer back that long, it is evicted: it stops gating,
+    /// its next call fails with `Evicted` (how many events it lost), and
+    /// [`Consumer::rejoin`] starts it again at the current position.
+    /// Required consumers (the default) are never evicted: producers wait
+    /// for them, within their own policy (see [`ProducerOptions`]).
+    pub fn optional(mut self, max_block: Duration) -> Self {
+        self.optional = true;
+        self.max_block = max_block;
+        self
+    }
+}
+
 /// Everything a participant needs, shared by the ring and its handles.
 #[derive(Debug)]
 struct Shared {
@@ -334,6 +446,53 @@ impl Ring {
     /// whose producer died is reused after its unpublished claim, if any,
     /// is abandoned.
     pub fn producer(&self, strategy: WaitStrategy) -> Result<Producer> {
+        self.producer_with(&ProducerOptions::new().strategy(strategy))
+    }
+
+    /// [`Ring::producer`] with options: the policy for consumers that hold
+    /// the producer back, and the readiness gate.
+    pub fn producer_with(&self, options: &ProducerOptions) -> Result<Producer> {
+        let producer = self.attach_producer(options)?;
+        if let Some(r) = &options.ready {
+            self.wait_ready(r)?;
+        }
+        Ok(producer)
+    }
+
+    /// Waits (cold: polling every millisecond) until the readiness gate's
+    /// consumers are active.
+    fn wait_ready(&self, r: &Readiness) -> Result<()> {
+        let t = &self.shared.tables;
+        let start = std::time::Instant::now();
+        loop {
+            let active: Vec<String> = (0..t.max_consumers())
+                .filter(|&i| t.consumer_state(i).load(Ordering::Acquire) == state::ACTIVE)
+                .map(|i| t.consumer_name(i))
+                .collect();
+            let missing: Vec<&String> = r.names.iter().filter(|n| !active.contains(n)).collect();
+            if active.len() >= r.count as usize && missing.is_empty() {
+                return Ok(());
+            }
+            if start.elapsed() >= r.timeout {
+                let mut what = format!(
+                    "consumers to be ready: {} of {} active",
+                    active.len(),
+                    r.count
+                );
+                if !missing.is_empty() {
+                    what.push_str(&format!(", missing {missing:?}"));
+                }
+                return Err(Error::Timeout {
+                    what: what.into(),
+                    waited: r.timeout,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn attach_producer(&self, options: &ProducerOptions) -> Result<Producer> {
+        let strategy = options.strategy;
         let seg = &self.shared.segment;
         let t = &self.shared.tables;
         let params = &seg.layout().params;
@@ -400,6 +559,8 @@ impl Ring {
             sequencer,
             slots: self.shared.slots,
             entry,
+            policy: options.policy.clone(),
+            watch: Watch::default(),
             _lease: lease,
             shared: self.shared.clone(),
         })
@@ -442,14 +603,31 @@ impl Ring {
         dependencies: &[&str],
         strategy: WaitStrategy,
     ) -> Result<Consumer> {
-        let deps: Vec<String> = dependencies.iter().map(|d| d.to_string()).collect();
+        self.consumer_with(
+            name,
+            &ConsumerOptions::new()
+                .dependencies(dependencies)
+                .strategy(strategy),
+        )
+    }
+
+    /// Registers a consumer under `name` with options (dependencies,
+    /// strategy, required or optional).
+    ///
+    /// A name whose previous holder died while still gating the producer
+    /// resumes from its last committed sequence: the batch it had not
+    /// committed is delivered again (at-least-once). A name that left or
+    /// was evicted starts at the current position;
+    /// [`Consumer::lost_on_join`] says how many events it missed.
+    pub fn consumer_with(&self, name: &str, options: &ConsumerOptions) -> Result<Consumer> {
         let core = ConsumerCore::register(
             &self.shared.segment,
             self.shared.tables,
             self.shared.slots,
             name,
-            &deps,
-            strategy,
+            &options.dependencies,
+            options.strategy,
+            options.optional.then_some(options.max_block),
         )?;
         Ok(Consumer {
             core,
@@ -561,8 +739,14 @@ impl Ring {
 /// Multi-producer claim, out of line so the single-producer path stays as
 /// small as it was.
 #[inline(never)]
-fn multi_claim(m: &mut MultiSequencer, n: u64, timeout: Duration, shared: &Shared) -> Result<i64> {
-    m.claim(n, timeout)
+fn multi_claim<'w>(
+    m: &mut MultiSequencer,
+    n: u64,
+    timeout: Duration,
+    shared: &Shared,
+    watcher: impl FnOnce() -> Option<Watcher<'w>>,
+) -> Result<i64> {
+    m.claim(n, timeout, watcher)
         .map_err(|e| locate(e, shared.segment.path()))
 }
 
@@ -571,6 +755,20 @@ fn multi_claim(m: &mut MultiSequencer, n: u64, timeout: Duration, shared: &Share
 fn multi_publish(m: &mut MultiSequencer, lo: i64, hi: i64, shared: &Shared) -> Result<()> {
     m.publish(lo, hi)
         .map_err(|e| locate(e, shared.segment.path()))
+}
+
+/// The watch a waiting producer keeps over the consumers holding it back.
+#[cold]
+fn watcher<'a>(
+    shared: &'a Shared,
+    policy: &'a Policy,
+    watch: &'a mut Watch,
+) -> Option<Watcher<'a>> {
+    Some(Watcher {
+        segment: &shared.segment,
+        policy,
+        watch,
+    })
 }
 
 /// Names the segment in a corruption error raised below the segment layer.
@@ -630,6 +828,8 @@ pub struct Producer {
     sequencer: Sequencer,
     slots: Slots,
     entry: u32,
+    policy: Policy,
+    watch: Watch,
     _lease: Lease,
     shared: Arc<Shared>,
 }
@@ -641,9 +841,12 @@ impl Producer {
     /// [`Producer::publish`] the range.
     #[inline]
     pub fn claim(&mut self, n: u64, timeout: Duration) -> Result<i64> {
+        let (shared, policy, watch) = (&self.shared, &self.policy, &mut self.watch);
         match &mut self.sequencer {
-            Sequencer::Single(s) => s.claim(n, timeout),
-            Sequencer::Multi(m) => multi_claim(m, n, timeout, &self.shared),
+            Sequencer::Single(s) => s.claim(n, timeout, || watcher(shared, policy, watch)),
+            Sequencer::Multi(m) => {
+                multi_claim(m, n, timeout, shared, || watcher(shared, policy, watch))
+            }
         }
     }
 
@@ -987,6 +1190,26 @@ impl Consumer {
     /// Entry index in the consumer table.
     pub fn index(&self) -> u32 {
         self.core.index()
+    }
+
+    /// Whether this consumer is optional (see [`ConsumerOptions::optional`]).
+    pub fn is_optional(&self) -> bool {
+        self.core.is_optional()
+    }
+
+    /// Events this consumer's name missed when it joined: those published
+    /// after the entry's last commit and before this consumer's start (0
+    /// for a new name, or one that resumed from its committed sequence).
+    pub fn lost_on_join(&self) -> u64 {
+        self.core.lost_on_join()
+    }
+
+    /// After `Evicted`: joins again at the current position and returns
+    /// how many events were lost (published after the last commit and
+    /// before the new start). A consumer that was not evicted is left as
+    /// it is (`Ok(0)`).
+    pub fn rejoin(&mut self) -> Result<u64> {
+        self.core.rejoin(&self.shared.segment)
     }
 }
 

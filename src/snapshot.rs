@@ -37,6 +37,9 @@ pub struct ConsumerStatus {
     pub alive: bool,
     /// Times the entry was joined.
     pub generation: u64,
+    /// An optional consumer (evicted rather than waited for); otherwise
+    /// required.
+    pub optional: bool,
     /// Events consumed (committed), over every holder of the entry.
     pub events: u64,
     /// Commits that advanced.
@@ -99,6 +102,10 @@ pub struct Snapshot {
     pub back_pressure_waits: u64,
     /// Futex wake-ups issued.
     pub wakeups: u64,
+    /// Optional consumers evicted.
+    pub evictions: u64,
+    /// Stalled required consumers reported by producers.
+    pub stall_alerts: u64,
     /// Every counter, labelled, as stored.
     pub counters: Vec<CounterValue>,
     /// Used consumer-table entries.
@@ -188,6 +195,8 @@ pub(crate) fn take(segment: &Segment, tables: &Tables, slots: &Slots, cursor: i6
         detaches: ring(c::DETACHES),
         back_pressure_waits: ring(c::BACK_PRESSURE_WAITS),
         wakeups: ring(c::WAKEUPS),
+        evictions: ring(c::EVICTIONS),
+        stall_alerts: ring(c::STALL_ALERTS),
         counters,
         consumers,
         producers,
@@ -215,6 +224,7 @@ fn read_tables(
             dependencies: r.dependencies,
             pid: r.pid,
             generation: r.generation,
+            optional: tables.consumer_is_optional(r.index),
             events: 0,
             batches: 0,
             waits: 0,

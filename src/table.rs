@@ -149,6 +149,38 @@ impl Tables {
         self.region.u32(self.consumer_offset(i) + ce::STATE)
     }
 
+    /// Consumer `i`'s flags (`consumer_entry::OPTIONAL`).
+    pub fn consumer_flags(&self, i: u32) -> &AtomicU32 {
+        self.region.u32(self.consumer_offset(i) + ce::FLAGS)
+    }
+
+    /// Optional consumer `i`'s eviction policy: how long it may hold a
+    /// waiting producer back, in nanoseconds.
+    pub fn consumer_max_block_ns(&self, i: u32) -> &AtomicU64 {
+        self.region.u64(self.consumer_offset(i) + ce::MAX_BLOCK_NS)
+    }
+
+    /// Evicted consumer `i`'s committed sequence at eviction.
+    pub fn consumer_evicted_at(&self, i: u32) -> &AtomicI64 {
+        self.region.i64(self.consumer_offset(i) + ce::EVICTED_AT)
+    }
+
+    /// Whether consumer `i` is optional.
+    pub fn consumer_is_optional(&self, i: u32) -> bool {
+        self.consumer_flags(i).load(Ordering::Relaxed) & ce::OPTIONAL != 0
+    }
+
+    /// The head a joining consumer starts from: the cursor, or in
+    /// multi-producer rings the claim counter (read with a read-modify-write,
+    /// which sees the latest claim).
+    pub fn head(&self, multi: bool) -> i64 {
+        if multi {
+            self.claim().fetch_add(0, Ordering::SeqCst)
+        } else {
+            self.cursor().value().load(Ordering::SeqCst)
+        }
+    }
+
     /// Consumer `i`'s dependency mask.
     pub fn consumer_dependencies(&self, i: u32) -> &AtomicU64 {
         self.region.u64(self.consumer_offset(i) + ce::DEPENDENCIES)

@@ -63,6 +63,9 @@ DMP_STATUS_UNSUPPORTED = -26
 DMP_STATUS_ABANDONED = 3
 DMP_STATUS_CLAIM_ABANDONED = -27
 DMP_STATUS_PRODUCER_TABLE_FULL = -28
+DMP_STATUS_CONSUMER_DEAD = -29
+DMP_STATUS_CONSUMER_STALLED = -30
+DMP_STATUS_EVICTED = -31
 
 DMP_BACKING_SHM = 0
 DMP_BACKING_FILE = 1
@@ -164,6 +167,8 @@ class dmp_ring_stats(Structure):
         ("producer_count", c_uint32),
         ("counter_count", c_uint32),
         ("reserved2", c_uint32),
+        ("evictions", c_uint64),
+        ("stall_alerts", c_uint64),
     ]
 
 
@@ -185,6 +190,8 @@ class dmp_consumer_status(Structure):
         ("waits", c_uint64),
         ("timeouts", c_uint64),
         ("last_activity_ns", c_uint64),
+        ("optional", c_uint32),
+        ("reserved", c_uint32),
     ]
 
 
@@ -230,11 +237,35 @@ class dmp_counter(Structure):
     ]
 
 
+class dmp_stall_alert(Structure):
+    _fields_ = [
+        ("name", ctypes.c_char * 64),
+        ("index", c_uint32),
+        ("pid", c_uint32),
+        ("sequence", c_int64),
+        ("stalled_ns", c_uint64),
+    ]
+
+
+#: ``void (*on_stall)(void *user, const struct dmp_stall_alert *alert)``
+dmp_stall_callback = ctypes.CFUNCTYPE(None, c_void_p, POINTER(dmp_stall_alert))
+
+
 class dmp_producer_options(Structure):
     _fields_ = [
         ("struct_size", c_uint32),
         ("wait_strategy", c_uint32),
         ("sleep_ns", c_uint64),
+        ("consumer_dead_timeout_ns", c_uint64),
+        ("progress_timeout_ns", c_uint64),
+        ("stall_grace_ns", c_uint64),
+        ("ready_consumers", c_uint32),
+        ("reserved", c_uint32),
+        ("ready_names", POINTER(c_char_p)),
+        ("ready_name_count", c_size_t),
+        ("ready_timeout_ns", c_uint64),
+        ("on_stall", dmp_stall_callback),
+        ("on_stall_user", c_void_p),
     ]
 
 
@@ -245,6 +276,9 @@ class dmp_consumer_options(Structure):
         ("sleep_ns", c_uint64),
         ("dependencies", POINTER(c_char_p)),
         ("dependency_count", c_size_t),
+        ("optional", c_uint32),
+        ("reserved", c_uint32),
+        ("max_block_ns", c_uint64),
     ]
 
 
@@ -261,6 +295,7 @@ STRUCTS = {
         dmp_producer_status,
         dmp_span,
         dmp_counter,
+        dmp_stall_alert,
     )
 }
 #: Every opaque handle type of the header, by its C name.
@@ -306,6 +341,8 @@ FUNCTIONS = {
     "dmp_consumer_slot": (c_void_p, [_consumer_p, c_int64]),
     "dmp_consumer_event": (c_int32, [_consumer_p, c_int64, POINTER(c_void_p)]),
     "dmp_consumer_next": (c_int32, [_consumer_p, POINTER(c_int64)]),
+    "dmp_consumer_rejoin": (c_int32, [_consumer_p, POINTER(c_uint64)]),
+    "dmp_consumer_lost_on_join": (c_int32, [_consumer_p, POINTER(c_uint64)]),
     "dmp_commit": (c_int32, [_consumer_p, c_int64]),
     "dmp_producer_span": (c_int32, [_producer_p, c_int64, c_int64, POINTER(dmp_span)]),
     "dmp_consumer_span": (c_int32, [_consumer_p, c_int64, c_int64, POINTER(dmp_span)]),

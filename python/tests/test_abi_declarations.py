@@ -31,6 +31,10 @@ def strip(text: str) -> str:
 
 def ctype(c: str):
     """The ctypes type a C type declaration must be declared as."""
+    fn = re.fullmatch(r"fn\((.*?)\)\((.*)\)", c)
+    if fn:
+        args = [split_decl(a)[0] for a in fn.group(2).split(",") if a.strip()]
+        return ctypes.CFUNCTYPE(ctype(fn.group(1)), *[ctype(a) for a in args])
     array = re.fullmatch(r"(.*)\[(\d+)\]", c)
     if array:
         return ctype(array.group(1)) * int(array.group(2))
@@ -59,7 +63,11 @@ def ctype(c: str):
 
 def split_decl(decl: str) -> tuple[str, str]:
     """'const struct x *name' -> ('const struct x *', 'name');
-    'char name[64]' -> ('char[64]', 'name')."""
+    'char name[64]' -> ('char[64]', 'name');
+    'void (*f)(void *u, int x)' -> ('fn(void)(void *u, int x)', 'f')."""
+    fn = re.fullmatch(r"(.*?)\(\s*\*\s*(\w+)\s*\)\s*\((.*)\)", " ".join(decl.split()))
+    if fn:
+        return f"fn({fn.group(1).strip()})({fn.group(3)})", fn.group(2)
     m = re.match(r"^(.*?)(\w+)(\[\d+\])?$", " ".join(decl.split()))
     assert m, decl
     return m.group(1).strip() + (m.group(3) or ""), m.group(2)
@@ -125,8 +133,8 @@ def test_every_header_struct_has_the_same_fields(header):
 def test_struct_sizes_match_the_c_layout():
     # The sizes tests/c/abi_misuse.c asserts with _Static_assert.
     assert ctypes.sizeof(_lib.dmp_ring_options) == 72
-    assert ctypes.sizeof(_lib.dmp_producer_options) == 16
-    assert ctypes.sizeof(_lib.dmp_consumer_options) == 32
+    assert ctypes.sizeof(_lib.dmp_producer_options) == 88
+    assert ctypes.sizeof(_lib.dmp_consumer_options) == 48
     assert ctypes.sizeof(_lib.dmp_ring_info) == 80
 
 

@@ -29,3 +29,65 @@ fn batch_too_large(n: u64, capacity: i64) -> Error {
         capacity: capacity as u64,
     }
 }
+
+/// What a waiting producer needs to watch the consumers that hold it back:
+/// the segment (lease probes, registry lock), its policy and its watch
+/// state. Absent when a sequencer runs over a bare region (unit tests).
+pub struct Watcher<'a> {
+    /// The segment.
+    pub segment: &'a crate::segment::Segment,
+    /// The producer's policy.
+    pub policy: &'a crate::liveness::Policy,
+    /// The producer's watch state.
+    pub watch: &'a mut crate::liveness::Watch,
+}
+
+/// `wait_until` for a producer waiting for free slots, which every
+/// [`crate::liveness::WATCH_INTERVAL`] runs `check` (the watch over the
+/// consumer holding it back; it may evict that consumer or fail). A
+/// non-blocking attempt that finds the ring full runs `check` once and
+/// polls again, so an evicted consumer frees the ring for it too.
+pub(crate) fn watched_wait<T>(
+    strategy: crate::wait::WaitStrategy,
+    timeout: std::time::Duration,
+    what: &'static str,
+    mut poll: impl FnMut() -> crate::wait::Poll<T>,
+    mut check: impl FnMut() -> Result<()>,
+) -> Result<T> {
+    use crate::wait::{wait_until, Poll};
+    use std::time::Instant;
+    if timeout.is_zero() {
+        return match wait_until(strategy, timeout, what, &mut poll) {
+            Err(Error::WouldBlock(w)) => {
+                check()?;
+                match poll() {
+                    Poll::Ready(v) => Ok(v),
+                    Poll::Pending(_) => Err(Error::WouldBlock(w)),
+                }
+            }
+            other => other,
+        };
+    }
+    let deadline = Instant::now().checked_add(timeout);
+    loop {
+        let left = deadline.map_or(crate::liveness::WATCH_INTERVAL, |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        let slice = left
+            .min(crate::liveness::WATCH_INTERVAL)
+            .max(std::time::Duration::from_nanos(1));
+        match wait_until(strategy, slice, what, &mut poll) {
+            Ok(v) => return Ok(v),
+            Err(Error::Timeout { what, .. }) => {
+                check()?;
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(Error::Timeout {
+                        what,
+                        waited: timeout,
+                    });
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

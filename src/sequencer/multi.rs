@@ -13,6 +13,7 @@
 //! stamp (the line the producer just wrote) and `n - 1` stamp stores; with
 //! wake-ups, one fence and one load. No system call, lock or allocation.
 
+use super::Watcher;
 use crate::counters::EntryCounters;
 use crate::error::{Error, Result};
 use crate::layout::claim;
@@ -99,8 +100,17 @@ impl MultiSequencer {
     /// consumers to free the slots, and returns the first. A zero timeout
     /// never waits (`WouldBlock` when the ring is full). One claim may be
     /// outstanding at a time: publish it (or unclaim it) first.
+    ///
+    /// `watcher` is asked for only when the claim has to wait (see
+    /// [`super::Watcher`]).
     #[inline]
-    pub fn claim(&mut self, n: u64, timeout: Duration) -> Result<i64> {
+    pub fn claim<'w>(
+        &mut self,
+        n: u64,
+        timeout: Duration,
+        watcher: impl FnOnce() -> Option<Watcher<'w>>,
+    ) -> Result<i64> {
+        let mut watcher = Some(watcher);
         super::check_batch(n, self.capacity)?;
         if self.next <= self.hi {
             return Err(self.outstanding());
@@ -119,7 +129,8 @@ impl MultiSequencer {
                 self.cached_gate = self.tables.gating_minimum(current).0;
                 if hi - self.capacity > self.cached_gate {
                     let until = *deadline.get_or_insert_with(|| Instant::now() + timeout);
-                    self.cached_gate = self.wait_for_gate(n, until, timeout)?;
+                    let w = watcher.take().and_then(|f| f());
+                    self.cached_gate = self.wait_for_gate(n, until, timeout, w)?;
                     current = counter.load(Ordering::SeqCst);
                     continue;
                 }
@@ -165,7 +176,13 @@ impl MultiSequencer {
     }
 
     #[cold]
-    fn wait_for_gate(&self, n: i64, deadline: Instant, timeout: Duration) -> Result<i64> {
+    fn wait_for_gate(
+        &self,
+        n: i64,
+        deadline: Instant,
+        timeout: Duration,
+        watcher: Option<Watcher<'_>>,
+    ) -> Result<i64> {
         let tables = self.tables;
         let capacity = self.capacity;
         self.counters.wait(true);
@@ -176,13 +193,27 @@ impl MultiSequencer {
                 .saturating_duration_since(Instant::now())
                 .max(Duration::from_nanos(1))
         };
-        wait_until(self.strategy, left, "consumers to free slots", || {
+        let poll = || {
             let current = tables.claim().load(Ordering::SeqCst);
             match tables.gating_minimum(current) {
                 (min, _) if current + n - capacity <= min => Poll::Ready(min),
                 (_, at) => Poll::Pending(at.map(|i| tables.consumer_sequence(i))),
             }
-        })
+        };
+        let what = "consumers to free slots";
+        match watcher {
+            None => wait_until(self.strategy, left, what, poll),
+            Some(w) => super::watched_wait(self.strategy, left, what, poll, || {
+                let current = tables.claim().load(Ordering::SeqCst);
+                w.watch.check(
+                    w.segment,
+                    &tables,
+                    w.policy,
+                    current + n - capacity,
+                    current,
+                )
+            }),
+        }
         .map_err(|e| match e {
             Error::Timeout { what, .. } => {
                 self.counters.timeout();

@@ -6,6 +6,7 @@
 //! cached minimum no longer covers it, which with consumers keeping up is
 //! about once per ring's worth of events.
 
+use super::Watcher;
 use crate::counters::EntryCounters;
 use crate::error::{Error, Result};
 use crate::sequence::SharedSequence;
@@ -97,21 +98,34 @@ impl SingleSequencer {
     /// Claims `n` consecutive sequences, waiting at most `timeout` for
     /// consumers to free the slots, and returns the first. A zero timeout
     /// never waits (`WouldBlock` when the ring is full).
+    ///
+    /// `watcher` is asked for only when the claim has to wait: it watches
+    /// the consumer holding the producer back (see [`super::Watcher`]).
     #[inline]
-    pub fn claim(&mut self, n: u64, timeout: Duration) -> Result<i64> {
+    pub fn claim<'w>(
+        &mut self,
+        n: u64,
+        timeout: Duration,
+        watcher: impl FnOnce() -> Option<Watcher<'w>>,
+    ) -> Result<i64> {
         super::check_batch(n, self.capacity)?;
         let first = self.next;
         let last = first + n as i64 - 1;
         let wrap_point = last - self.capacity;
         if wrap_point > self.cached_gate {
-            self.cached_gate = self.wait_for_gate(wrap_point, timeout)?;
+            self.cached_gate = self.wait_for_gate(wrap_point, timeout, watcher())?;
         }
         self.next = last + 1;
         Ok(first)
     }
 
     #[cold]
-    fn wait_for_gate(&self, wrap_point: i64, timeout: Duration) -> Result<i64> {
+    fn wait_for_gate(
+        &self,
+        wrap_point: i64,
+        timeout: Duration,
+        watcher: Option<Watcher<'_>>,
+    ) -> Result<i64> {
         let tables = self.tables;
         let published = self.published;
         let (min, _) = tables.gating_minimum(published);
@@ -122,15 +136,18 @@ impl SingleSequencer {
         self.counters.wait(true);
         // The blocking strategy sleeps on the slowest gating consumer's
         // sequence, whose commit wakes it.
-        wait_until(
-            self.strategy,
-            timeout,
-            "consumers to free slots",
-            || match tables.gating_minimum(published) {
-                (min, _) if min >= wrap_point => Poll::Ready(min),
-                (_, at) => Poll::Pending(at.map(|i| tables.consumer_sequence(i))),
-            },
-        )
+        let poll = || match tables.gating_minimum(published) {
+            (min, _) if min >= wrap_point => Poll::Ready(min),
+            (_, at) => Poll::Pending(at.map(|i| tables.consumer_sequence(i))),
+        };
+        let what = "consumers to free slots";
+        match watcher {
+            None => wait_until(self.strategy, timeout, what, poll),
+            Some(w) => super::watched_wait(self.strategy, timeout, what, poll, || {
+                w.watch
+                    .check(w.segment, &tables, w.policy, wrap_point, published)
+            }),
+        }
         .inspect_err(|e| {
             if matches!(e, Error::Timeout { .. }) {
                 self.counters.timeout();
@@ -247,14 +264,14 @@ mod tests {
         )
         .unwrap();
 
-        assert_eq!(p.claim(3, Duration::ZERO).unwrap(), 0);
-        assert_eq!(p.claim(1, Duration::ZERO).unwrap(), 3);
+        assert_eq!(p.claim(3, Duration::ZERO, || None).unwrap(), 0);
+        assert_eq!(p.claim(1, Duration::ZERO, || None).unwrap(), 3);
         assert!(matches!(
-            p.claim(1, Duration::ZERO),
+            p.claim(1, Duration::ZERO, || None),
             Err(Error::WouldBlock(_))
         ));
         assert!(matches!(
-            p.claim(1, Duration::from_millis(5)),
+            p.claim(1, Duration::from_millis(5), || None),
             Err(Error::Timeout { .. })
         ));
         assert!(p.publish(1, 1).is_err(), "must publish in order");
@@ -264,10 +281,10 @@ mod tests {
         p.publish(3, 3).unwrap();
         // The consumer frees two slots: exactly two more can be claimed.
         tables.consumer_sequence(0).set(1);
-        assert_eq!(p.claim(2, Duration::ZERO).unwrap(), 4);
-        assert!(p.claim(1, Duration::ZERO).is_err());
+        assert_eq!(p.claim(2, Duration::ZERO, || None).unwrap(), 4);
+        assert!(p.claim(1, Duration::ZERO, || None).is_err());
         p.unclaim(5);
-        assert_eq!(p.claim(1, Duration::ZERO).unwrap(), 5);
+        assert_eq!(p.claim(1, Duration::ZERO, || None).unwrap(), 5);
     }
 
     #[test]
@@ -289,13 +306,13 @@ mod tests {
         };
         {
             let mut first = new().unwrap();
-            let lo = first.claim(4, Duration::ZERO).unwrap();
+            let lo = first.claim(4, Duration::ZERO, || None).unwrap();
             first.publish(lo, lo + 3).unwrap();
         }
         // Its successor must not lap the consumer that has read nothing.
         let mut second = new().unwrap();
         assert!(matches!(
-            second.claim(1, Duration::ZERO),
+            second.claim(1, Duration::ZERO, || None),
             Err(Error::WouldBlock(_))
         ));
     }
@@ -318,7 +335,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!((p.published(), tables.cursor().get()), (2, 2));
-        assert_eq!(p.claim(1, Duration::ZERO).unwrap(), 3);
+        assert_eq!(p.claim(1, Duration::ZERO, || None).unwrap(), 3);
         // A cursor no producer can have written is refused.
         tables.cursor().set(-5);
         assert!(SingleSequencer::new(
@@ -347,7 +364,7 @@ mod tests {
         )
         .unwrap();
         for i in 0..10 {
-            let s = p.claim(1, Duration::ZERO).unwrap();
+            let s = p.claim(1, Duration::ZERO, || None).unwrap();
             assert_eq!(s, i);
             p.publish(s, s).unwrap();
         }

@@ -123,6 +123,7 @@ pub fn state_name(s: u32) -> &'static str {
         state::JOINING => "joining",
         state::ACTIVE => "active",
         state::LEFT => "left",
+        state::EVICTED => "evicted",
         _ => "invalid",
     }
 }

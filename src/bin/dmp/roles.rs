@@ -4,7 +4,10 @@
 //! them to drive real rings; the multi-process tests spawn them.
 
 use crate::CmdResult;
-use disruptor_mp::{Error, Location, ProducerMode, Ring, RingOptions, WaitStrategy};
+use disruptor_mp::{
+    Consumer, ConsumerOptions, Error, Location, ProducerMode, ProducerOptions, Ring, RingOptions,
+    WaitStrategy,
+};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -177,24 +180,53 @@ pub struct ProduceArgs {
     /// Which batch stalls (0-based).
     #[arg(long, default_value_t = 0)]
     stall_batch: u64,
+    /// Consumers (comma separated) that must be active before the first
+    /// publish (with --expect-consumers: the readiness gate).
+    #[arg(long, value_delimiter = ',')]
+    expect_names: Vec<String>,
+    /// How long a dead required consumer may hold the producer back before
+    /// claims fail naming it.
+    #[arg(long, default_value_t = 5_000)]
+    consumer_dead_ms: u64,
+    /// Report a live required consumer that makes no progress for this
+    /// long while it holds the producer back (0: never) ...
+    #[arg(long, default_value_t = 0)]
+    progress_ms: u64,
+    /// ... and fail claims after this much longer.
+    #[arg(long, default_value_t = 5_000)]
+    grace_ms: u64,
 }
 
 pub fn produce(a: &ProduceArgs) -> CmdResult {
     let timeout = Duration::from_millis(a.timeout_ms);
     let ring = Ring::open(&a.target.location(), &RingOptions::new().timeout(timeout))?;
-    let start = Instant::now();
-    while active_consumers(&ring) < a.expect_consumers {
-        if start.elapsed() > timeout {
-            return Err(format!(
-                "only {} of {} consumers joined within {timeout:?}",
-                active_consumers(&ring),
-                a.expect_consumers
+    let mut options = ProducerOptions::new()
+        .strategy(WaitStrategy::parse(&a.wait)?)
+        .consumer_dead_timeout(Duration::from_millis(a.consumer_dead_ms))
+        .on_stall(|s| {
+            eprintln!(
+                "alert: consumer '{}' (pid {}) made no progress for {} ms at sequence {}",
+                s.name,
+                s.pid,
+                s.stalled.as_millis(),
+                s.sequence
             )
-            .into());
-        }
-        std::thread::sleep(Duration::from_millis(1));
+        });
+    if a.progress_ms > 0 {
+        options = options.progress_timeout(
+            Duration::from_millis(a.progress_ms),
+            Duration::from_millis(a.grace_ms),
+        );
     }
-    let mut p = ring.producer(WaitStrategy::parse(&a.wait)?)?;
+    if a.expect_consumers > 0 || !a.expect_names.is_empty() {
+        let names: Vec<&str> = a.expect_names.iter().map(String::as_str).collect();
+        options = options.wait_for_consumers(
+            u32::try_from(a.expect_consumers).unwrap_or(u32::MAX),
+            &names,
+            timeout,
+        );
+    }
+    let mut p = ring.producer_with(&options)?;
     println!("producing as entry {}", p.index());
     let first_number =
         a.first.unwrap_or((p.published() + 1) as u64) | (a.producer_id << PRODUCER_SHIFT);
@@ -248,11 +280,42 @@ pub fn produce(a: &ProduceArgs) -> CmdResult {
     Ok(())
 }
 
-fn active_consumers(ring: &Ring) -> usize {
-    ring.consumers()
-        .iter()
-        .filter(|c| c.state == disruptor_mp::layout::state::ACTIVE)
-        .count()
+/// Checks the events of `[next, last]`: each producer's numbers in order.
+/// Returns how many events (abandoned sequences aside) the batch holds.
+fn check_batch(
+    c: &Consumer,
+    next: i64,
+    last: i64,
+    expected: &mut BTreeMap<u64, u64>,
+    abandoned: &mut u64,
+    name: &str,
+) -> Result<u64, Box<dyn std::error::Error>> {
+    let mut events = 0;
+    for seq in next..=last {
+        let bytes = match c.slot(seq) {
+            Ok(bytes) => bytes,
+            Err(Error::Abandoned { .. }) => {
+                *abandoned += 1;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let i = check_payload(bytes)?;
+        let producer = i >> PRODUCER_SHIFT;
+        if let Some(e) = expected.get(&producer) {
+            if i != *e {
+                return Err(format!(
+                    "{name}: event {i} (producer {producer}, number {}) at sequence {seq}, expected number {}",
+                    i & ((1 << PRODUCER_SHIFT) - 1),
+                    e & ((1 << PRODUCER_SHIFT) - 1)
+                )
+                .into());
+            }
+        }
+        expected.insert(producer, i + 1);
+        events += 1;
+    }
+    Ok(events)
 }
 
 #[derive(clap::Args, Debug)]
@@ -288,15 +351,38 @@ pub struct ConsumeArgs {
     /// --count events.
     #[arg(long)]
     drain_ms: Option<u64>,
+    /// An optional consumer: a producer evicts it rather than wait for it
+    /// longer than --max-block-ms (required consumers are waited for).
+    #[arg(long)]
+    optional: bool,
+    /// Optional consumers: how long it may hold a waiting producer back.
+    #[arg(long, default_value_t = 0)]
+    max_block_ms: u64,
+    /// Optional consumers: after an eviction, rejoin at the current
+    /// position and go on (otherwise exit with the error).
+    #[arg(long)]
+    rejoin: bool,
 }
 
 pub fn consume(a: &ConsumeArgs) -> CmdResult {
     let timeout = Duration::from_millis(a.timeout_ms);
     let ring = Ring::open(&a.target.location(), &RingOptions::new().timeout(timeout))?;
     let deps: Vec<&str> = a.after.iter().map(String::as_str).collect();
-    let mut c = ring.consumer(&a.consumer_name, &deps, WaitStrategy::parse(&a.wait)?)?;
+    let mut options = ConsumerOptions::new()
+        .dependencies(&deps)
+        .strategy(WaitStrategy::parse(&a.wait)?);
+    if a.optional {
+        options = options.optional(Duration::from_millis(a.max_block_ms));
+    }
+    let mut c = ring.consumer_with(&a.consumer_name, &options)?;
     // Tell the spawner we are registered, then consume.
     println!("ready {}", a.consumer_name);
+    println!(
+        "joined at sequence {} (lost on join {})",
+        c.committed(),
+        c.lost_on_join()
+    );
+    let (mut evictions, mut lost) = (0u64, 0u64);
     // Next expected number per producer id (event numbers carry the id).
     let mut expected: BTreeMap<u64, u64> = BTreeMap::new();
     let (mut got, mut batches, mut abandoned) = (0u64, 0u64, 0u64);
@@ -323,6 +409,14 @@ pub fn consume(a: &ConsumeArgs) -> CmdResult {
                 }
                 continue;
             }
+            Err(Error::Evicted { lost: l, .. }) if a.rejoin => {
+                evictions += 1;
+                let l = c.rejoin()?.max(l);
+                lost += l;
+                expected.clear();
+                println!("evicted after {got} events, lost {l}, rejoined");
+                continue;
+            }
             Err(e) => return Err(format!("{}: after {got} events: {e}", a.consumer_name).into()),
         };
         idle_since = Instant::now();
@@ -345,33 +439,37 @@ pub fn consume(a: &ConsumeArgs) -> CmdResult {
                 }
             }
         }
-        let mut events = 0;
-        for seq in next..=last {
-            let bytes = match c.slot(seq) {
-                Ok(bytes) => bytes,
-                Err(Error::Abandoned { .. }) => {
-                    abandoned += 1;
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let i = check_payload(bytes)?;
-            let producer = i >> PRODUCER_SHIFT;
-            if let Some(e) = expected.get(&producer) {
-                if i != *e {
-                    return Err(format!(
-                        "{}: event {i} (producer {producer}, number {}) at sequence {seq}, expected number {}",
-                        a.consumer_name,
-                        i & ((1 << PRODUCER_SHIFT) - 1),
-                        e & ((1 << PRODUCER_SHIFT) - 1)
-                    )
-                    .into());
-                }
+        // Check the batch; an optional consumer evicted while reading may
+        // find overwritten slots, so a bad batch is blamed on the eviction
+        // when its commit reports one.
+        let checked = check_batch(
+            &c,
+            next,
+            last,
+            &mut expected,
+            &mut abandoned,
+            &a.consumer_name,
+        );
+        let committed = match checked {
+            Ok(events) => c.commit(last).map(|()| events),
+            Err(bad) => match c.commit(last) {
+                Err(e @ Error::Evicted { .. }) => Err(e),
+                _ => return Err(bad),
+            },
+        };
+        let events = match committed {
+            Ok(events) => events,
+            Err(Error::Evicted { lost: l, .. }) if a.rejoin => {
+                evictions += 1;
+                let l = c.rejoin()?.max(l);
+                lost += l;
+                // Events were lost: each producer's numbering starts over.
+                expected.clear();
+                println!("evicted after {got} events, lost {l}, rejoined");
+                continue;
             }
-            expected.insert(producer, i + 1);
-            events += 1;
-        }
-        c.commit(last)?;
+            Err(e) => return Err(format!("{}: after {got} events: {e}", a.consumer_name).into()),
+        };
         got += events;
         batches += 1;
         if a.pause_us > 0 {
@@ -385,6 +483,9 @@ pub fn consume(a: &ConsumeArgs) -> CmdResult {
         got as f64 / batches.max(1) as f64,
         got as f64 / secs / 1e6
     );
+    if a.optional {
+        println!("evicted {evictions} times, lost {lost} events");
+    }
     for (producer, next) in &expected {
         println!(
             "producer {producer}: next {}",

@@ -269,11 +269,13 @@ fn table(label: &str, ring: &Ring, s: &Snapshot, r: Option<&Rates>) -> String {
     );
     let _ = writeln!(
         t,
-        "  attaches {}  detaches {}  back-pressure waits {}  wake-ups {}",
+        "  attaches {}  detaches {}  back-pressure waits {}  wake-ups {}  evictions {}  stall alerts {}",
         grouped(s.attaches),
         grouped(s.detaches),
         grouped(s.back_pressure_waits),
-        grouped(s.wakeups)
+        grouped(s.wakeups),
+        grouped(s.evictions),
+        grouped(s.stall_alerts)
     );
     if let Some(r) = r {
         let consumed: f64 = s
@@ -353,6 +355,7 @@ fn table(label: &str, ring: &Ring, s: &Snapshot, r: Option<&Rates>) -> String {
             ">#",
             "name",
             "state",
+            "role",
             ">sequence",
             ">lag",
             "gating",
@@ -374,6 +377,7 @@ fn table(label: &str, ring: &Ring, s: &Snapshot, r: Option<&Rates>) -> String {
                 c.index.to_string(),
                 c.name.clone(),
                 probe::state_name(c.state).into(),
+                if c.optional { "optional" } else { "required" }.into(),
                 c.sequence.to_string(),
                 grouped(c.lag as u64),
                 if c.gating { "yes" } else { "no" }.into(),
@@ -521,6 +525,7 @@ fn json(label: &str, ring: &Ring, s: &Snapshot, r: Option<&Rates>) -> J {
             ("alive", J::Bool(c.alive)),
             ("pid", J::U(c.pid.into())),
             ("generation", J::U(c.generation)),
+            ("optional", J::Bool(c.optional)),
             ("events", J::U(c.events)),
             ("batches", J::U(c.batches)),
             ("mean_batch", J::opt_f(mean_batch(c.events, c.batches))),
@@ -577,6 +582,8 @@ fn json(label: &str, ring: &Ring, s: &Snapshot, r: Option<&Rates>) -> J {
         ("detaches", J::U(s.detaches)),
         ("back_pressure_waits", J::U(s.back_pressure_waits)),
         ("wakeups", J::U(s.wakeups)),
+        ("evictions", J::U(s.evictions)),
+        ("stall_alerts", J::U(s.stall_alerts)),
         ("producers", J::A(producers)),
         ("consumers", J::A(consumers)),
         ("held_back_by", held),
@@ -799,6 +806,16 @@ fn prometheus(label: &str, ring: &Ring, s: &Snapshot) -> Vec<Family> {
             "dmp_ring_wakeups_total",
             "Futex wake-ups issued.",
             s.wakeups,
+        ),
+        (
+            "dmp_ring_evictions_total",
+            "Optional consumers evicted.",
+            s.evictions,
+        ),
+        (
+            "dmp_ring_stall_alerts_total",
+            "Stalled required consumers reported by producers.",
+            s.stall_alerts,
         ),
     ] {
         fams.push(ring_family(
