@@ -214,11 +214,18 @@ pub fn compile_c(sources: &[&Path], exe_name: &str, cxx: bool) -> PathBuf {
     // that name next to the executable (through the rpath).
     let major = env!("CARGO_PKG_VERSION_MAJOR");
     let so = shared_library();
-    let link = out_dir.join(format!("libdisruptor_mp.so.{major}"));
-    let _ = std::fs::remove_file(&link);
-    std::os::unix::fs::symlink(&so, &link).expect("symlink soname");
-    let _ = std::fs::remove_file(out_dir.join("libdisruptor_mp.so"));
-    std::os::unix::fs::symlink(&so, out_dir.join("libdisruptor_mp.so")).expect("symlink so");
+    // Replaced atomically (a new link renamed over the old one): a program
+    // of another test may be starting meanwhile.
+    for link in [
+        format!("libdisruptor_mp.so.{major}"),
+        "libdisruptor_mp.so".into(),
+    ] {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = out_dir.join(format!(".{link}.{}.{n}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&so, &tmp).expect("symlink the library");
+        std::fs::rename(&tmp, out_dir.join(&link)).expect("rename the library link");
+    }
 
     let compiler = cc::Build::new()
         .cargo_metadata(false)
