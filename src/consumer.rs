@@ -174,6 +174,23 @@ impl ConsumerCore {
         } else {
             0
         };
+        if !(-1..=i64::MAX / 2).contains(&start) {
+            // A value no producer writes (a peer scribbled on the cursor,
+            // the claim counter or this entry): leave instead of starting
+            // where every later sequence would overflow.
+            tables
+                .gating_mask()
+                .fetch_and(!(1 << index), Ordering::SeqCst);
+            tables
+                .consumer_state(index)
+                .store(state::LEFT, Ordering::Release);
+            return Err(Error::Corrupt {
+                path: segment.path().into(),
+                detail: format!(
+                    "consumer {name:?} would start at sequence {start}, which no producer publishes"
+                ),
+            });
+        }
         tables
             .consumer_state(index)
             .store(state::ACTIVE, Ordering::Release);
@@ -321,7 +338,7 @@ impl ConsumerCore {
     #[inline(never)]
     fn wait_for_stamps(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
         if resolved(self.slots.state(seq)) {
-            let limit = self.committed + self.slots.capacity() as i64;
+            let limit = self.committed.saturating_add(self.slots.capacity() as i64);
             self.available = scan_resolved(&self.slots, seq, limit);
             return Ok(self.available);
         }
@@ -338,7 +355,10 @@ impl ConsumerCore {
             Barrier::Stamps(notice) => notice,
             _ => self.tables.notice(),
         };
-        let (slots, limit) = (self.slots, self.committed + self.slots.capacity() as i64);
+        let (slots, limit) = (
+            self.slots,
+            self.committed.saturating_add(self.slots.capacity() as i64),
+        );
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
         loop {
@@ -380,6 +400,7 @@ impl ConsumerCore {
                             &self.tables,
                             &self.slots,
                             seq,
+                            limit,
                         )?;
                         self.stuck = None;
                         if resolved(self.slots.state(seq)) {

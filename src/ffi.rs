@@ -309,27 +309,23 @@ const CLOSED_MAGIC: u64 = 0xdead_c105_ed00_0000;
 
 /// An open ring. Opaque; close with `dmp_ring_close`.
 pub struct dmp_ring {
-    magic: u64,
-    inner: Option<Ring>,
+    _opaque: [u8; 0],
 }
 
 /// The ring's producer. Opaque; close with `dmp_producer_close`.
 pub struct dmp_producer {
-    magic: u64,
-    inner: Option<Producer>,
+    _opaque: [u8; 0],
 }
 
 /// A consumer. Opaque; close with `dmp_consumer_close`.
 pub struct dmp_consumer {
-    magic: u64,
-    inner: Option<Consumer>,
+    _opaque: [u8; 0],
 }
 
 /// A snapshot of a ring's counters and tables, taken at one moment.
 /// Opaque; free with `dmp_snapshot_free`.
 pub struct dmp_snapshot {
-    magic: u64,
-    inner: Option<Snapshot>,
+    _opaque: [u8; 0],
 }
 
 /// Ring-wide figures of a snapshot. Set `struct_size` first.
@@ -492,15 +488,20 @@ pub struct dmp_counter {
     pub label: [c_char; 48],
 }
 
-trait Handle: Sized + Send + 'static {
-    type Inner;
+/// What every handle pointer given to C points to, whatever its kind: the
+/// magic first (`repr(C)`), so that telling a handle's kind reads 8 bytes
+/// that every handle has, even when C passes one kind as another. The
+/// public handle types are opaque markers that are never constructed.
+#[repr(C)]
+struct Tagged<T> {
+    magic: u64,
+    inner: Option<T>,
+}
+
+trait Handle: 'static {
+    type Inner: Send + 'static;
     const MAGIC: u64;
     const KIND: &'static str;
-    fn magic(&self) -> u64;
-    fn is_open(&self) -> bool;
-    fn inner(&self) -> Option<&Self::Inner>;
-    fn inner_mut(&mut self) -> Option<&mut Self::Inner>;
-    fn parts(&mut self) -> (&mut u64, &mut Option<Self::Inner>);
 }
 
 macro_rules! handle {
@@ -509,21 +510,6 @@ macro_rules! handle {
             type Inner = $inner;
             const MAGIC: u64 = $magic;
             const KIND: &'static str = $kind;
-            fn magic(&self) -> u64 {
-                self.magic
-            }
-            fn is_open(&self) -> bool {
-                self.inner.is_some()
-            }
-            fn inner(&self) -> Option<&$inner> {
-                self.inner.as_ref()
-            }
-            fn inner_mut(&mut self) -> Option<&mut $inner> {
-                self.inner.as_mut()
-            }
-            fn parts(&mut self) -> (&mut u64, &mut Option<$inner>) {
-                (&mut self.magic, &mut self.inner)
-            }
         }
     };
 }
@@ -538,29 +524,32 @@ handle!(dmp_snapshot, Snapshot, SNAPSHOT_MAGIC, "dmp_snapshot");
 const GRAVEYARD_SIZE: usize = 4096;
 static GRAVEYARD: Mutex<VecDeque<Box<dyn Send>>> = Mutex::new(VecDeque::new());
 
-fn new_handle<H: Handle>(
-    make: impl FnOnce(u64, H::Inner) -> H,
-    inner: H::Inner,
-    out: *mut *mut H,
-) -> Result<()> {
-    let ptr = Box::into_raw(Box::new(make(H::MAGIC, inner)));
+fn new_handle<H: Handle>(inner: H::Inner, out: *mut *mut H) -> Result<()> {
+    let ptr = Box::into_raw(Box::new(Tagged {
+        magic: H::MAGIC,
+        inner: Some(inner),
+    }));
     // SAFETY: `out` was checked non-null by the caller of new_handle.
-    unsafe { *out = ptr };
+    unsafe { *out = ptr.cast::<H>() };
     Ok(())
 }
 
-/// Checks that `h` is a live handle of kind `H`.
-fn check_live<H: Handle>(h: *mut H) -> Result<()> {
+/// The storage of `h` when it is a live handle of kind `H`.
+fn check_live<H: Handle>(h: *mut H) -> Result<*mut Tagged<H::Inner>> {
     if h.is_null() {
         return Err(Error::NullPointer(H::KIND));
     }
     // SAFETY: non-null; the caller passes a pointer obtained from this
-    // library, which stays allocated after close (graveyard), so reading the
-    // magic and the option tag is defined for live and recently closed
-    // handles alike. Only shared access happens here.
-    let handle = unsafe { &*h };
-    if handle.magic() == H::MAGIC && handle.is_open() {
-        Ok(())
+    // library, which points to a `Tagged<_>` of some kind (magic first,
+    // 8-byte aligned) that stays allocated after close (graveyard), so
+    // reading the magic is defined for every kind, live or recently
+    // closed. Nothing else is read before the magic names the kind.
+    let magic = unsafe { h.cast::<u64>().read() };
+    let tagged = h.cast::<Tagged<H::Inner>>();
+    // SAFETY: the magic says `h` holds a `Tagged<H::Inner>`; shared
+    // access only.
+    if magic == H::MAGIC && unsafe { (*tagged).inner.is_some() } {
+        Ok(tagged)
     } else {
         Err(Error::InvalidHandle(H::KIND))
     }
@@ -568,12 +557,12 @@ fn check_live<H: Handle>(h: *mut H) -> Result<()> {
 
 /// Shared access to a live handle (ring handles may be used concurrently).
 fn live<'a, H: Handle>(h: *mut H) -> Result<&'a H::Inner> {
-    check_live(h)?;
+    let tagged = check_live(h)?;
     // SAFETY: checked live above; shared access only.
-    let handle: &'a H = unsafe { &*h };
+    let tagged: &'a Tagged<H::Inner> = unsafe { &*tagged };
     // A match, not `ok_or`: the error (which has drop glue) is built only
     // on the failure path.
-    match handle.inner() {
+    match tagged.inner.as_ref() {
         Some(inner) => Ok(inner),
         None => Err(Error::InvalidHandle(H::KIND)),
     }
@@ -582,11 +571,11 @@ fn live<'a, H: Handle>(h: *mut H) -> Result<&'a H::Inner> {
 /// Exclusive access to a live producer or consumer handle: the caller
 /// promises one thread at a time (docs/C_API.md, Threading).
 fn live_mut<'a, H: Handle>(h: *mut H) -> Result<&'a mut H::Inner> {
-    check_live(h)?;
+    let tagged = check_live(h)?;
     // SAFETY: checked live above; exclusive use is the caller's contract
     // for producer and consumer handles.
-    let handle: &'a mut H = unsafe { &mut *h };
-    match handle.inner_mut() {
+    let tagged: &'a mut Tagged<H::Inner> = unsafe { &mut *tagged };
+    match tagged.inner.as_mut() {
         Some(inner) => Ok(inner),
         None => Err(Error::InvalidHandle(H::KIND)),
     }
@@ -596,17 +585,15 @@ fn close_handle<H: Handle>(h: *mut H) -> Result<()> {
     if h.is_null() {
         return Ok(());
     }
-    check_live(h)?;
+    let tagged = check_live(h)?;
     // SAFETY: checked live above; closing is exclusive by contract (no
     // other call on this handle may run concurrently with its close).
-    let handle = unsafe { &mut *h };
-    let (magic, inner) = handle.parts();
-    *magic = CLOSED_MAGIC;
-    let value = inner.take();
-    drop(value);
-    // SAFETY: `h` came from Box::into_raw in new_handle and is closed only
-    // once (the magic check above); ownership moves to the graveyard.
-    let husk: Box<dyn Send> = unsafe { Box::from_raw(h) };
+    let handle = unsafe { &mut *tagged };
+    handle.magic = CLOSED_MAGIC;
+    drop(handle.inner.take());
+    // SAFETY: `tagged` came from Box::into_raw in new_handle and is closed
+    // only once (the magic check above); ownership moves to the graveyard.
+    let husk: Box<dyn Send> = unsafe { Box::from_raw(tagged) };
     let mut g = GRAVEYARD.lock().unwrap_or_else(|p| p.into_inner());
     g.push_back(husk);
     if g.len() > GRAVEYARD_SIZE {
@@ -958,14 +945,7 @@ fn create_like(
     let o = read_options(options, "dmp_ring_options")?.unwrap_or_else(default_ring_options);
     let loc = location(name, o.backing)?;
     let ring = f(&loc, &ring_options(&o)?)?;
-    new_handle(
-        |magic, inner| dmp_ring {
-            magic,
-            inner: Some(inner),
-        },
-        ring,
-        out,
-    )
+    new_handle(ring, out)
 }
 
 /// Creates a ring; fails with `DMP_STATUS_ALREADY_EXISTS` if the name is
@@ -997,14 +977,7 @@ pub extern "C" fn dmp_ring_open(
         out_ptr(out, "out")?;
         let loc = location(name, o.backing)?;
         let ring = Ring::open(&loc, &ring_options(&o)?)?;
-        new_handle(
-            |magic, inner| dmp_ring {
-                magic,
-                inner: Some(inner),
-            },
-            ring,
-            out,
-        )
+        new_handle(ring, out)
     })
 }
 
@@ -1148,14 +1121,7 @@ pub extern "C" fn dmp_producer_open(
             Some(o) => r.producer_with(&producer_options(&o)?)?,
             None => r.producer(WaitStrategy::default())?,
         };
-        new_handle(
-            |magic, inner| dmp_producer {
-                magic,
-                inner: Some(inner),
-            },
-            p,
-            out,
-        )
+        new_handle(p, out)
     })
 }
 
@@ -1303,14 +1269,7 @@ pub extern "C" fn dmp_consumer_open(
             co = co.optional(max_block);
         }
         let c = r.consumer_with(name, &co)?;
-        new_handle(
-            |magic, inner| dmp_consumer {
-                magic,
-                inner: Some(inner),
-            },
-            c,
-            out,
-        )
+        new_handle(c, out)
     })
 }
 
@@ -1489,14 +1448,7 @@ pub extern "C" fn dmp_snapshot_take(ring: *mut dmp_ring, out: *mut *mut dmp_snap
     boundary(|| {
         let r = live(ring)?;
         out_ptr(out, "out")?;
-        new_handle(
-            |magic, inner| dmp_snapshot {
-                magic,
-                inner: Some(inner),
-            },
-            r.snapshot(),
-            out,
-        )
+        new_handle(r.snapshot(), out)
     })
 }
 

@@ -438,3 +438,119 @@ fn a_ring_larger_than_the_free_space_fails_at_create_naming_the_bytes() {
     assert_eq!(e.status(), Status::NoSpace, "{e}");
     assert!(e.to_string().contains("bytes free"), "{e}");
 }
+
+/// A small tmpfs mounted for one test, unmounted on drop (also when the
+/// test fails).
+struct SmallTmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl SmallTmpfs {
+    /// Mounts `size` bytes of tmpfs, or says why it cannot.
+    fn mount(size: u64) -> Result<SmallTmpfs, String> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return Err("not root, so no tmpfs of our own to fill".into());
+        }
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let out = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mount -t tmpfs failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(SmallTmpfs { dir })
+    }
+
+    fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for SmallTmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_full_file_system_fails_the_create_and_never_raises_sigbus_later() {
+    const MIB: u64 = 1 << 20;
+    let fs = match SmallTmpfs::mount(4 * MIB) {
+        Ok(fs) => fs,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    // A ring of about 2 MiB fits; a second one does not.
+    let opts = RingOptions::new().capacity(512).slot_size(4096);
+    let ring_path = fs.path("ring");
+    let ring = Ring::create(&Location::file(&ring_path), &opts).expect("the first ring fits");
+    let size = ring.layout().total_size;
+    drop(ring);
+    assert!(size < 4 * MIB && 2 * size > 4 * MIB, "{size}");
+    let e = Ring::create(&Location::file(fs.path("second")), &opts).unwrap_err();
+    assert_eq!(e.status(), Status::NoSpace, "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&size.to_string()) && msg.contains("bytes free"),
+        "{msg}"
+    );
+    // Nothing of the failed create is left, named or hidden.
+    let names: Vec<_> = std::fs::read_dir(fs.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["ring"]);
+
+    // Fill what is left, to the last page.
+    {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(fs.path("filler")).unwrap();
+        let page = vec![0x5au8; 4096];
+        while filler.write_all(&page).is_ok() {}
+    }
+    assert!(
+        disruptor_mp::sys::free_bytes(fs.dir.path()) < 4096,
+        "the file system should be full"
+    );
+    // Every page of the ring is written, in other processes: a page that
+    // had not been reserved would kill them with SIGBUS now.
+    let loc = ring_path.to_str().unwrap();
+    let mut cc = support::dmp();
+    cc.args([
+        "consume", "--file", loc, "--name", "reader", "--count", "2048",
+    ])
+    .args(["--timeout-ms", "20000"]);
+    let mut consumer = support::Proc::spawn(cc, "consumer");
+    consumer.wait_line("ready", Duration::from_secs(60));
+    let mut pc = support::dmp();
+    pc.args(["produce", "--file", loc, "--count", "2048", "--batch", "16"]);
+    for (what, p) in [
+        ("producer", support::Proc::spawn(pc, "producer")),
+        ("consumer", consumer),
+    ] {
+        let (status, out) = p.finish_status(Duration::from_secs(60));
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            None,
+            "{what} killed by a signal:\n{out}"
+        );
+        assert!(status.success(), "{what}:\n{out}");
+    }
+}

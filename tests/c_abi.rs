@@ -211,3 +211,79 @@ fn a_c_program_reads_exact_counters_of_a_run_it_took_no_part_in() {
         );
     }
 }
+
+/// `valgrind`, when it is installed (`apt-get install valgrind`).
+fn valgrind() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let exe = std::env::split_paths(&path)
+        .map(|d| d.join("valgrind"))
+        .find(|p| p.is_file())?;
+    let works = Command::new(&exe)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    works.then_some(exe)
+}
+
+/// A C program run under memcheck: any error (invalid read or write, use of
+/// uninitialised memory, a definite leak) makes it exit with status 99.
+fn memcheck(valgrind: &Path, exe: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(valgrind);
+    c.args([
+        "--quiet",
+        "--error-exitcode=99",
+        "--leak-check=full",
+        "--show-leak-kinds=definite",
+        "--errors-for-leak-kinds=definite",
+    ])
+    .arg(exe)
+    .args(args);
+    c
+}
+
+#[test]
+fn c_programs_run_clean_under_valgrind_memcheck() {
+    let Some(vg) = valgrind() else {
+        eprintln!("skipped: valgrind is not installed (apt-get install valgrind)");
+        return;
+    };
+    let _serial = support::serial();
+    let (misuse, misuse_cxx, consumer, producer) = programs();
+    let hostile = support::compile_c(&[&c_source("hostile_abi.c")], "hostile_abi", false);
+    let mut report = Vec::new();
+    for exe in [misuse, misuse_cxx] {
+        let name = ShmName::new("vg-misuse");
+        let (ok, out) = run(memcheck(&vg, exe, &[&name.0]), "abi_misuse", T);
+        assert!(ok && out.contains(" passed, 0 failed"), "{out}");
+        report.push(format!("{}: {}", exe.display(), out.trim()));
+    }
+
+    // A C producer and a C consumer on one ring, both under memcheck, then
+    // the snapshot reader and every data-path call of hostile_abi.c.
+    let name = ShmName::new("vg-ring");
+    let count = "3000";
+    let mut pc = memcheck(&vg, producer, &[&name.0, count, "7", "create"]);
+    pc.stdin(std::process::Stdio::piped());
+    let mut c_producer = Proc::spawn(pc, "C producer (memcheck)");
+    c_producer.wait_line("created", T);
+    let mut c_consumer = Proc::spawn(
+        memcheck(&vg, consumer, &[&name.0, "vg", count]),
+        "C consumer (memcheck)",
+    );
+    c_consumer.wait_line("ready", T);
+    {
+        use std::io::Write;
+        let stdin = c_producer.child.stdin.as_mut().expect("stdin");
+        stdin.write_all(b"go\n").unwrap();
+    }
+    report.push(c_producer.succeed(T).trim().to_string());
+    let out = c_consumer.succeed(T);
+    assert!(out.contains(&format!("consumed {count} events")), "{out}");
+    report.push(out.trim().to_string());
+    let (ok, out) = run(memcheck(&vg, stat_program(), &[&name.0]), "ring_stat", T);
+    assert!(ok, "{out}");
+    let (ok, out) = run(memcheck(&vg, &hostile, &[&name.0, "100"]), "hostile_abi", T);
+    assert!(ok, "{out}");
+    report.push(out.trim().to_string());
+    eprintln!("memcheck found nothing in:\n  {}", report.join("\n  "));
+}

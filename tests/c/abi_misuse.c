@@ -1,8 +1,11 @@
-/* The C ABI's answers to misuse: null pointers, closed handles, double
- * close, bad option structs, unknown enum values, out-of-range sequences.
+/* The C ABI's answers to misuse: null pointers everywhere, closed handles
+ * (use after close, double close), bad option structs, unknown enum
+ * values, claims larger than the ring, publishing out of order,
+ * out-of-range sequences, a second claim while one is outstanding.
  * Each case must return its own status code and a message, never crash.
  * usage: abi_misuse SHM_NAME          prints "N passed, M failed" */
 #include "disruptor_mp.h"
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -197,16 +200,137 @@ int main(int argc, char **argv) {
     EXPECT(dmp_wait_for(c, 2, 1000000, &avail), DMP_STATUS_TIMEOUT);
     CHECK(avail == 1);
 
+    /* Claims larger than the ring, and publishing out of order. */
+    EXPECT(dmp_try_claim(p, 65, &first), DMP_STATUS_BATCH_TOO_LARGE);
+    EXPECT(dmp_try_claim(p, 0, &first), DMP_STATUS_BATCH_TOO_LARGE);
+    EXPECT(dmp_claim(p, UINT64_MAX, 0, &first), DMP_STATUS_BATCH_TOO_LARGE);
+    EXPECT(dmp_claim(p, 1ull << 63, DMP_TIMEOUT_INFINITE, &first), DMP_STATUS_BATCH_TOO_LARGE);
+    EXPECT(dmp_publish(p, 0, 1), DMP_STATUS_SEQUENCE_OUT_OF_RANGE); /* published already */
+    EXPECT(dmp_try_claim(p, 3, &first), DMP_STATUS_OK);              /* 2..4 */
+    CHECK(first == 2);
+    EXPECT(dmp_publish(p, 3, 4), DMP_STATUS_SEQUENCE_OUT_OF_RANGE); /* skips 2 */
+    EXPECT(dmp_publish(p, 2, 5), DMP_STATUS_SEQUENCE_OUT_OF_RANGE); /* past the claim */
+    EXPECT(dmp_publish(p, 3, 2), DMP_STATUS_SEQUENCE_OUT_OF_RANGE); /* hi < lo */
+    EXPECT(dmp_publish(p, INT64_MIN, INT64_MAX), DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    dmp_span span;
+    memset(&span, 0, sizeof span);
+    span.struct_size = sizeof span;
+    EXPECT(dmp_producer_span(p, 2, 2 + 64, &span), DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    EXPECT(dmp_producer_span(p, 1, 2, &span), DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    EXPECT(dmp_producer_span(p, INT64_MIN, INT64_MAX, &span), DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    CHECK(span.first == NULL); /* outputs are written only on success */
+    EXPECT(dmp_producer_span(p, 2, 4, &span), DMP_STATUS_OK);
+    CHECK(span.first != NULL && span.first_count + span.second_count == 3);
+    CHECK(dmp_producer_slot(p, INT64_MAX) == NULL && dmp_producer_slot(p, INT64_MIN) == NULL);
+    EXPECT(dmp_publish(p, 2, 2), DMP_STATUS_OK);
+    EXPECT(dmp_publish(p, 2, 2), DMP_STATUS_SEQUENCE_OUT_OF_RANGE); /* twice */
+    EXPECT(dmp_publish(p, 3, 4), DMP_STATUS_OK);
+
+    /* Reading past what is available, committing backwards. */
+    EXPECT(dmp_wait_for(c, 2 + 64, 0, &avail), DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    EXPECT(dmp_wait_for(c, INT64_MAX, DMP_TIMEOUT_INFINITE, &avail), DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    EXPECT(dmp_wait_for(c, 2, 1000000, &avail), DMP_STATUS_OK);
+    CHECK(avail == 4);
+    const void *event = NULL;
+    EXPECT(dmp_consumer_event(c, 5, &event), DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    EXPECT(dmp_consumer_event(c, 1, &event), DMP_STATUS_SEQUENCE_OUT_OF_RANGE); /* committed */
+    CHECK(event == NULL);
+    EXPECT(dmp_consumer_event(c, 4, &event), DMP_STATUS_OK);
+    CHECK(event != NULL);
+    CHECK(dmp_consumer_slot(c, INT64_MIN) == NULL && dmp_consumer_slot(c, INT64_MAX) == NULL);
+    EXPECT(dmp_consumer_span(c, 2, 5, &span), DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    EXPECT(dmp_consumer_span(c, 4, 2, &span), DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    EXPECT(dmp_consumer_span(c, 2, 4, &span), DMP_STATUS_OK);
+    EXPECT(dmp_commit(c, 3), DMP_STATUS_OK);
+    EXPECT(dmp_commit(c, 2), DMP_STATUS_SEQUENCE_OUT_OF_RANGE); /* backwards */
+    EXPECT(dmp_commit(c, INT64_MIN), DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    EXPECT(dmp_commit(c, 4), DMP_STATUS_OK);
+
+    /* NULL for every handle and every required pointer. */
+    int64_t next = -7;
+    dmp_snapshot *snap = NULL;
+    dmp_ring_stats stats;
+    memset(&stats, 0, sizeof stats);
+    stats.struct_size = sizeof stats;
+    dmp_consumer_status cs;
+    memset(&cs, 0, sizeof cs);
+    cs.struct_size = sizeof cs;
+    dmp_producer_status ps;
+    memset(&ps, 0, sizeof ps);
+    ps.struct_size = sizeof ps;
+    dmp_counter counter;
+    memset(&counter, 0, sizeof counter);
+    counter.struct_size = sizeof counter;
+    EXPECT(dmp_claim(NULL, 1, 0, &first), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_try_claim(NULL, 1, &first), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_try_claim(p, 1, NULL), DMP_STATUS_NULL_POINTER);
+    CHECK(dmp_producer_slot(NULL, 0) == NULL);
+    EXPECT(dmp_publish(NULL, 0, 0), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_unclaim(NULL, 0), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_producer_span(NULL, 0, 0, &span), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_producer_span(p, 5, 5, NULL), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_wait_for(NULL, 0, 0, &avail), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_wait_for(c, 4, 0, NULL), DMP_STATUS_NULL_POINTER);
+    CHECK(dmp_consumer_slot(NULL, 0) == NULL);
+    EXPECT(dmp_consumer_event(NULL, 0, &event), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_consumer_event(c, 4, NULL), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_consumer_next(NULL, &next), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_consumer_next(c, NULL), DMP_STATUS_NULL_POINTER);
+    CHECK(next == -7);
+    EXPECT(dmp_commit(NULL, 0), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_consumer_span(NULL, 0, 0, &span), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_consumer_span(c, 4, 4, NULL), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_ring_get_info(NULL, &info), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_ring_get_info(ring, NULL), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_ring_unlink(NULL, DMP_BACKING_SHM), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_ring_open_or_create(NULL, &ro, &again, &created), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_ring_open_or_create(name, &ro, NULL, &created), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_producer_open(ring, NULL, NULL), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_consumer_open(NULL, "x", NULL, &dup), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_consumer_open(ring, "x", NULL, NULL), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_snapshot_take(NULL, &snap), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_snapshot_take(ring, NULL), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_snapshot_stats(NULL, &stats), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_snapshot_consumer(NULL, 0, &cs), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_snapshot_producer(NULL, 0, &ps), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_snapshot_counter(NULL, 0, &counter), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_snapshot_free(NULL), DMP_STATUS_OK);
+    dmp_producer_options_init(NULL); /* no crash */
+    dmp_consumer_options_init(NULL);
+    CHECK(dmp_status_str(INT32_MIN) != NULL && dmp_last_error_message() != NULL);
+    EXPECT(dmp_snapshot_take(ring, &snap), DMP_STATUS_OK);
+    EXPECT(dmp_snapshot_stats(snap, NULL), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_snapshot_consumer(snap, 0, NULL), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_snapshot_producer(snap, 0, NULL), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_snapshot_counter(snap, 0, NULL), DMP_STATUS_NULL_POINTER);
+    EXPECT(dmp_snapshot_stats(snap, &stats), DMP_STATUS_OK);
+    /* Entries past the end answer an error, not a read outside. */
+    EXPECT(dmp_snapshot_consumer(snap, SIZE_MAX, &cs), DMP_STATUS_INVALID_ARGUMENT);
+    EXPECT(dmp_snapshot_producer(snap, stats.producer_count, &ps), DMP_STATUS_INVALID_ARGUMENT);
+    EXPECT(dmp_snapshot_counter(snap, stats.counter_count, &counter), DMP_STATUS_INVALID_ARGUMENT);
+    /* A freed snapshot: use after free and double free are detected. */
+    EXPECT(dmp_snapshot_free(snap), DMP_STATUS_OK);
+    EXPECT(dmp_snapshot_free(snap), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_snapshot_stats(snap, &stats), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_snapshot_counter(snap, 0, &counter), DMP_STATUS_INVALID_HANDLE);
+
     /* Closed handles and double close. */
     EXPECT(dmp_consumer_close(c), DMP_STATUS_OK);
     EXPECT(dmp_consumer_close(c), DMP_STATUS_INVALID_HANDLE);
     EXPECT(dmp_commit(c, 1), DMP_STATUS_INVALID_HANDLE);
     EXPECT(dmp_wait_for(c, 2, 0, &avail), DMP_STATUS_INVALID_HANDLE);
     CHECK(dmp_consumer_slot(c, 1) == NULL);
+    EXPECT(dmp_consumer_next(c, &next), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_consumer_event(c, 4, &event), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_consumer_span(c, 4, 4, &span), DMP_STATUS_INVALID_HANDLE);
     EXPECT(dmp_producer_close(p), DMP_STATUS_OK);
     EXPECT(dmp_producer_close(p), DMP_STATUS_INVALID_HANDLE);
     EXPECT(dmp_claim(p, 1, 0, &first), DMP_STATUS_INVALID_HANDLE);
-    EXPECT(dmp_publish(p, 2, 2), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_publish(p, 5, 5), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_try_claim(p, 1, &first), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_unclaim(p, 5), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_producer_span(p, 5, 5, &span), DMP_STATUS_INVALID_HANDLE);
+    CHECK(dmp_producer_slot(p, 5) == NULL);
     EXPECT(dmp_producer_close(NULL), DMP_STATUS_OK);
     EXPECT(dmp_consumer_close(NULL), DMP_STATUS_OK);
     EXPECT(dmp_ring_close(NULL), DMP_STATUS_OK);
@@ -218,9 +342,12 @@ int main(int argc, char **argv) {
     EXPECT(dmp_ring_close(ring), DMP_STATUS_OK);
     EXPECT(dmp_ring_close(ring), DMP_STATUS_INVALID_HANDLE);
     EXPECT(dmp_producer_open(ring, NULL, &p2), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_ring_get_info(ring, &info), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_snapshot_take(ring, &snap), DMP_STATUS_INVALID_HANDLE);
+    EXPECT(dmp_consumer_open(ring, "late", NULL, &dup), DMP_STATUS_INVALID_HANDLE);
     EXPECT(dmp_claim(p, 1, 0, &first), DMP_STATUS_OK);
-    CHECK(first == 2);
-    EXPECT(dmp_publish(p, 2, 2), DMP_STATUS_OK);
+    CHECK(first == 5);
+    EXPECT(dmp_publish(p, 5, 5), DMP_STATUS_OK);
     EXPECT(dmp_producer_close(p), DMP_STATUS_OK);
 
     EXPECT(dmp_ring_unlink(name, DMP_BACKING_SHM), DMP_STATUS_OK);

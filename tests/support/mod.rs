@@ -116,20 +116,40 @@ impl Proc {
 
     /// Waits for exit within `timeout`; panics (killing it) otherwise.
     /// Returns the remaining stdout and stderr.
-    pub fn finish(mut self, timeout: Duration) -> (bool, String) {
+    pub fn finish(self, timeout: Duration) -> (bool, String) {
+        let (status, out) = self.finish_status(timeout);
+        (status.success(), out)
+    }
+
+    /// Like [`Proc::finish`], with the exit status itself (to tell an
+    /// error exit from death by a signal). The output is drained while the
+    /// child runs, so a chatty child never blocks on a full pipe.
+    pub fn finish_status(mut self, timeout: Duration) -> (std::process::ExitStatus, String) {
+        fn drain(
+            r: Option<impl std::io::Read + Send + 'static>,
+        ) -> std::sync::mpsc::Receiver<String> {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut r) = r {
+                    let _ = r.read_to_end(&mut bytes);
+                }
+                let _ = tx.send(String::from_utf8_lossy(&bytes).into_owned());
+            });
+            rx
+        }
+        let out = drain(self.lines.take());
+        let err = drain(self.child.stderr.take());
         let start = Instant::now();
         loop {
             match self.child.try_wait().expect("try_wait") {
                 Some(status) => {
-                    let mut out = String::new();
-                    if let Some(mut r) = self.lines.take() {
-                        let _ = std::io::Read::read_to_string(&mut r, &mut out);
-                    }
-                    let mut err = String::new();
-                    if let Some(mut e) = self.child.stderr.take() {
-                        let _ = std::io::Read::read_to_string(&mut e, &mut err);
-                    }
-                    return (status.success(), format!("{out}{err}"));
+                    // The pipes close with the child (the programs run here
+                    // start no children of their own); bounded all the same.
+                    let collect = |rx: std::sync::mpsc::Receiver<String>| {
+                        rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default()
+                    };
+                    return (status, format!("{}{}", collect(out), collect(err)));
                 }
                 None if start.elapsed() > timeout => {
                     let _ = self.child.kill();
@@ -194,11 +214,18 @@ pub fn compile_c(sources: &[&Path], exe_name: &str, cxx: bool) -> PathBuf {
     // that name next to the executable (through the rpath).
     let major = env!("CARGO_PKG_VERSION_MAJOR");
     let so = shared_library();
-    let link = out_dir.join(format!("libdisruptor_mp.so.{major}"));
-    let _ = std::fs::remove_file(&link);
-    std::os::unix::fs::symlink(&so, &link).expect("symlink soname");
-    let _ = std::fs::remove_file(out_dir.join("libdisruptor_mp.so"));
-    std::os::unix::fs::symlink(&so, out_dir.join("libdisruptor_mp.so")).expect("symlink so");
+    // Replaced atomically (a new link renamed over the old one): a program
+    // of another test may be starting meanwhile.
+    for link in [
+        format!("libdisruptor_mp.so.{major}"),
+        "libdisruptor_mp.so".into(),
+    ] {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = out_dir.join(format!(".{link}.{}.{n}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&so, &tmp).expect("symlink the library");
+        std::fs::rename(&tmp, out_dir.join(&link)).expect("rename the library link");
+    }
 
     let compiler = cc::Build::new()
         .cargo_metadata(false)
