@@ -156,6 +156,23 @@ impl ConsumerCore {
         sequence.set(start);
         tables.gating_mask().fetch_or(1 << index, Ordering::SeqCst);
         let start = head().max(start);
+        if !(-1..=i64::MAX / 2).contains(&start) {
+            // A value no producer writes (a peer scribbled on the cursor,
+            // the claim counter or this entry): leave instead of starting
+            // where every later sequence would overflow.
+            tables
+                .gating_mask()
+                .fetch_and(!(1 << index), Ordering::SeqCst);
+            tables
+                .consumer_state(index)
+                .store(state::LEFT, Ordering::Release);
+            return Err(Error::Corrupt {
+                path: segment.path().into(),
+                detail: format!(
+                    "consumer {name:?} would start at sequence {start}, which no producer publishes"
+                ),
+            });
+        }
         sequence.value().store(start, Ordering::SeqCst);
         tables
             .consumer_state(index)
@@ -297,7 +314,7 @@ impl ConsumerCore {
     #[inline(never)]
     fn wait_for_stamps(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
         if resolved(self.slots.state(seq)) {
-            let limit = self.committed + self.slots.capacity() as i64;
+            let limit = self.committed.saturating_add(self.slots.capacity() as i64);
             self.available = scan_resolved(&self.slots, seq, limit);
             return Ok(self.available);
         }
@@ -314,7 +331,10 @@ impl ConsumerCore {
             Barrier::Stamps(notice) => notice,
             _ => self.tables.notice(),
         };
-        let (slots, limit) = (self.slots, self.committed + self.slots.capacity() as i64);
+        let (slots, limit) = (
+            self.slots,
+            self.committed.saturating_add(self.slots.capacity() as i64),
+        );
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
         loop {
@@ -356,6 +376,7 @@ impl ConsumerCore {
                             &self.tables,
                             &self.slots,
                             seq,
+                            limit,
                         )?;
                         self.stuck = None;
                         if resolved(self.slots.state(seq)) {

@@ -7,13 +7,17 @@
 //! of its first stamp: exactly one of them wins (see docs/ARCHITECTURE.md,
 //! "Abandoned claims").
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layout::{claim, LOCK_PRODUCER_LEASE};
 use crate::liveness::{lock_registry, Lease};
 use crate::segment::Segment;
 use crate::slots::{Slots, Stamp};
 use crate::table::{ClaimSnapshot, Tables};
 use std::sync::atomic::Ordering;
+
+/// The `owner` of a run of claimed, pending sequences that no record
+/// covers (a peer damaged the table or the claim counter).
+const UNRECORDED: u32 = u32::MAX;
 
 /// Abandons the pending sequences of `[from, to]`, counting them in the
 /// ring's abandoned counter; returns how many this call abandoned.
@@ -22,8 +26,9 @@ use std::sync::atomic::Ordering;
 /// `owner: Some(i)`: the range comes from entry `i`'s record; the run stops
 /// at the first sequence covered by another record that starts after
 /// `from` (a claim that begins inside the range), so a stale record can
-/// never reach into a claim that is somebody else's. Nothing beyond the
-/// claim counter is touched.
+/// never reach into a claim that is somebody else's. `Some(UNRECORDED)`:
+/// no record covers `from`; the run stops at the first sequence a record
+/// covers. Nothing beyond the claim counter is touched.
 pub fn abandon_run(tables: &Tables, slots: &Slots, from: i64, to: i64, owner: Option<u32>) -> u64 {
     let to = to
         .min(from.saturating_add(slots.capacity() as i64 - 1))
@@ -113,11 +118,33 @@ pub fn recover_entry(tables: &Tables, slots: &Slots, i: u32) -> u64 {
 ///   producer is dead.
 /// - A claim whose first sequence was already abandoned: its producer will
 ///   fail to publish, so the rest goes too.
-/// - No record covers `seq` (a peer damaged the table): `seq` alone.
-pub fn unblock(segment: &Segment, tables: &Tables, slots: &Slots, seq: i64) -> Result<u64> {
+/// - No record covers `seq` (a peer damaged the table or the counter):
+///   the run of pending sequences from `seq` that no record covers.
+///
+/// `limit` is the highest sequence a producer can have claimed while the
+/// caller holds the producers back (its commit plus the capacity): a claim
+/// counter beyond it was written by no producer, and is reported as
+/// corrupt instead of being abandoned a sequence at a time.
+pub fn unblock(
+    segment: &Segment,
+    tables: &Tables,
+    slots: &Slots,
+    seq: i64,
+    limit: i64,
+) -> Result<u64> {
     let _guard = lock_registry(segment)?;
-    if slots.state(seq) != Stamp::Pending || tables.claim().load(Ordering::SeqCst) < seq {
+    let claimed = tables.claim().load(Ordering::SeqCst);
+    if slots.state(seq) != Stamp::Pending || claimed < seq {
         return Ok(0);
+    }
+    if claimed > limit {
+        return Err(Error::Corrupt {
+            path: segment.path().into(),
+            detail: format!(
+                "the claim counter reads {claimed}, but no producer can claim beyond {limit} while this consumer holds them back at {}",
+                limit - slots.capacity() as i64
+            ),
+        });
     }
     let capacity = slots.capacity() as i64;
     let covering: Vec<(u32, ClaimSnapshot)> = (0..tables.max_producers())
@@ -143,7 +170,9 @@ pub fn unblock(segment: &Segment, tables: &Tables, slots: &Slots, seq: i64) -> R
         }
     }
     if covering.is_empty() {
-        return Ok(abandon_run(tables, slots, seq, seq, None));
+        // Every claimant records its claim before taking it and keeps the
+        // record until the claim is resolved, so nobody will publish these.
+        return Ok(abandon_run(tables, slots, seq, claimed, Some(UNRECORDED)));
     }
     Ok(0)
 }
