@@ -64,8 +64,14 @@ fn open_and_use(bytes: &[u8]) -> Result<(), Error> {
     result.map(|_| ())
 }
 
+/// What `dmp inspect` / `dmp stat` read: the snapshot, every field of it.
+fn inspect(ring: &Ring) {
+    let s = ring.snapshot();
+    std::hint::black_box((format!("{s:?}"), s.slowest().map(|c| c.lag)));
+}
+
 fn use_ring(ring: &Ring) {
-    let _ = ring.snapshot();
+    inspect(ring);
     let _ = (ring.cursor(), ring.claimed(), ring.abandoned());
     let existing = ring.consumers();
     let mut consumers = Vec::new();
@@ -112,7 +118,7 @@ fn use_ring(ring: &Ring) {
         }
         Err(e) => clean(&e),
     }
-    let _ = ring.snapshot();
+    inspect(ring);
     let _ = ring.cursor();
     for c in consumers {
         if let Err(e) = c.close() {
