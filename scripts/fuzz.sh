@@ -7,7 +7,8 @@
 #
 #   -t SECONDS  time per target (default 60, or $DMP_FUZZ_SECONDS)
 #   --merge     afterwards, add what the run found to fuzz/corpus/<target>
-#               (only inputs that add coverage: libFuzzer -merge=1)
+#               (only inputs that reach new edges: libFuzzer -merge=1
+#               -use_counters=0, which keeps the committed corpus small)
 #   TARGET      segment_file, c_abi_sequence (default: both)
 #
 # New inputs go to fuzz/work/<target> (ignored by git); the committed
@@ -78,6 +79,7 @@ for t in "${targets[@]}"; do
     if [ "$merge" = 1 ]; then
         echo "== merge fuzz/work/$t into fuzz/corpus/$t"
         TMPDIR="$scratch" cargo +nightly fuzz run "$t" "fuzz/corpus/$t" "fuzz/work/$t" -- \
-            -merge=1 -max_len="$max_len" -timeout=10 2>&1 | grep -E 'MERGE-OUTER' || true
+            -merge=1 -use_counters=0 -max_len="$max_len" -timeout=10 2>&1 |
+            grep -E 'MERGE-OUTER: [0-9]+ new' || true
     fi
 done
