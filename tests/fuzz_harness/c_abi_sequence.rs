@@ -406,10 +406,22 @@ fn step(st: &mut State, input: &mut Input) {
         }
         4 => {
             let r = st.ring(input);
+            // The readiness gate, sometimes, with a short bound.
+            let ready = u32::from(input.u8() % 4 == 0);
             let o = st.wait_options(input, |w, s| dmp_producer_options {
                 struct_size: std::mem::size_of::<dmp_producer_options>() as u32,
                 wait_strategy: w,
                 sleep_ns: s,
+                consumer_dead_timeout_ns: 1_000_000,
+                progress_timeout_ns: 0,
+                stall_grace_ns: 0,
+                ready_consumers: ready,
+                reserved: 0,
+                ready_names: null(),
+                ready_name_count: 0,
+                ready_timeout_ns: 1_000_000,
+                on_stall: None,
+                on_stall_user: null_mut(),
             });
             let mut p = null_mut();
             let out = if input.u8() % 16 == 0 {
@@ -633,12 +645,17 @@ fn consumer_open(st: &mut State, input: &mut Input) {
         2 => (null(), input.pick(&[65, usize::MAX])),
         _ => (dep_ptrs.as_ptr(), dep_ptrs.len()),
     };
+    // Required, optional, or an invalid flag the library must refuse.
+    let optional = input.pick(&[0, 0, 1, 2]);
     let o = st.wait_options(input, |w, s| dmp_consumer_options {
         struct_size: std::mem::size_of::<dmp_consumer_options>() as u32,
         wait_strategy: w,
         sleep_ns: s,
         dependencies: ptr,
         dependency_count: count,
+        optional,
+        reserved: 0,
+        max_block_ns: 0,
     });
     let mut c = null_mut();
     let out = if input.u8() % 16 == 0 {
