@@ -58,6 +58,9 @@ fn bench_quick_runs_every_workload_and_prints_ratios() {
         "MP-1/SP throughput 64B stamped (spin)",
         " 8B packed, single-producer ring, no counters  busy-spin",
         "counters on/off throughput 64B stamped",
+        "64B stamped, single-producer ring, optional    busy-spin",
+        "dmp ring, busy-spin, optional",
+        "optional/required tput 8B packed",
     ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }
@@ -101,16 +104,18 @@ fn bench_json_has_the_multi_producer_rows() {
     ] {
         assert!(rows.contains(needle), "missing {needle:?} in:\n{rows}");
     }
-    assert_eq!(rows.matches("\"events\":200000,").count(), 12, "{rows}");
+    assert_eq!(rows.matches("\"events\":200000,").count(), 14, "{rows}");
     assert_eq!(
         rows.matches("\"rounds_vs_single_producer\":[").count(),
-        12,
+        14,
         "{rows}"
     );
     for key in [
         "\"mp1_sp_throughput_64_stamped_spin\"",
         "\"mp1_sp_throughput_8_packed_yield\"",
         "\"counters_on_off_throughput_8_packed\"",
+        "\"optional_required_throughput_64_stamped\"",
+        "\"required_optional_pingpong_p50\"",
     ] {
         assert!(json.contains(key), "missing target {key} in:\n{json}");
     }

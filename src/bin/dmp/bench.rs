@@ -22,7 +22,9 @@
 
 use crate::CmdResult;
 use disruptor_mp::sys::pin_to_cpu;
-use disruptor_mp::{Location, ProducerMode, Ring, RingOptions, WaitStrategy};
+use disruptor_mp::{
+    Consumer, ConsumerOptions, Location, ProducerMode, Ring, RingOptions, WaitStrategy,
+};
 use hdrhistogram::Histogram;
 use memmap2::MmapRaw;
 use std::error::Error;
@@ -231,6 +233,10 @@ pub struct WorkerArgs {
     /// (so that several producers start together).
     #[arg(long)]
     go: bool,
+    /// Ring roles: attach the consumer as an optional one (eviction
+    /// checks on its commit and wait paths), never evicted here.
+    #[arg(long)]
+    optional: bool,
 }
 
 // ---------------------------------------------------------------------------
@@ -620,6 +626,17 @@ impl Receipt {
 // Workers: dmp ring
 // ---------------------------------------------------------------------------
 
+/// The worker's consumer: required, or optional with `--optional` (a
+/// policy so long that the run never evicts it; what is measured is the
+/// cost of the checks).
+fn bench_consumer(ring: &Ring, a: &WorkerArgs) -> BoxResult<Consumer> {
+    let mut o = ConsumerOptions::new().strategy(a.strategy.wait());
+    if a.optional {
+        o = o.optional(Duration::from_secs(3600));
+    }
+    Ok(ring.consumer_with(CONSUMER_NAME, &o)?)
+}
+
 fn open_ring(name: &str, size: usize) -> BoxResult<Ring> {
     Ok(Ring::open(
         &Location::shm(name),
@@ -703,7 +720,7 @@ fn ring_consumer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
         return ring_mp_consumer(a, size);
     }
     let ring = open_throughput_ring(a, size.get())?;
-    let mut c = ring.consumer(CONSUMER_NAME, &[], a.strategy.wait())?;
+    let mut c = bench_consumer(&ring, a)?;
     let packed = ring.is_packed();
     ready()?;
     let base = c.next_sequence();
@@ -743,7 +760,7 @@ fn ring_consumer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
 /// every event against its producer's counter instead of its sequence.
 fn ring_mp_consumer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
     let ring = open_throughput_ring(a, size.get())?;
-    let mut c = ring.consumer(CONSUMER_NAME, &[], a.strategy.wait())?;
+    let mut c = bench_consumer(&ring, a)?;
     let packed = ring.is_packed();
     let mut verify = PerProducer::new(a.producers);
     ready()?;
@@ -784,7 +801,7 @@ fn ring_ping(a: &WorkerArgs) -> BoxResult<()> {
         .ok_or("--back (the return ring) is missing")?;
     let to_echo = open_ring(&a.name, 8)?;
     let from_echo = open_ring(back, 8)?;
-    let mut c = from_echo.consumer(CONSUMER_NAME, &[], a.strategy.wait())?;
+    let mut c = bench_consumer(&from_echo, a)?;
     let mut p = to_echo.producer(a.strategy.wait())?;
     ready()?;
     let gap = Duration::from_micros(a.gap_us);
@@ -817,7 +834,7 @@ fn ring_echo(a: &WorkerArgs) -> BoxResult<()> {
         .ok_or("--back (the return ring) is missing")?;
     let from_ping = open_ring(&a.name, 8)?;
     let to_ping = open_ring(back, 8)?;
-    let mut c = from_ping.consumer(CONSUMER_NAME, &[], a.strategy.wait())?;
+    let mut c = bench_consumer(&from_ping, a)?;
     let mut p = to_ping.producer(a.strategy.wait())?;
     ready()?;
     for i in 0..a.warmup + a.events {
@@ -1655,6 +1672,10 @@ pub(crate) fn ring_throughput(
         "--producers".into(),
         spec.producers.to_string(),
     ];
+    let mut args = args;
+    if spec.optional {
+        args.push("--optional".into());
+    }
     let (consumer, producers) =
         run_group(placement, Role::RingConsumer, Role::RingProducer, &args)?;
     let mut sent = 0u64;
@@ -1676,6 +1697,8 @@ pub(crate) fn ring_throughput(
 pub(crate) enum PingPong {
     /// Two dmp rings, busy-spin, without wake-ups.
     DmpSpin,
+    /// The same with optional consumers (liveness checks on).
+    DmpSpinOptional,
     /// The same with the packed layout.
     DmpPackedSpin,
     /// Two dmp rings, blocking strategy (futex), with wake-ups.
@@ -1709,7 +1732,10 @@ pub(crate) fn ping_pong(
     let mut cleanup = Cleanup::default();
     let mut args: Vec<String> = Vec::new();
     let (first, second) = match kind {
-        PingPong::DmpSpin | PingPong::DmpPackedSpin | PingPong::DmpBlocking => {
+        PingPong::DmpSpin
+        | PingPong::DmpSpinOptional
+        | PingPong::DmpPackedSpin
+        | PingPong::DmpBlocking => {
             let blocking = kind == PingPong::DmpBlocking;
             let options = RingOptions::new()
                 .capacity(plan.pingpong_capacity)
@@ -1732,6 +1758,9 @@ pub(crate) fn ping_pong(
                 "--strategy".into(),
                 strategy.as_str().into(),
             ]);
+            if kind == PingPong::DmpSpinOptional {
+                args.push("--optional".into());
+            }
             (Role::RingEcho, Role::RingPing)
         }
         PingPong::Floor => {
@@ -1875,6 +1904,9 @@ pub(crate) struct MpSpec {
     /// Per-participant hot-path counters (events, batches, waits) on; off
     /// measures what they cost.
     pub counters: bool,
+    /// An optional consumer (liveness: eviction checks on its paths)
+    /// instead of a required one.
+    pub optional: bool,
 }
 
 impl MpSpec {
@@ -1893,7 +1925,8 @@ impl MpSpec {
             n => format!("multi-producer, {n} producers"),
         };
         let off = if self.counters { "" } else { ", no counters" };
-        format!("{:>2}B {}, {ring}{off}", self.size, self.layout())
+        let opt = if self.optional { ", optional" } else { "" };
+        format!("{:>2}B {}, {ring}{off}{opt}", self.size, self.layout())
     }
 
     /// The single-producer workload this one is compared with.
@@ -1912,11 +1945,19 @@ impl MpSpec {
         }
     }
 
+    /// The same workload with a required consumer.
+    fn required(&self) -> MpSpec {
+        MpSpec {
+            optional: false,
+            ..*self
+        }
+    }
+
     /// The row of the main throughput table that measures this workload
     /// already (the busy-spin single-producer rings).
     fn measured_as(&self) -> Option<&'static str> {
         match (self.producers, self.strategy) {
-            _ if !self.counters => None,
+            _ if !self.counters || self.optional => None,
             (0, Strategy::Spin) if self.packed => Some("dmp_packed"),
             (0, Strategy::Spin) => Some("dmp"),
             _ => None,
@@ -1974,13 +2015,14 @@ fn mp_rows(plan: &Plan, two: Mp2Placement) -> Vec<MpRow> {
     };
     let mut rows = Vec::new();
     for (size, packed) in [(64usize, false), (8, true)] {
-        for (producers, strategy, counters) in [
-            (0, Strategy::Spin, true),
-            (1, Strategy::Spin, true),
-            (0, Strategy::Yield, true),
-            (1, Strategy::Yield, true),
-            (2, Strategy::Yield, true),
-            (0, Strategy::Spin, false),
+        for (producers, strategy, counters, optional) in [
+            (0, Strategy::Spin, true, false),
+            (1, Strategy::Spin, true, false),
+            (0, Strategy::Yield, true, false),
+            (1, Strategy::Yield, true, false),
+            (2, Strategy::Yield, true, false),
+            (0, Strategy::Spin, false, false),
+            (0, Strategy::Spin, true, true),
         ] {
             rows.push(MpRow {
                 spec: MpSpec {
@@ -1989,6 +2031,7 @@ fn mp_rows(plan: &Plan, two: Mp2Placement) -> Vec<MpRow> {
                     producers,
                     strategy,
                     counters,
+                    optional,
                 },
                 placement: if producers == 2 {
                     three.clone()
@@ -2079,6 +2122,12 @@ impl Results {
         self.mp_rate(&spec.counted()) / self.mp_rate(spec)
     }
 
+    /// The rate with an optional consumer (liveness checks on) over the
+    /// rate with a required one.
+    fn optional_vs_required(&self, spec: &MpSpec) -> f64 {
+        self.mp_rate(spec) / self.mp_rate(&spec.required())
+    }
+
     /// The same ratio round by round.
     fn rounds_counters_on_off(&self, spec: &MpSpec) -> Vec<f64> {
         let on = self.rounds_of(&spec.counted());
@@ -2164,6 +2213,13 @@ fn ping_pong_specs() -> Vec<PpSpec> {
             false,
             "dmp ring, busy-spin",
             "dmp_spin",
+            "floor",
+        ),
+        spec(
+            PingPong::DmpSpinOptional,
+            false,
+            "dmp ring, busy-spin, optional",
+            "dmp_spin_optional",
             "floor",
         ),
         spec(
@@ -2420,6 +2476,25 @@ fn targets(r: &Results) -> Vec<Target> {
             v >= 0.7,
         );
     }
+    for row in r.mp.iter().filter(|m| m.spec.optional) {
+        let s = &row.spec;
+        let v = r.optional_vs_required(s);
+        add(
+            format!("optional/required tput {}B {}", s.size, s.layout()),
+            format!("optional_required_throughput_{}_{}", s.size, s.layout()),
+            v,
+            ">= 0.97",
+            v >= 0.97,
+        );
+    }
+    let v = r.p50("dmp_spin") / r.p50("dmp_spin_optional");
+    add(
+        "required/optional ping-pong p50".into(),
+        "required_optional_pingpong_p50".into(),
+        v,
+        ">= 0.97",
+        v >= 0.97,
+    );
     for row in r.mp.iter().filter(|m| !m.spec.counters) {
         let s = &row.spec;
         let v = r.counters_on_off(s);
@@ -2524,7 +2599,8 @@ fn print_table(r: &Results) {
     println!(
         "The \"no counters\" rows turn the per-participant hot-path counters off (RingOptions::hot_counters(false)); the targets"
     );
-    println!("compare the main table's rings (counters on) with them.");
+    println!("compare the main table's rings (counters on) with them. The \"optional\" rows attach an optional consumer (its commit");
+    println!("and wait paths check for eviction), compared with the main table's required one.");
     println!();
     println!(
         "{:<46} {:<9} {:<10} {:>14} {:>8} {:>7} {:>9}",
@@ -2542,7 +2618,7 @@ fn print_table(r: &Results) {
                 .map(Throughput::mb_per_sec)
                 .filter(|v| v.is_finite())
                 .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
-            if s.counters {
+            if s.counters && !s.optional {
                 fmt_ratio(r.vs_single(s))
             } else {
                 "-".to_string()
@@ -2631,7 +2707,7 @@ fn json(r: &Results) -> String {
             let s = &row.spec;
             format!(
                 "{{\"size\":{},\"layout\":\"{}\",\"producer_mode\":\"{}\",\"producers\":{},\"wait\":\"{}\",{},\
-                 \"hot_counters\":{},\"events\":{},\"events_per_sec\":{},\"mb_per_sec\":{},\
+                 \"hot_counters\":{},\"optional_consumer\":{},\"events\":{},\"events_per_sec\":{},\"mb_per_sec\":{},\
                  \"vs_single_producer\":{},\"counters_on_off\":{},\"consumer_avg_batch\":{},\
                  \"rounds_events_per_sec\":[{}],\"rounds_vs_single_producer\":[{}],\
                  \"rounds_counters_on_off\":[{}],\"same_as\":{}}}",
@@ -2642,6 +2718,7 @@ fn json(r: &Results) -> String {
                 s.strategy.as_str(),
                 row.placement.json(),
                 s.counters,
+                s.optional,
                 row.best().map_or(0, |t| t.events),
                 json_num(row.rate()),
                 json_num(row.best().map_or(f64::NAN, Throughput::mb_per_sec)),
