@@ -75,6 +75,10 @@ pub struct ConsumerCore {
     stuck: Option<(i64, Instant)>,
     /// An optional consumer, which a producer may evict.
     evictable: bool,
+    /// Multi-producer rings: the lowest abandoned sequence the stamp scans
+    /// found in the available window (`i64::MAX`: none), so that reading a
+    /// batch does not scan its stamps a second time.
+    abandoned_at: std::cell::Cell<i64>,
     /// Events its name missed when it joined.
     lost_on_join: u64,
     counters: crate::counters::EntryCounters,
@@ -218,6 +222,7 @@ impl ConsumerCore {
             unblock,
             stuck: None,
             evictable: optional.is_some(),
+            abandoned_at: std::cell::Cell::new(i64::MAX),
             lost_on_join,
             counters: {
                 let c = tables.counters().for_consumer(index);
@@ -339,7 +344,9 @@ impl ConsumerCore {
     fn wait_for_stamps(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
         if resolved(self.slots.state(seq)) {
             let limit = self.committed.saturating_add(self.slots.capacity() as i64);
-            self.available = scan_resolved(&self.slots, seq, limit);
+            let (hi, abandoned) = scan_resolved(&self.slots, seq, limit);
+            self.note_abandoned(abandoned);
+            self.available = hi;
             return Ok(self.available);
         }
         self.wait_slow(segment, seq, timeout)
@@ -388,8 +395,9 @@ impl ConsumerCore {
                 }
             });
             match polled {
-                Ok(available) => {
+                Ok((available, abandoned)) => {
                     self.stuck = None;
+                    self.note_abandoned(abandoned);
                     self.available = self.clamp(available);
                     return Ok(self.available);
                 }
@@ -546,11 +554,30 @@ impl ConsumerCore {
                 self.committed, self.available
             )));
         }
-        if self.multi {
-            if let Some(seq) = (lo..=hi).find(|&s| self.slots.state(s) == Stamp::Abandoned) {
-                return Err(Error::Abandoned { seq });
-            }
+        if self.multi && self.abandoned_at.get() <= hi {
+            return self.check_abandoned(lo, hi);
         }
+        Ok(())
+    }
+
+    /// Records the lowest abandoned sequence a stamp scan found.
+    #[inline]
+    fn note_abandoned(&self, abandoned: Option<i64>) {
+        if let Some(a) = abandoned {
+            self.abandoned_at.set(self.abandoned_at.get().min(a));
+        }
+    }
+
+    /// `[lo, hi]` may hold an abandoned sequence: look (rare, cold).
+    #[cold]
+    fn check_abandoned(&self, lo: i64, hi: i64) -> Result<()> {
+        let abandoned = |s: &i64| self.slots.state(*s) == Stamp::Abandoned;
+        if let Some(seq) = (lo..=hi).find(abandoned) {
+            return Err(Error::Abandoned { seq });
+        }
+        // Those known were before `lo`: find the next one, if any.
+        let next = (hi + 1..=self.available).find(abandoned);
+        self.abandoned_at.set(next.unwrap_or(i64::MAX));
         Ok(())
     }
 
@@ -680,6 +707,7 @@ impl ConsumerCore {
         self.committed = start;
         self.available = start;
         self.stuck = None;
+        self.abandoned_at.set(i64::MAX);
         Ok(lost)
     }
 
@@ -718,12 +746,20 @@ fn resolved(stamp: Stamp) -> bool {
 }
 
 /// The end of the run of resolved sequences from `seq` (resolved), at most
-/// `limit`.
+/// `limit`, and the first abandoned one in it.
 #[inline]
-fn scan_resolved(slots: &Slots, seq: i64, limit: i64) -> i64 {
-    let mut hi = seq;
-    while hi < limit && resolved(slots.state(hi + 1)) {
+fn scan_resolved(slots: &Slots, seq: i64, limit: i64) -> (i64, Option<i64>) {
+    let mut abandoned = None;
+    let mut hi = seq - 1;
+    while hi < limit {
+        match slots.state(hi + 1) {
+            Stamp::Published => {}
+            Stamp::Abandoned => {
+                abandoned.get_or_insert(hi + 1);
+            }
+            _ => break,
+        }
         hi += 1;
     }
-    hi
+    (hi.max(seq), abandoned)
 }
