@@ -616,7 +616,7 @@ impl ConsumerCore {
         if self.evictable {
             // After the batch's reads: a commit that does not see the
             // eviction read slots the producer had not yet overwritten.
-            std::sync::atomic::fence(Ordering::Acquire);
+            crate::sync::fence(Ordering::Acquire);
             self.check_evicted()?;
         }
         if self.wakeups {

@@ -12,8 +12,9 @@
 
 use crate::layout::{counters as c, Layout, RegionKind};
 use crate::region::Region;
+use crate::sync::AtomicU64;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 /// The counters region of a segment.
 #[derive(Debug, Clone, Copy)]

@@ -43,6 +43,7 @@ pub mod sequence;
 pub mod sequencer;
 pub mod slots;
 pub mod snapshot;
+pub mod sync;
 pub mod sys;
 pub mod table;
 pub mod wait;

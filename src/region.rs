@@ -5,11 +5,11 @@
 //! heap buffer in tests.
 
 use crate::error::{Error, Result};
+use crate::sync::{AtomicI64, AtomicU32, AtomicU64, Word};
 use memmap2::{MmapOptions, MmapRaw};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64};
 
 /// Directory that backs POSIX shared memory on Linux.
 pub const SHM_DIR: &str = "/dev/shm";
@@ -157,18 +157,14 @@ impl Region {
         unsafe { self.base.as_ptr().add(offset as usize) }
     }
 
-    fn atomic<T>(&self, offset: u64) -> &T {
-        let p = self.ptr(offset, std::mem::size_of::<T>());
-        assert_eq!(
-            p as usize % std::mem::align_of::<T>(),
-            0,
-            "misaligned atomic"
-        );
+    fn atomic<T: Word>(&self, offset: u64) -> &T {
+        let p = self.ptr(offset, T::BYTES);
+        assert_eq!(p as usize % T::BYTES, 0, "misaligned atomic");
         // SAFETY: in bounds and aligned (checked); the memory is valid for
         // the region's lifetime (from_raw contract) and is only ever accessed
         // atomically at this offset, so a shared reference to an atomic is
         // sound.
-        unsafe { &*(p as *const T) }
+        unsafe { crate::sync::atomic_at(p) }
     }
 
     /// The `AtomicU32` at `offset`.
@@ -247,6 +243,15 @@ impl Mapping {
     /// The segment's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Model checking: the loom shadows of the mapping's atomics go with it
+/// (see [`crate::sync`]).
+#[cfg(loom)]
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        crate::sync::release(self.map.as_ptr(), self.map.len());
     }
 }
 

@@ -5,9 +5,9 @@
 //! store.
 
 use crate::region::Region;
-use crate::sys;
+use crate::sync::{self, fence, AtomicI64, AtomicU32};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 
 /// Offset of the sleeper count from the sequence value.
 const WAITERS: u64 = 8;
@@ -73,7 +73,7 @@ impl SharedSequence {
     pub fn set_and_wake(&self, v: i64) -> bool {
         self.value().store(v, Ordering::SeqCst);
         if self.waiters().load(Ordering::SeqCst) != 0 {
-            sys::futex_wake_all(self.value());
+            sync::futex_wake_all(self.value());
             return true;
         }
         false
@@ -88,10 +88,10 @@ impl SharedSequence {
     /// Returns whether it made the system call.
     #[inline]
     pub fn notify(&self) -> bool {
-        std::sync::atomic::fence(Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         if self.waiters().load(Ordering::Relaxed) != 0 {
             self.value().fetch_add(1, Ordering::SeqCst);
-            sys::futex_wake_all(self.value());
+            sync::futex_wake_all(self.value());
             return true;
         }
         false
@@ -100,34 +100,58 @@ impl SharedSequence {
     /// Wakes sleepers, if any, without changing the value (cold paths: a
     /// participant leaving or taking over an entry).
     pub fn wake(&self) -> bool {
-        std::sync::atomic::fence(Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         if self.waiters().load(Ordering::SeqCst) != 0 {
-            sys::futex_wake_all(self.value());
+            sync::futex_wake_all(self.value());
             return true;
         }
         false
     }
 
-    /// Sleeps until the value changes or `timeout` passes, unless `ready`
-    /// (evaluated after registering as a sleeper) already holds. Returns
-    /// the value `ready` produced, if it did.
+    /// Sleeps until the value changes or `timeout` passes, unless
+    /// `recheck` (evaluated after registering as a sleeper) finds the
+    /// condition holds, or that another sequence decides it now. Returns
+    /// the value `recheck` produced, if the condition held.
     pub fn sleep<T>(
         &self,
         timeout: std::time::Duration,
-        mut ready: impl FnMut() -> Option<T>,
+        mut recheck: impl FnMut() -> Recheck<T>,
     ) -> Option<T> {
         self.waiters().fetch_add(1, Ordering::SeqCst);
-        // Orders the registration before the condition's loads in `ready`
-        // (which need not be sequentially consistent themselves).
-        std::sync::atomic::fence(Ordering::SeqCst);
+        // Orders the registration before the condition's loads in
+        // `recheck` (which need not be sequentially consistent themselves).
+        fence(Ordering::SeqCst);
         let observed = self.value().load(Ordering::SeqCst);
-        let result = ready();
-        if result.is_none() {
-            sys::futex_wait(self.value(), observed as u32, timeout);
-        }
+        let result = match recheck() {
+            Recheck::Ready(v) => Some(v),
+            Recheck::Sleep => {
+                sync::futex_wait(self.value(), observed as u32, timeout);
+                None
+            }
+            Recheck::Elsewhere => None,
+        };
         self.waiters().fetch_sub(1, Ordering::SeqCst);
         result
     }
+
+    /// Whether `other` views the same shared sequence.
+    #[inline]
+    pub fn same_as(&self, other: &SharedSequence) -> bool {
+        self.value == other.value
+    }
+}
+
+/// What a sleeper's last look at its condition, after registering, found.
+pub enum Recheck<T> {
+    /// The condition holds: no sleep.
+    Ready(T),
+    /// It does not, and a change of this sequence may make it hold: sleep.
+    Sleep,
+    /// It does not, and a change of another sequence decides it now (the
+    /// slowest of several consumers moved): no sleep here, so the caller
+    /// polls again and sleeps on that one. Sleeping here instead would
+    /// miss that sequence's wake-up.
+    Elsewhere,
 }
 
 /// The minimum of the committed sequences of the consumers in `mask`, or

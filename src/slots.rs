@@ -10,7 +10,8 @@
 
 use crate::layout::{stamp_abandoned, stamp_published, Layout, RegionKind};
 use crate::region::Region;
-use std::sync::atomic::{AtomicI64, Ordering};
+use crate::sync::AtomicI64;
+use std::sync::atomic::Ordering;
 
 /// What the stamp of a sequence says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +156,7 @@ impl Slots {
         // index < capacity. Stamps are 8-byte aligned (page- or line-aligned
         // bases, strides and offsets multiples of 8) and only ever accessed
         // atomically.
-        unsafe { &*(self.stamps.add((index * self.stamp_stride) as usize) as *const AtomicI64) }
+        unsafe { crate::sync::atomic_at(self.stamps.add((index * self.stamp_stride) as usize)) }
     }
 
     /// Stamps `[lo, hi]` published (release: the payloads written before

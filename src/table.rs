@@ -8,7 +8,8 @@ use crate::layout::{
 };
 use crate::region::Region;
 use crate::sequence::SharedSequence;
-use std::sync::atomic::{fence, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use crate::sync::{fence, AtomicI64, AtomicU32, AtomicU64};
+use std::sync::atomic::Ordering;
 
 /// The control block and both tables of one segment.
 #[derive(Debug, Clone, Copy)]
@@ -270,7 +271,7 @@ impl Tables {
     /// bit and then reads the cursor (both sequentially consistent): either
     /// the producer sees the new consumer, or the consumer sees the cursor.
     pub fn gating_minimum(&self, default: i64) -> (i64, Option<u32>) {
-        std::sync::atomic::fence(Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         let mask = self.gating_mask().load(Ordering::Acquire) & self.consumer_bits();
         crate::sequence::minimum_of(
             &self.region,
@@ -363,7 +364,7 @@ impl ClaimRecord {
                     return Some(snap);
                 }
             }
-            std::hint::spin_loop();
+            crate::sync::spin_loop();
         }
         None
     }

@@ -6,7 +6,7 @@
 //! strategy sleeps on that sequence's futex word.
 
 use crate::error::{Error, Result};
-use crate::sequence::SharedSequence;
+use crate::sequence::{Recheck, SharedSequence};
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,15 @@ pub enum WaitStrategy {
 }
 
 /// Polls spent spinning before yielding, sleeping or blocking.
+#[cfg(not(loom))]
 const SPIN_POLLS: u32 = 256;
+/// None under the model checker: the models wait with the blocking
+/// strategy, which sleeps at once. (loom cannot exhaust spinning threads:
+/// with three of them, which one runs after a yield is a free choice, so
+/// two spinners can starve the third for ever; a sleeping thread is simply
+/// not runnable until it is woken.)
+#[cfg(loom)]
+const SPIN_POLLS: u32 = 0;
 /// Yields before the sleep strategy starts sleeping.
 const YIELDS_BEFORE_SLEEP: u32 = 16;
 /// Longest single futex sleep: a sleeper re-evaluates at least this often,
@@ -100,6 +108,8 @@ pub enum Poll<T> {
 
 /// Waits until `poll` is ready, following `strategy`, for at most
 /// `timeout`. A zero timeout polls once and returns `WouldBlock`.
+// SPIN_POLLS is 0 under loom, which makes `polls <= SPIN_POLLS` look odd.
+#[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
 pub fn wait_until<T>(
     strategy: WaitStrategy,
     timeout: Duration,
@@ -120,7 +130,7 @@ pub fn wait_until<T>(
     loop {
         polls = polls.wrapping_add(1);
         if polls <= SPIN_POLLS || strategy == WaitStrategy::BusySpin {
-            std::hint::spin_loop();
+            crate::sync::spin_loop();
             if polls % POLLS_PER_CLOCK_READ == 0 && expired(Instant::now()) {
                 break;
             }
@@ -147,8 +157,9 @@ pub fn wait_until<T>(
                     match target {
                         Some(seq) => {
                             let ready = seq.sleep(slice, || match poll() {
-                                Poll::Ready(v) => Some(v),
-                                Poll::Pending(_) => None,
+                                Poll::Ready(v) => Recheck::Ready(v),
+                                Poll::Pending(Some(t)) if t.same_as(&seq) => Recheck::Sleep,
+                                Poll::Pending(_) => Recheck::Elsewhere,
                             });
                             if let Some(v) = ready {
                                 return Ok(v);

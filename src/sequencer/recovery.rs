@@ -28,7 +28,9 @@ const UNRECORDED: u32 = u32::MAX;
 /// `from` (a claim that begins inside the range), so a stale record can
 /// never reach into a claim that is somebody else's. `Some(UNRECORDED)`:
 /// no record covers `from`; the run stops at the first sequence a record
-/// covers. Nothing beyond the claim counter is touched.
+/// covers. Nothing beyond the claim counter is touched, and the run stops
+/// at a published stamp (a producer that won its first stamp publishes the
+/// rest itself).
 pub fn abandon_run(tables: &Tables, slots: &Slots, from: i64, to: i64, owner: Option<u32>) -> u64 {
     let to = to
         .min(from.saturating_add(slots.capacity() as i64 - 1))
@@ -41,8 +43,13 @@ pub fn abandon_run(tables: &Tables, slots: &Slots, from: i64, to: i64, owner: Op
                 break;
             }
         }
-        if slots.resolve(seq, false).is_ok() {
-            count += 1;
+        match slots.resolve(seq, false) {
+            Ok(()) => count += 1,
+            // A publisher won this stamp: if it is the first of its claim,
+            // that producer now stores the rest of its range, which must
+            // not be abandoned under it; in any case the run ends here.
+            Err(Stamp::Published) => break,
+            Err(_) => {}
         }
         seq += 1;
     }

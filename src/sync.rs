@@ -1,0 +1,312 @@
+//! The synchronisation primitives the ring protocols use on shared memory:
+//! the atomic types, fences, the spin hint and the futex calls.
+//!
+//! In normal builds these are `std::sync::atomic` and [`crate::sys`]
+//! themselves (re-exports and `#[inline(always)]` forwarders: the compiled
+//! code is the same as calling them directly). Built with `--cfg loom`, the
+//! same names map to the [loom] model checker, so that the *real* protocol
+//! code (sequencers, consumers, stamps, sleeper counts) can be explored
+//! interleaving by interleaving (`tests/loom.rs`, docs/ARCHITECTURE.md,
+//! "Model checking"). Everything loom-specific lives in this file:
+//!
+//! - **Atomics in raw memory.** loom's atomics cannot be cast from bytes of
+//!   a mapping, so under loom [`atomic_at`] hands out a *shadow*: a loom
+//!   atomic kept in a registry keyed by the address, created on first use
+//!   with the value the bytes hold, and dropped by [`release`] when the
+//!   memory goes away ([`crate::region::Mapping`] does that). Every atomic
+//!   access of the crate goes through [`atomic_at`] (via
+//!   [`crate::region::Region`] and [`crate::slots`]), so every party of a
+//!   model sees the same shadow; the bytes themselves are never written by
+//!   atomics. A word used as two different types panics.
+//! - **Sequentially consistent accesses.** loom treats `SeqCst` loads,
+//!   stores and read-modify-writes as `AcqRel` (loom issue #180) and would
+//!   report the store-then-load handshakes of the wake-up protocol as lost
+//!   wake-ups that the C++ memory model rules out; it does implement
+//!   `SeqCst` fences. So under loom a `SeqCst` store is followed by a
+//!   `SeqCst` fence, a `SeqCst` load is preceded by one, and a `SeqCst`
+//!   read-modify-write gets both. This restores the single total order of
+//!   `SeqCst` accesses; it is slightly stronger than C++ (a relaxed store
+//!   cannot pass a later `SeqCst` load in the model), which is how x86-64
+//!   behaves anyway.
+//! - **Futex.** `futex_wait` becomes a loom mutex and condition variable per
+//!   word: under the lock it reads the word (after a `SeqCst` fence, as the
+//!   kernel's full barrier) and sleeps if it still holds the expected value;
+//!   `futex_wake_all` takes the lock and notifies. The timeout is ignored:
+//!   a sleep ends only by a wake-up, so a lost wake-up is a deadlock, which
+//!   loom reports.
+//!
+//! [loom]: https://docs.rs/loom
+
+#[cfg(not(loom))]
+pub use std::sync::atomic::{fence, AtomicI64, AtomicU32, AtomicU64};
+
+#[cfg(loom)]
+pub use self::model::{fence, release, AtomicI64, AtomicU32, AtomicU64};
+
+/// The atomic types that may live in shared memory (64- and 32-bit words).
+pub trait Word: Sized + 'static {
+    /// Size and alignment of the word in memory.
+    const BYTES: usize;
+
+    /// A fresh atomic holding the native-endian value of the bytes at `p`
+    /// (loom shadows only).
+    #[cfg(loom)]
+    fn from_memory(p: *const u8) -> Self;
+}
+
+/// The atomic of type `T` at `p`, which must be in bounds and aligned.
+///
+/// # Safety
+/// `p` must be valid and aligned for a `T` for `'a`, and only ever be
+/// accessed atomically as a `T` while the reference lives.
+#[cfg(not(loom))]
+#[inline(always)]
+pub unsafe fn atomic_at<'a, T: Word>(p: *const u8) -> &'a T {
+    // SAFETY: the caller guarantees a valid, aligned, atomically accessed
+    // `T` at `p` for `'a`.
+    unsafe { &*(p as *const T) }
+}
+
+/// The spin-loop hint (a yield to the model checker under loom, so that a
+/// spinning thread lets the others run).
+#[inline(always)]
+pub fn spin_loop() {
+    #[cfg(not(loom))]
+    std::hint::spin_loop();
+    #[cfg(loom)]
+    loom::hint::spin_loop();
+}
+
+/// Sleeps while the low 32 bits of `word` equal `expected`, for at most
+/// `timeout` (see [`crate::sys::futex_wait`]).
+#[cfg(not(loom))]
+#[inline(always)]
+pub fn futex_wait(word: &AtomicI64, expected: u32, timeout: std::time::Duration) {
+    crate::sys::futex_wait(word, expected, timeout)
+}
+
+/// Wakes every sleeper on `word` (see [`crate::sys::futex_wake_all`]).
+#[cfg(not(loom))]
+#[inline(always)]
+pub fn futex_wake_all(word: &AtomicI64) {
+    crate::sys::futex_wake_all(word)
+}
+
+#[cfg(not(loom))]
+impl Word for AtomicI64 {
+    const BYTES: usize = 8;
+}
+#[cfg(not(loom))]
+impl Word for AtomicU64 {
+    const BYTES: usize = 8;
+}
+#[cfg(not(loom))]
+impl Word for AtomicU32 {
+    const BYTES: usize = 4;
+}
+// The words are exactly their integers in memory.
+#[cfg(not(loom))]
+const _: () = assert!(
+    std::mem::size_of::<AtomicI64>() == 8
+        && std::mem::align_of::<AtomicI64>() == 8
+        && std::mem::size_of::<AtomicU64>() == 8
+        && std::mem::align_of::<AtomicU64>() == 8
+        && std::mem::size_of::<AtomicU32>() == 4
+        && std::mem::align_of::<AtomicU32>() == 4
+);
+
+#[cfg(loom)]
+pub use self::model::{atomic_at, futex_wait, futex_wake_all};
+
+#[cfg(loom)]
+mod model {
+    use super::Word;
+    use loom::sync::atomic as la;
+    use std::any::Any;
+    use std::collections::BTreeMap;
+    use std::sync::atomic::Ordering::{self, SeqCst};
+    use std::sync::Mutex;
+
+    /// A fence; `SeqCst` fences are modelled by loom.
+    pub fn fence(order: Ordering) {
+        la::fence(order);
+    }
+
+    /// Runs `op` with the `SeqCst` strengthening described in the module
+    /// docs: `before`/`after` say on which side a fence is needed.
+    fn sc<T>(order: Ordering, before: bool, after: bool, op: impl FnOnce() -> T) -> T {
+        if order == SeqCst && before {
+            la::fence(SeqCst);
+        }
+        let v = op();
+        if order == SeqCst && after {
+            la::fence(SeqCst);
+        }
+        v
+    }
+
+    macro_rules! shadow_atomic {
+        ($name:ident, $int:ty) => {
+            /// loom stand-in for the std atomic of the same name.
+            #[derive(Debug)]
+            pub struct $name {
+                inner: la::$name,
+                /// The futex emulation (only 64-bit words are futex words).
+                #[allow(dead_code)]
+                futex: std::sync::OnceLock<(loom::sync::Mutex<()>, loom::sync::Condvar)>,
+            }
+
+            impl $name {
+                /// A new atomic holding `v`.
+                pub fn new(v: $int) -> Self {
+                    $name {
+                        inner: la::$name::new(v),
+                        futex: std::sync::OnceLock::new(),
+                    }
+                }
+                /// See the std method.
+                pub fn load(&self, o: Ordering) -> $int {
+                    sc(o, true, false, || self.inner.load(o))
+                }
+                /// See the std method.
+                pub fn store(&self, v: $int, o: Ordering) {
+                    sc(o, false, true, || self.inner.store(v, o))
+                }
+                /// See the std method.
+                pub fn swap(&self, v: $int, o: Ordering) -> $int {
+                    sc(o, true, true, || self.inner.swap(v, o))
+                }
+                /// See the std method.
+                pub fn fetch_add(&self, v: $int, o: Ordering) -> $int {
+                    sc(o, true, true, || self.inner.fetch_add(v, o))
+                }
+                /// See the std method.
+                pub fn fetch_sub(&self, v: $int, o: Ordering) -> $int {
+                    sc(o, true, true, || self.inner.fetch_sub(v, o))
+                }
+                /// See the std method.
+                pub fn fetch_or(&self, v: $int, o: Ordering) -> $int {
+                    sc(o, true, true, || self.inner.fetch_or(v, o))
+                }
+                /// See the std method.
+                pub fn fetch_and(&self, v: $int, o: Ordering) -> $int {
+                    sc(o, true, true, || self.inner.fetch_and(v, o))
+                }
+                /// See the std method.
+                pub fn fetch_max(&self, v: $int, o: Ordering) -> $int {
+                    sc(o, true, true, || self.inner.fetch_max(v, o))
+                }
+                /// See the std method.
+                pub fn compare_exchange(
+                    &self,
+                    current: $int,
+                    new: $int,
+                    success: Ordering,
+                    failure: Ordering,
+                ) -> Result<$int, $int> {
+                    sc(success, true, true, || {
+                        self.inner.compare_exchange(current, new, success, failure)
+                    })
+                }
+                /// See the std method (loom never fails spuriously).
+                pub fn compare_exchange_weak(
+                    &self,
+                    current: $int,
+                    new: $int,
+                    success: Ordering,
+                    failure: Ordering,
+                ) -> Result<$int, $int> {
+                    self.compare_exchange(current, new, success, failure)
+                }
+            }
+
+            impl Word for $name {
+                const BYTES: usize = std::mem::size_of::<$int>();
+
+                fn from_memory(p: *const u8) -> Self {
+                    // SAFETY: `atomic_at`'s caller guarantees `p` valid and
+                    // aligned for the word; shadows are made before any
+                    // model thread could race on these bytes, and the bytes
+                    // are never written atomically.
+                    $name::new(unsafe { std::ptr::read(p as *const $int) })
+                }
+            }
+        };
+    }
+
+    shadow_atomic!(AtomicI64, i64);
+    shadow_atomic!(AtomicU64, u64);
+    shadow_atomic!(AtomicU32, u32);
+
+    /// A shadow in the registry (loom objects are used from loom's own
+    /// threads, which all run on the model's OS thread).
+    struct Shadow(Box<dyn Any>);
+    // SAFETY: shadows are created, used and dropped inside one loom model
+    // execution, whose threads run one at a time on the same OS thread; the
+    // registry's mutex only makes the static itself shareable.
+    unsafe impl Send for Shadow {}
+
+    /// Shadows by address. Models running in parallel use disjoint memory.
+    static SHADOWS: Mutex<BTreeMap<usize, Shadow>> = Mutex::new(BTreeMap::new());
+
+    /// The shadow atomic of the word at `p` (created on first use).
+    ///
+    /// # Safety
+    /// As the std version: `p` valid and aligned for a `T` for `'a`; in
+    /// addition [`release`] must be called for the memory before it is
+    /// freed or reused, and not while a returned reference is in use.
+    pub unsafe fn atomic_at<'a, T: Word>(p: *const u8) -> &'a T {
+        let mut map = SHADOWS.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map
+            .entry(p as usize)
+            .or_insert_with(|| Shadow(Box::new(T::from_memory(p))));
+        let shadow: &T = entry.0.downcast_ref().unwrap_or_else(|| {
+            panic!(
+                "shared word {p:p} accessed as {} and as another type",
+                std::any::type_name::<T>()
+            )
+        });
+        // SAFETY: the shadow is boxed, so it does not move when the map
+        // changes, and it is dropped only by `release`, which the owner of
+        // the memory calls after every user is gone (caller's contract).
+        unsafe { &*(shadow as *const T) }
+    }
+
+    /// Drops the shadows of `[base, base + len)`: the memory is going away
+    /// (or a model execution ends).
+    pub fn release(base: *const u8, len: usize) {
+        let start = base as usize;
+        let gone: Vec<Shadow> = {
+            let mut map = SHADOWS.lock().unwrap_or_else(|e| e.into_inner());
+            let keys: Vec<usize> = map.range(start..start + len).map(|(k, _)| *k).collect();
+            keys.iter().filter_map(|k| map.remove(k)).collect()
+        };
+        drop(gone); // outside the registry lock
+    }
+
+    fn futex(word: &AtomicI64) -> &(loom::sync::Mutex<()>, loom::sync::Condvar) {
+        word.futex
+            .get_or_init(|| (loom::sync::Mutex::new(()), loom::sync::Condvar::new()))
+    }
+
+    /// Futex emulation: sleeps until woken if the low 32 bits of `word`
+    /// still equal `expected` (read under the word's lock after a full
+    /// fence, like the kernel). No timeout: a lost wake-up deadlocks.
+    pub fn futex_wait(word: &AtomicI64, expected: u32, _timeout: std::time::Duration) {
+        let (lock, sleepers) = futex(word);
+        let guard = lock.lock().unwrap();
+        la::fence(SeqCst);
+        if word.inner.load(Ordering::Relaxed) as u32 == expected {
+            drop(sleepers.wait(guard).unwrap());
+        }
+    }
+
+    /// Futex emulation: wakes every sleeper of `word` (after a full fence,
+    /// like the kernel).
+    pub fn futex_wake_all(word: &AtomicI64) {
+        la::fence(SeqCst);
+        let (lock, sleepers) = futex(word);
+        let _guard = lock.lock().unwrap();
+        sleepers.notify_all();
+    }
+}
