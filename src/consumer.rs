@@ -467,16 +467,15 @@ impl ConsumerCore {
     /// own state, so an eviction ends the wait (a lapped consumer would
     /// otherwise wait for a stamp that a later lap overwrote).
     fn wait_evictable(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
-        let deadline = Instant::now().checked_add(timeout);
+        // Time is accounted slice by slice (each wait keeps its bound), so
+        // a wait that succeeds in its first slice reads no clock here.
+        let mut slice = timeout.min(crate::liveness::WATCH_INTERVAL);
+        let mut left = timeout.saturating_sub(slice);
         loop {
-            let left = deadline.map_or(crate::liveness::WATCH_INTERVAL, |d| {
-                d.saturating_duration_since(Instant::now())
-            });
-            let slice = left.min(crate::liveness::WATCH_INTERVAL);
             match self.wait_slow_inner(segment, seq, slice) {
                 Err(e @ (Error::Timeout { .. } | Error::WouldBlock(_))) => {
                     self.check_evicted()?;
-                    if timeout.is_zero() || deadline.is_some_and(|d| Instant::now() >= d) {
+                    if left.is_zero() {
                         return Err(match e {
                             Error::Timeout { what, .. } => Error::Timeout {
                                 what,
@@ -485,6 +484,8 @@ impl ConsumerCore {
                             other => other,
                         });
                     }
+                    slice = left.min(crate::liveness::WATCH_INTERVAL);
+                    left = left.saturating_sub(slice);
                 }
                 other => return other,
             }
