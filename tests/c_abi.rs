@@ -315,3 +315,69 @@ fn c_programs_run_clean_under_valgrind_memcheck() {
     report.push(out.trim().to_string());
     eprintln!("memcheck found nothing in:\n  {}", report.join("\n  "));
 }
+
+/// The C ABI test programs built with AddressSanitizer and
+/// UndefinedBehaviorSanitizer (the library itself is Rust; the sanitizers
+/// watch every access the C side makes through the pointers it hands out).
+#[test]
+fn c_programs_run_clean_under_asan_and_ubsan() {
+    const SANITIZE: [&str; 3] = [
+        "-fsanitize=address,undefined",
+        "-fno-sanitize-recover=all",
+        "-fno-omit-frame-pointer",
+    ];
+    let build = |src: &str, exe: &str, cxx: bool| {
+        support::compile_c_with(&[&c_source(src)], exe, cxx, &SANITIZE)
+    };
+    let misuse = build("abi_misuse.c", "abi_misuse_asan", false);
+    let misuse_cxx = build("abi_misuse.c", "abi_misuse_cxx_asan", true);
+    let producer = build("ring_producer.c", "ring_producer_asan", true);
+    let consumer = build("ring_consumer.c", "ring_consumer_asan", false);
+    let stat = build("ring_stat.c", "ring_stat_asan", false);
+    let hostile = build("hostile_abi.c", "hostile_abi_asan", false);
+    let sanitized = |exe: &Path, args: &[&str]| {
+        let mut c = Command::new(exe);
+        c.args(args)
+            .env("ASAN_OPTIONS", "halt_on_error=1:detect_leaks=1")
+            .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1");
+        c
+    };
+    let clean = |ok: bool, out: &str, what: &str| {
+        assert!(
+            ok && !out.contains("Sanitizer") && !out.contains("runtime error"),
+            "{what} under ASan/UBSan:\n{out}"
+        );
+    };
+    let _serial = support::serial();
+    for exe in [&misuse, &misuse_cxx] {
+        let name = ShmName::new("asan-misuse");
+        let (ok, out) = run(sanitized(exe, &[&name.0]), "abi_misuse", T);
+        clean(ok, &out, "abi_misuse");
+        assert!(out.contains(" passed, 0 failed"), "{out}");
+    }
+    let name = ShmName::new("asan-ring");
+    let count = "20000";
+    let mut pc = sanitized(&producer, &[&name.0, count, "7", "create"]);
+    pc.stdin(std::process::Stdio::piped());
+    let mut c_producer = Proc::spawn(pc, "C producer (ASan)");
+    c_producer.wait_line("created", T);
+    let mut c_consumer = Proc::spawn(
+        sanitized(&consumer, &[&name.0, "asan", count]),
+        "C consumer (ASan)",
+    );
+    c_consumer.wait_line("ready", T);
+    {
+        use std::io::Write;
+        let stdin = c_producer.child.stdin.as_mut().expect("stdin");
+        stdin.write_all(b"go\n").unwrap();
+    }
+    let (ok, out) = c_producer.finish(T);
+    clean(ok, &out, "C producer");
+    let (ok, out) = c_consumer.finish(T);
+    clean(ok, &out, "C consumer");
+    assert!(out.contains(&format!("consumed {count} events")), "{out}");
+    let (ok, out) = run(sanitized(&stat, &[&name.0]), "ring_stat", T);
+    clean(ok, &out, "ring_stat");
+    let (ok, out) = run(sanitized(&hostile, &[&name.0, "100"]), "hostile_abi", T);
+    clean(ok, &out, "hostile_abi");
+}

@@ -207,6 +207,12 @@ pub fn run(cmd: Command, what: &str, timeout: Duration) -> (bool, String) {
 /// Compiles C (or C++ with `cxx`) sources into an executable linked against
 /// the freshly built `libdisruptor_mp.so`, with `-Wall -Wextra -Werror`.
 pub fn compile_c(sources: &[&Path], exe_name: &str, cxx: bool) -> PathBuf {
+    compile_c_with(sources, exe_name, cxx, &[])
+}
+
+/// [`compile_c`] with extra compiler flags (sanitizers).
+#[allow(dead_code)]
+pub fn compile_c_with(sources: &[&Path], exe_name: &str, cxx: bool, extra: &[&str]) -> PathBuf {
     let target = env!("DMP_BUILD_TARGET");
     let out_dir = target_dir().join("c-tests");
     std::fs::create_dir_all(&out_dir).unwrap();
@@ -238,6 +244,7 @@ pub fn compile_c(sources: &[&Path], exe_name: &str, cxx: bool) -> PathBuf {
     let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("include");
     let mut cmd = compiler.to_command();
     cmd.args(["-Wall", "-Wextra", "-Werror", "-g"])
+        .args(extra)
         .arg(if cxx { "-std=c++17" } else { "-std=c11" })
         .arg("-I")
         .arg(&include);
