@@ -51,6 +51,7 @@ pub struct RingOptions {
     hot_counters: Option<bool>,
     mode: Option<u32>,
     timeout: Duration,
+    reclaim_stale: bool,
 }
 
 impl RingOptions {
@@ -140,6 +141,17 @@ impl RingOptions {
     /// either way.
     pub fn hot_counters(mut self, on: bool) -> Self {
         self.hot_counters = Some(on);
+        self
+    }
+
+    /// `open_or_create` only: a ring that exists but is stale (it was used,
+    /// and no live process holds any of its leases: every participant
+    /// died or left) is unlinked and created anew with these options.
+    /// Meant for a supervisor restarting a whole system; a process that
+    /// opened the old ring just before it was replaced keeps working on
+    /// the old, unlinked segment, alone.
+    pub fn reclaim_stale(mut self, on: bool) -> Self {
+        self.reclaim_stale = on;
         self
     }
 
@@ -420,10 +432,60 @@ impl Ring {
             options.mode.unwrap_or(DEFAULT_MODE),
             options.timeout,
         )?;
-        if !created {
-            options.check(&segment)?;
+        let ring = Ring::from_segment(segment);
+        if !created && options.reclaim_stale && ring.unlink_if_stale()? {
+            let again = RingOptions {
+                reclaim_stale: false,
+                ..options.clone()
+            };
+            return Ring::open_or_create(location, &again);
         }
-        Ok((Ring::from_segment(segment), created))
+        if !created {
+            options.check(&ring.shared.segment)?;
+        }
+        Ok((ring, created))
+    }
+
+    /// Whether the ring is stale: it was used (something attached once)
+    /// and no live process holds any lease of it now.
+    pub fn is_stale(&self) -> Result<bool> {
+        let s = &self.shared;
+        let t = &s.tables;
+        if t.counters()
+            .ring(counters::ATTACHES)
+            .load(Ordering::Relaxed)
+            == 0
+        {
+            return Ok(false);
+        }
+        let held = |byte: u64| {
+            sys::lock_held(s.segment.file(), byte)
+                .map_err(|e| Error::io("lock probe", s.segment.path(), e))
+        };
+        for i in 0..t.max_consumers() {
+            if held(crate::layout::LOCK_CONSUMER_LEASE + u64::from(i))? {
+                return Ok(false);
+            }
+        }
+        for i in 0..t.max_producers() {
+            if held(LOCK_PRODUCER_LEASE + u64::from(i))? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Unlinks the ring's name if it is stale, under the registry lock (so
+    /// no participant attaches meanwhile through this segment).
+    fn unlink_if_stale(&self) -> Result<bool> {
+        let _guard = lock_registry(&self.shared.segment)?;
+        if !self.is_stale()? {
+            return Ok(false);
+        }
+        match Segment::unlink(self.location()) {
+            Ok(()) | Err(Error::NotFound { .. }) => Ok(true),
+            Err(e) => Err(e),
+        }
     }
 
     fn layout_for(options: &RingOptions) -> Result<Layout> {

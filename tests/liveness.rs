@@ -327,3 +327,118 @@ fn the_readiness_gate_holds_the_first_publish_back_until_the_named_consumers_are
         assert_eq!(number_after(&out, "consumed"), 500, "{what}: {out}");
     }
 }
+
+#[test]
+fn open_or_create_reclaims_a_stale_ring_only_when_asked_and_only_when_stale() {
+    let name = ShmName::new("stale");
+    create(&name, 64);
+    let reopen = |reclaim: bool| {
+        let mut c = dmp();
+        c.args(["create", &name.0, "--capacity", "64", "--slot-size", "64"])
+            .arg("--open-existing");
+        if reclaim {
+            c.arg("--reclaim-stale");
+        }
+        let (ok, out) = support::run(c, "dmp create --open-existing", T);
+        assert!(ok, "{out}");
+        out
+    };
+    // Never used: not stale, whatever is asked.
+    assert!(reopen(true).starts_with("opened"));
+    // A live consumer: not stale.
+    let c = consumer(&name, "ledger", &[]);
+    assert!(reopen(true).starts_with("opened"));
+    // Everyone dead: stale, but only reclaimed when asked.
+    signal(&c, libc::SIGKILL);
+    drop(c);
+    assert!(reopen(false).starts_with("opened"));
+    assert!(reopen(true).starts_with("created"));
+    // The new ring has none of the old one's history.
+    let s = stat(&name);
+    assert_eq!(json_u64(&s, "attaches"), 0, "{s}");
+}
+
+#[test]
+fn a_file_backed_ring_keeps_events_and_consumer_positions_after_every_process_died() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ring");
+    let p = path.to_str().unwrap();
+    let mut c = dmp();
+    c.args([
+        "create",
+        "--file",
+        p,
+        "--capacity",
+        "64",
+        "--slot-size",
+        "64",
+    ]);
+    let (ok, out) = support::run(c, "dmp create --file", T);
+    assert!(ok, "{out}");
+    let file_consumer = |extra: &[&str]| {
+        let mut c = dmp();
+        c.args([
+            "consume", "--file", p, "--name", "ledger", "--wait", "yield",
+        ])
+        .args(["--timeout-ms", "10000"])
+        .args(extra);
+        let mut proc = Proc::spawn(c, "file consumer");
+        proc.wait_line("ready ", T);
+        proc
+    };
+    let first = file_consumer(&["--pause-us", "2000", "--max-batch", "8"]);
+    // The producer gives up soon after its consumer died.
+    let mut pc = dmp();
+    pc.args(["produce", "--file", p, "--count", "1000", "--batch", "8"])
+        .args(["--wait", "yield", "--consumer-dead-ms", "200"]);
+    let producer = Proc::spawn(pc, "file producer");
+    std::thread::sleep(Duration::from_millis(100));
+    signal(&first, libc::SIGKILL);
+    drop(first);
+    let (_, out) = producer.finish(T);
+    assert!(
+        !out.contains("produced 1000 events"),
+        "the producer finished before its consumer died:\n{out}"
+    );
+    // Every process is gone now. The name resumes where it committed and
+    // reads everything that was published, through the last event.
+    let mut again = file_consumer(&["--drain-ms", "300"]);
+    let joined = again.wait_line("joined at", T);
+    assert_eq!(number_after(&joined, "lost on join"), 0, "{joined}");
+    let rest = again.succeed(T);
+    // The producer stopped at the dead consumer, a full ring past it.
+    let published = number_after(&joined, "joined at sequence") + 64;
+    assert_eq!(
+        number_after(&rest, "last event"),
+        published,
+        "{joined}{rest}\nproducer: {out}"
+    );
+}
+
+#[test]
+fn two_producers_racing_for_a_single_producer_ring_one_wins_and_a_successor_takes_over() {
+    let name = ShmName::new("race");
+    create(&name, 64);
+    let _c = consumer(&name, "ledger", &["--pause-us", "1000"]);
+    for round in 0..5 {
+        let a = producer(&name, 1_000_000, &[]);
+        let b = producer(&name, 1_000_000, &[]);
+        std::thread::sleep(Duration::from_millis(300));
+        let mut procs = vec![a, b];
+        let loser = procs
+            .iter_mut()
+            .position(|p| p.child.try_wait().unwrap().is_some())
+            .unwrap_or_else(|| panic!("round {round}: both producers are running"));
+        let lost = procs.remove(loser);
+        let (ok, out) = lost.finish(T);
+        assert!(!ok && out.contains("already has a live producer"), "{out}");
+        let winner = procs.pop().unwrap();
+        assert!(winner.child.id() > 0);
+        // The winner dies; the next round's producers race for its place.
+        signal(&winner, libc::SIGKILL);
+        drop(winner);
+    }
+    // Each takeover incremented the ownership epoch.
+    let s = stat(&name);
+    assert!(json_u64(&s, "epoch") >= 5, "{s}");
+}

@@ -67,6 +67,10 @@ pub struct CreateArgs {
     /// Succeed if the ring already exists with this layout.
     #[arg(long)]
     open_existing: bool,
+    /// With --open-existing: a stale ring (used once, no live participant
+    /// now) is removed and created anew.
+    #[arg(long, requires = "open_existing")]
+    reclaim_stale: bool,
     /// Permissions, octal.
     #[arg(long, default_value = "600")]
     mode: String,
@@ -82,6 +86,7 @@ pub fn create(a: &CreateArgs) -> CmdResult {
         .packed(a.packed)
         .hot_counters(!a.no_hot_counters)
         .unblock_timeout(Duration::from_millis(a.unblock_ms))
+        .reclaim_stale(a.reclaim_stale)
         .mode(mode);
     if a.multi {
         opts = opts
