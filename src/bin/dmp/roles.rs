@@ -285,6 +285,22 @@ pub fn produce(a: &ProduceArgs) -> CmdResult {
     Ok(())
 }
 
+/// After an eviction: rejoins, counts it and what was lost (`evicted`), and
+/// starts each producer's numbering over (events were lost).
+fn rejoin(
+    c: &mut Consumer,
+    reported: u64,
+    got: u64,
+    expected: &mut BTreeMap<u64, u64>,
+    evicted: &mut (u64, u64),
+) -> CmdResult {
+    let lost = c.rejoin()?.max(reported);
+    *evicted = (evicted.0 + 1, evicted.1 + lost);
+    expected.clear();
+    println!("evicted after {got} events, lost {lost}, rejoined");
+    Ok(())
+}
+
 /// Checks the events of `[next, last]`: each producer's numbers in order.
 /// Returns how many events (abandoned sequences aside) the batch holds.
 fn check_batch(
@@ -387,7 +403,8 @@ pub fn consume(a: &ConsumeArgs) -> CmdResult {
         c.committed(),
         c.lost_on_join()
     );
-    let (mut evictions, mut lost) = (0u64, 0u64);
+    // Evictions and the events they lost.
+    let mut evicted = (0u64, 0u64);
     // Next expected number per producer id (event numbers carry the id).
     let mut expected: BTreeMap<u64, u64> = BTreeMap::new();
     let (mut got, mut batches, mut abandoned) = (0u64, 0u64, 0u64);
@@ -415,11 +432,7 @@ pub fn consume(a: &ConsumeArgs) -> CmdResult {
                 continue;
             }
             Err(Error::Evicted { lost: l, .. }) if a.rejoin => {
-                evictions += 1;
-                let l = c.rejoin()?.max(l);
-                lost += l;
-                expected.clear();
-                println!("evicted after {got} events, lost {l}, rejoined");
+                rejoin(&mut c, l, got, &mut expected, &mut evicted)?;
                 continue;
             }
             Err(e) => return Err(format!("{}: after {got} events: {e}", a.consumer_name).into()),
@@ -465,12 +478,7 @@ pub fn consume(a: &ConsumeArgs) -> CmdResult {
         let events = match committed {
             Ok(events) => events,
             Err(Error::Evicted { lost: l, .. }) if a.rejoin => {
-                evictions += 1;
-                let l = c.rejoin()?.max(l);
-                lost += l;
-                // Events were lost: each producer's numbering starts over.
-                expected.clear();
-                println!("evicted after {got} events, lost {l}, rejoined");
+                rejoin(&mut c, l, got, &mut expected, &mut evicted)?;
                 continue;
             }
             Err(e) => return Err(format!("{}: after {got} events: {e}", a.consumer_name).into()),
@@ -489,7 +497,7 @@ pub fn consume(a: &ConsumeArgs) -> CmdResult {
         got as f64 / secs / 1e6
     );
     if a.optional {
-        println!("evicted {evictions} times, lost {lost} events");
+        println!("evicted {} times, lost {} events", evicted.0, evicted.1);
     }
     for (producer, next) in &expected {
         println!(
