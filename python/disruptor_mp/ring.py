@@ -65,6 +65,11 @@ class WouldBlock(DmpError, BlockingIOError):
     """A call that must not wait could not complete (DMP_STATUS_WOULD_BLOCK)."""
 
 
+class Evicted(DmpError):
+    """This optional consumer was evicted (DMP_STATUS_EVICTED): a batch read
+    since its last commit is void; ``Consumer.rejoin()`` goes on."""
+
+
 def library_version() -> str:
     """The version of the loaded libdisruptor_mp, e.g. ``"0.1.0"``."""
     return _c.dmp_version().decode()
@@ -80,7 +85,11 @@ def _error(status: int, call: str) -> DmpError:
     text = f"{call}: {status_str(status)}"
     if message:
         text += f": {message}"
-    cls = {DMP_STATUS_TIMEOUT: DmpTimeout, DMP_STATUS_WOULD_BLOCK: WouldBlock}.get(status, DmpError)
+    cls = {
+        DMP_STATUS_TIMEOUT: DmpTimeout,
+        DMP_STATUS_WOULD_BLOCK: WouldBlock,
+        _lib.DMP_STATUS_EVICTED: Evicted,
+    }.get(status, DmpError)
     return cls(status, text, message)
 
 
@@ -279,14 +288,46 @@ class Ring(_Handle):
         """The last published sequence (-1 before the first publish)."""
         return self.info().cursor
 
-    def producer(self, *, wait: Union[str, int] = "yield", sleep: Optional[float] = None) -> "Producer":
+    def producer(
+        self,
+        *,
+        wait: Union[str, int] = "yield",
+        sleep: Optional[float] = None,
+        consumer_dead_timeout: Optional[float] = None,
+        progress_timeout: Optional[float] = None,
+        stall_grace: Optional[float] = None,
+        ready: int = 0,
+        ready_names: Sequence[str] = (),
+        ready_timeout: Optional[float] = None,
+    ) -> "Producer":
         """Attaches the ring's producer. ``wait``: "spin", "yield", "sleep"
-        (``sleep`` seconds between polls) or "block"."""
+        (``sleep`` seconds between polls) or "block".
+
+        Liveness (seconds; None = the library's default): a dead required
+        consumer holding the producer back fails claims after
+        ``consumer_dead_timeout``; a live one without progress for
+        ``progress_timeout`` is counted as stalled and fails claims
+        ``stall_grace`` later. ``ready`` / ``ready_names``: attaching waits
+        (at most ``ready_timeout``) until that many consumers, and the named
+        ones, are active."""
         o = _lib.dmp_producer_options()
         _c.dmp_producer_options_init(byref(o))
         o.wait_strategy = _wait(wait)
         if sleep is not None:
             o.sleep_ns = _ns(sleep)
+        if consumer_dead_timeout is not None:
+            o.consumer_dead_timeout_ns = max(1, _ns(consumer_dead_timeout))
+        if progress_timeout is not None:
+            o.progress_timeout_ns = max(1, _ns(progress_timeout))
+        if stall_grace is not None:
+            o.stall_grace_ns = max(1, _ns(stall_grace))
+        names = (c_char_p * max(1, len(ready_names)))(*[_name(n) for n in ready_names])
+        o.ready_consumers = ready
+        if ready_names:
+            o.ready_names = ctypes.cast(names, ctypes.POINTER(c_char_p))
+            o.ready_name_count = len(ready_names)
+        if ready_timeout is not None:
+            o.ready_timeout_ns = max(1, _ns(ready_timeout))
         h = ctypes.POINTER(_lib.dmp_producer)()
         _check(_c.dmp_producer_open(self._handle(), byref(o), byref(h)), "dmp_producer_open")
         return Producer(h, self.info())
@@ -298,11 +339,18 @@ class Ring(_Handle):
         after: Sequence[str] = (),
         wait: Union[str, int] = "yield",
         sleep: Optional[float] = None,
+        optional: bool = False,
+        max_block: float = 0.0,
     ) -> "Consumer":
         """Registers consumer ``name``, which reads an event only after
-        every consumer named in ``after`` has committed it."""
+        every consumer named in ``after`` has committed it. An ``optional``
+        consumer is evicted rather than waited for longer than
+        ``max_block`` seconds (see Evicted, Consumer.rejoin)."""
         o = _lib.dmp_consumer_options()
         _c.dmp_consumer_options_init(byref(o))
+        if optional:
+            o.optional = 1
+            o.max_block_ns = _ns(max_block)
         o.wait_strategy = _wait(wait)
         if sleep is not None:
             o.sleep_ns = _ns(sleep)
@@ -494,6 +542,21 @@ class Consumer(_Handle):
     def commit(self, seq: int) -> None:
         """Marks every sequence up to ``seq`` consumed (one release store)."""
         _check(_c.dmp_commit(self._handle(), seq), "dmp_commit")
+
+    def rejoin(self) -> int:
+        """After Evicted: joins again at the current position; returns how
+        many events were lost (0 when it was not evicted)."""
+        lost = ctypes.c_uint64()
+        _check(_c.dmp_consumer_rejoin(self._handle(), byref(lost)), "dmp_consumer_rejoin")
+        return lost.value
+
+    @property
+    def lost_on_join(self) -> int:
+        """Events this name missed when it joined (0 for a new name, or one
+        that resumed from its committed sequence)."""
+        lost = ctypes.c_uint64()
+        _check(_c.dmp_consumer_lost_on_join(self._handle(), byref(lost)), "dmp_consumer_lost_on_join")
+        return lost.value
 
     def events(self, count: Optional[int] = None, timeout: Timeout = None) -> Iterator[bytes]:
         """Yields a copy of each event, committing each batch once all its

@@ -173,3 +173,28 @@ def test_pattern_matches_the_documented_bytes():
     assert p.check(data) == 3
     with pytest.raises(ValueError):
         p.check(data[:-1] + b"\0")
+
+
+def test_an_optional_consumer_is_evicted_learns_it_and_rejoins(ring_name):
+    with dmp.Ring.create(ring_name, capacity=8, slot_size=8) as ring:
+        laggard = ring.consumer("dashboard", optional=True, max_block=0.0)
+        assert laggard.lost_on_join == 0
+        with ring.producer() as producer:
+            # Three rings' worth: the producer evicts the consumer that
+            # never reads instead of waiting for it.
+            for k in range(24):
+                producer.send(k.to_bytes(8, "little"), timeout=5.0)
+            with pytest.raises(dmp.Evicted) as e:
+                laggard.wait(timeout=1.0)
+            assert e.value.status_name == "EVICTED"
+            assert laggard.rejoin() == 24
+            producer.send((99).to_bytes(8, "little"), timeout=1.0)
+            with laggard.wait(timeout=1.0) as batch:
+                assert [int.from_bytes(v, "little") for v in batch] == [99]
+
+
+def test_the_readiness_gate_times_out_naming_what_is_missing(ring_name):
+    with dmp.Ring.create(ring_name, capacity=8, slot_size=8) as ring:
+        with pytest.raises(dmp.DmpTimeout) as e:
+            ring.producer(ready=1, ready_names=["billing"], ready_timeout=0.05)
+        assert "billing" in e.value.message
