@@ -53,6 +53,17 @@ enum Barrier {
     Dependencies(u64),
 }
 
+/// How a consumer's commit stores its sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CommitMode {
+    /// One release store.
+    Plain,
+    /// The store, then wake sleepers (rings with wake-ups).
+    Wake,
+    /// Optional consumers: check for eviction first (out of line).
+    Evictable,
+}
+
 /// A registered consumer (process-local state plus its table entry).
 #[derive(Debug)]
 pub struct ConsumerCore {
@@ -75,6 +86,8 @@ pub struct ConsumerCore {
     stuck: Option<(i64, Instant)>,
     /// An optional consumer, which a producer may evict.
     evictable: bool,
+    /// How `commit` stores: derived from `wakeups` and `evictable`.
+    commit_mode: CommitMode,
     /// Multi-producer rings: the lowest abandoned sequence the stamp scans
     /// found in the available window (`i64::MAX`: none), so that reading a
     /// batch does not scan its stamps a second time.
@@ -222,6 +235,11 @@ impl ConsumerCore {
             unblock,
             stuck: None,
             evictable: optional.is_some(),
+            commit_mode: match (optional.is_some(), wakeups) {
+                (true, _) => CommitMode::Evictable,
+                (false, true) => CommitMode::Wake,
+                (false, false) => CommitMode::Plain,
+            },
             abandoned_at: std::cell::Cell::new(i64::MAX),
             lost_on_join,
             counters: {
@@ -308,9 +326,6 @@ impl ConsumerCore {
     ) -> Result<i64> {
         if seq <= self.available {
             return Ok(self.available);
-        }
-        if self.evictable {
-            self.check_evicted()?;
         }
         if seq > self.committed.saturating_add(self.slots.capacity() as i64) {
             return Err(self.never_available(seq));
@@ -614,18 +629,15 @@ impl ConsumerCore {
         if seq < self.committed || seq > self.available {
             return Err(self.uncommittable(seq));
         }
-        if self.evictable {
-            // After the batch's reads: a commit that does not see the
-            // eviction read slots the producer had not yet overwritten.
-            crate::sync::fence(Ordering::Acquire);
-            self.check_evicted()?;
-        }
-        if self.wakeups {
-            if self.sequence.set_and_wake(seq) {
-                self.counters.wakeup();
+        // One branch on a byte, as when only wake-ups decided it.
+        match self.commit_mode {
+            CommitMode::Plain => self.sequence.set(seq),
+            CommitMode::Wake => {
+                if self.sequence.set_and_wake(seq) {
+                    self.counters.wakeup();
+                }
             }
-        } else {
-            self.sequence.set(seq);
+            CommitMode::Evictable => self.store_evictable(seq)?,
         }
         self.counters.batch((seq - self.committed) as u64);
         self.committed = seq;
@@ -654,6 +666,24 @@ impl ConsumerCore {
             return Ok(());
         }
         Err(self.evicted())
+    }
+
+    /// An optional consumer's commit store: first [`ConsumerCore::check_evicted`],
+    /// after the batch's reads, so that a commit that does not see the
+    /// eviction read slots the producer had not yet overwritten. Out of
+    /// line, so that required consumers' `commit` stays as small as it was.
+    #[inline(never)]
+    fn store_evictable(&mut self, seq: i64) -> Result<()> {
+        crate::sync::fence(Ordering::Acquire);
+        self.check_evicted()?;
+        if self.wakeups {
+            if self.sequence.set_and_wake(seq) {
+                self.counters.wakeup();
+            }
+        } else {
+            self.sequence.set(seq);
+        }
+        Ok(())
     }
 
     #[cold]

@@ -367,7 +367,8 @@ impl ConsumerOptions {
     /// An optional consumer: producers never wait for it longer than
     /// `max_block` (zero: not at all). When it is dead, or has held a
     /// waiting producer back that long, it is evicted: it stops gating,
-    /// its next call fails with `Evicted` (how many events it lost), and
+    /// its next commit (or a wait that has to wait) fails with `Evicted`
+    /// (how many events it lost), and
     /// [`Consumer::rejoin`] starts it again at the current position.
     /// Required consumers (the default) are never evicted: producers wait
     /// for them, within their own policy (see [`ProducerOptions`]).
