@@ -570,7 +570,10 @@ impl ConsumerCore {
                 self.committed, self.available
             )));
         }
-        if self.multi && self.abandoned_at.get() <= hi {
+        // Only a first-stage consumer's own stamp scans record abandoned
+        // sequences; a dependent one looks at the stamps here.
+        let scanned = matches!(self.barrier, Barrier::Stamps(_));
+        if self.multi && (self.abandoned_at.get() <= hi || !scanned) {
             return self.check_abandoned(lo, hi);
         }
         Ok(())

@@ -223,3 +223,29 @@ fn blocking_consumers_wake_for_multi_producer_publishes() {
     }
     t.join().unwrap();
 }
+
+#[test]
+fn batch_slices_refuse_abandoned_sequences_for_first_stage_and_dependent_consumers() {
+    let name = Name::new("s");
+    let ring = Ring::create(&name.0, &options(16, true, Duration::from_secs(30))).unwrap();
+    let mut a = ring.consumer("a", &[], WaitStrategy::Yield).unwrap();
+    let mut b = ring.consumer("b", &["a"], WaitStrategy::Yield).unwrap();
+    let mut p = ring.producer(WaitStrategy::Yield).unwrap();
+    // 0..=1 published, 2..=3 abandoned, 4..=5 published.
+    let lo = p.claim(4, T).unwrap();
+    p.publish(lo, lo + 1).unwrap();
+    p.unclaim(lo + 2);
+    let lo = p.claim(2, T).unwrap();
+    p.publish(lo, lo + 1).unwrap();
+    for c in [&mut a, &mut b] {
+        let avail = c.wait_for(0, T).unwrap();
+        assert_eq!(avail, 5);
+        // The first batch is clean; a slice across the abandoned ones is
+        // refused; past them, clean again.
+        assert!(c.slots(0, 1).is_ok());
+        let e = c.slots(0, 5).unwrap_err();
+        assert_eq!(e.status(), Status::Abandoned, "{e}");
+        assert!(c.slots(4, 5).is_ok());
+        c.commit(5).unwrap();
+    }
+}
