@@ -166,12 +166,21 @@ struct Holder {
     index: u32,
     generation: u64,
     sequence: i64,
-    /// When the producer first saw it at this sequence.
+    /// When the producer first saw it at this sequence (progress resets it).
     since: Instant,
+    /// Since when it has held the producer back without a break, whatever
+    /// its progress (an optional consumer's `max_block` counts from here).
+    blocking_since: Instant,
+    /// The last check that found it holding the producer back.
+    seen: Instant,
     /// When the producer first found it dead (required consumers).
     dead_since: Option<Instant>,
     alerted: bool,
 }
+
+/// Checks further apart than this mean the producer stopped waiting in
+/// between: an optional consumer's blocking time starts over.
+const BLOCKING_GAP: Duration = Duration::from_nanos(4 * WATCH_INTERVAL.as_nanos() as u64);
 
 /// A producer's process-local watch state: kept across claims, so a
 /// producer that claims with short timeouts still sees a long stall.
@@ -204,12 +213,30 @@ impl Watch {
         let now = Instant::now();
         let generation = tables.consumer_generation(i).load(Ordering::Acquire);
         let h = match self.holder {
-            Some(h) if h.index == i && h.generation == generation && h.sequence == min => h,
+            Some(h) if h.index == i && h.generation == generation => {
+                let blocking_since = if now.duration_since(h.seen) <= BLOCKING_GAP {
+                    h.blocking_since
+                } else {
+                    now
+                };
+                let moved = h.sequence != min;
+                Holder {
+                    sequence: min,
+                    since: if moved { now } else { h.since },
+                    blocking_since,
+                    seen: now,
+                    dead_since: if moved { None } else { h.dead_since },
+                    alerted: h.alerted && !moved,
+                    ..h
+                }
+            }
             _ => Holder {
                 index: i,
                 generation,
                 sequence: min,
                 since: now,
+                blocking_since: now,
+                seen: now,
                 dead_since: None,
                 alerted: false,
             },
@@ -220,7 +247,7 @@ impl Watch {
         if tables.consumer_is_optional(i) {
             let max_block =
                 Duration::from_nanos(tables.consumer_max_block_ns(i).load(Ordering::Relaxed));
-            if !alive || now.duration_since(h.since) >= max_block {
+            if !alive || now.duration_since(h.blocking_since) >= max_block {
                 evict(segment, tables, i, generation, wrap_point)?;
                 self.holder = None;
             }

@@ -442,3 +442,19 @@ fn two_producers_racing_for_a_single_producer_ring_one_wins_and_a_successor_take
     let s = stat(&name);
     assert!(json_u64(&s, "epoch") >= 5, "{s}");
 }
+
+#[test]
+fn an_optional_consumer_that_progresses_but_keeps_the_producer_waiting_is_evicted() {
+    let name = ShmName::new("slowopt");
+    create(&name, 64);
+    // It commits every 20 ms: it moves, but the producer waits all along.
+    let c = consumer(
+        &name,
+        "dashboard",
+        &["--optional", "--max-block-ms", "200", "--pause-us", "20000"],
+    );
+    let p = producer(&name, 50_000, &[]);
+    p.succeed(T);
+    assert_eq!(json_u64(&stat(&name), "evictions"), 1);
+    drop(c);
+}
