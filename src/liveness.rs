@@ -311,6 +311,8 @@ fn evict(
     tables
         .consumer_state(i)
         .store(crate::layout::state::EVICTED, Ordering::SeqCst);
+    // Fault harness: marked evicted, still in the gating mask.
+    crate::fault::fault_point!("liveness.evict");
     tables
         .gating_mask()
         .fetch_and(!(1u64 << i), Ordering::SeqCst);
