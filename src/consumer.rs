@@ -123,6 +123,8 @@ impl ConsumerCore {
                 segment.path().display()
             )));
         }
+        // Fault harness: a dropped attach fails here, before any change.
+        crate::fault::fault_point!("consumer.attach");
         let _guard = lock_registry(segment)?;
         let n = tables.max_consumers();
 
@@ -186,6 +188,8 @@ impl ConsumerCore {
         } else {
             join(&tables, index, multi)
         };
+        // Fault harness: in the gating mask, not yet ACTIVE.
+        crate::fault::fault_point!("consumer.join");
         let lost_on_join = if own && !resume {
             u64::try_from(start.saturating_sub(previous)).unwrap_or(0)
         } else {
@@ -632,6 +636,8 @@ impl ConsumerCore {
         if seq < self.committed || seq > self.available {
             return Err(self.uncommittable(seq));
         }
+        // Fault harness: the batch was read, its commit not yet stored.
+        crate::fault::fault_point!("consumer.commit");
         // One branch on a byte, as when only wake-ups decided it.
         match self.commit_mode {
             CommitMode::Plain => self.sequence.set(seq),

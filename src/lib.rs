@@ -33,6 +33,7 @@
 pub mod consumer;
 pub mod counters;
 pub mod error;
+mod fault;
 pub mod ffi;
 pub mod layout;
 pub mod liveness;

@@ -321,12 +321,27 @@ fn evict(
     generation: u64,
     wrap_point: i64,
 ) -> Result<()> {
+    use crate::layout::state::{ACTIVE, EVICTED, JOINING};
     let _guard = lock_registry(segment)?;
-    let state = tables.consumer_state(i).load(Ordering::Acquire);
-    if state != crate::layout::state::ACTIVE
-        || tables.consumer_generation(i).load(Ordering::Acquire) != generation
-    {
+    if tables.consumer_generation(i).load(Ordering::Acquire) != generation {
         return Ok(());
+    }
+    match tables.consumer_state(i).load(Ordering::Acquire) {
+        // Joins run under the registry lock, which we hold: an entry still
+        // JOINING lost its holder between its gating-mask bit and ACTIVE,
+        // and would gate the producer for ever. Evicted like a dead one.
+        ACTIVE | JOINING => {}
+        // An evictor died between marking the entry and clearing its mask
+        // bit: finish that eviction (the entry would gate for ever).
+        EVICTED => {
+            let bit = 1u64 << i;
+            if tables.gating_mask().fetch_and(!bit, Ordering::SeqCst) & bit != 0 {
+                tables.table_generation().fetch_add(1, Ordering::Release);
+                tables.counters().bump(crate::layout::counters::EVICTIONS);
+            }
+            return Ok(());
+        }
+        _ => return Ok(()),
     }
     let committed = tables.consumer_sequence(i).get();
     if committed >= wrap_point {
@@ -338,6 +353,8 @@ fn evict(
     tables
         .consumer_state(i)
         .store(crate::layout::state::EVICTED, Ordering::SeqCst);
+    // Fault harness: marked evicted, still in the gating mask.
+    crate::fault::fault_point!("liveness.evict");
     tables
         .gating_mask()
         .fetch_and(!(1u64 << i), Ordering::SeqCst);

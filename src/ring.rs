@@ -579,6 +579,8 @@ impl Ring {
             }
             ProducerMode::Multi => self.claim_producer_entry()?,
         };
+        // Fault harness: after the lease, before the epoch and state.
+        crate::fault::fault_point!("producer.attach");
         let pid = sys::pid();
         t.producer_pid(entry).store(pid, Ordering::Relaxed);
         t.producer_start_time(entry)

@@ -88,6 +88,9 @@ impl Segment {
                 .store(-1, Ordering::Relaxed);
         }
         crate::counters::Counters::new(region, &layout).describe();
+        // Fault harness: the header is written, the segment not yet ready
+        // nor linked under its name.
+        crate::fault::fault_point!("segment.create");
         region
             .u32(STATE_OFFSET as u64)
             .store(STATE_READY, Ordering::Release);

@@ -145,6 +145,8 @@ impl MultiSequencer {
                     self.lo = current + 1;
                     self.hi = hi;
                     self.next = current + 1;
+                    // Fault harness: claimed, not yet published.
+                    crate::fault::fault_point!("mp.claimed");
                     return Ok(current + 1);
                 }
                 Err(seen) => {
@@ -240,6 +242,8 @@ impl MultiSequencer {
         if let Err(found) = self.slots.resolve(lo, true) {
             return Err(self.lost(lo, found));
         }
+        // Fault harness: the first stamp is ours, the rest not yet written.
+        crate::fault::fault_point!("mp.publish");
         self.slots.mark_published(lo + 1, hi);
         if self.wakeups && self.notice.notify() {
             self.counters.wakeup();

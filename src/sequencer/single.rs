@@ -116,6 +116,8 @@ impl SingleSequencer {
             self.cached_gate = self.wait_for_gate(wrap_point, timeout, watcher())?;
         }
         self.next = last + 1;
+        // Fault harness: claimed, not yet published.
+        crate::fault::fault_point!("sp.claimed");
         Ok(first)
     }
 
@@ -163,6 +165,8 @@ impl SingleSequencer {
             return Err(self.out_of_range(lo, hi));
         }
         self.slots.mark_published(lo, hi);
+        // Fault harness: stamps written, cursor not yet.
+        crate::fault::fault_point!("sp.publish");
         if self.wakeups {
             if self.cursor.set_and_wake(hi) {
                 self.counters.wakeup();
