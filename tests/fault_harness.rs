@@ -273,6 +273,10 @@ impl Run {
             "exit",
             json!({"exit": exit, "ran_ms": took, "output_tail": tail}),
         );
+        // The counters after every exit (and the no-regression checks).
+        if self.shm.path().exists() {
+            self.stat();
+        }
         Ended { exit, out }
     }
 
