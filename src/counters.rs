@@ -167,9 +167,11 @@ impl Counters {
     }
 }
 
-/// How often (in batches) a busy participant refreshes its last-activity
-/// time; waits refresh it too. A power of two.
-const ACTIVITY_EVERY: u64 = 256;
+/// How often (in batches) a busy participant flushes its events and
+/// batches counts to the segment and refreshes its last-activity time;
+/// every wait and leaving flush too. A power of two. docs/OPERATIONS.md
+/// states the bound this gives readers.
+pub const FLUSH_EVERY: u64 = 1024;
 
 /// The counters of one producer or consumer entry, as its holder updates
 /// them. Only the holder writes them.
@@ -182,9 +184,9 @@ pub struct EntryCounters {
     activity: NonNull<AtomicU64>,
     ring_waits: NonNull<AtomicU64>,
     ring_wakeups: NonNull<AtomicU64>,
-    /// This holder's copies of the events and batches counters: the holder
-    /// is their only writer, so it stores them without reading them back
-    /// (no load, no dependency on the previous store).
+    /// This holder's running events and batches counts, kept in process
+    /// memory and stored to the segment by [`EntryCounters::flush`]: the
+    /// holder is their only writer, so it never reads them back.
     events_seen: u64,
     batches_seen: u64,
     /// Whether events and batches are counted (the ring's choice).
@@ -235,23 +237,33 @@ impl EntryCounters {
         a.store(a.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
     }
 
-    /// Counts a batch of `n` events (hot path: two relaxed stores of
-    /// values kept in this process, and every 256 batches a clock read for
-    /// the activity time).
-    #[inline]
+    /// Counts a batch of `n` events (hot path: two additions in process
+    /// memory; every [`FLUSH_EVERY`] batches a flush to the segment).
+    #[inline(always)]
     pub fn batch(&mut self, n: u64) {
         if !self.hot {
             return;
         }
         self.events_seen = self.events_seen.wrapping_add(n);
         self.batches_seen = self.batches_seen.wrapping_add(1);
-        self.get(self.events)
-            .store(self.events_seen, Ordering::Relaxed);
-        self.get(self.batches)
-            .store(self.batches_seen, Ordering::Relaxed);
-        if self.batches_seen & (ACTIVITY_EVERY - 1) == 0 {
-            self.touch();
+        if self.batches_seen & (FLUSH_EVERY - 1) == 0 {
+            self.flush();
         }
+    }
+
+    /// Stores the events and batches counts to the segment and refreshes
+    /// the last-activity time (cold: every [`FLUSH_EVERY`] batches, every
+    /// wait, and when the holder leaves).
+    #[cold]
+    #[inline(never)]
+    pub fn flush(&self) {
+        if self.hot {
+            self.get(self.events)
+                .store(self.events_seen, Ordering::Relaxed);
+            self.get(self.batches)
+                .store(self.batches_seen, Ordering::Relaxed);
+        }
+        self.touch();
     }
 
     /// Records the current time as the last activity (cold).
@@ -269,7 +281,7 @@ impl EntryCounters {
         if back_pressure {
             self.get(self.ring_waits).fetch_add(1, Ordering::Relaxed);
         }
-        self.touch();
+        self.flush();
     }
 
     /// Counts a wait that timed out (cold).
@@ -283,5 +295,13 @@ impl EntryCounters {
     #[cold]
     pub fn wakeup(&self) {
         self.get(self.ring_wakeups).fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Drop for EntryCounters {
+    /// The last flush: counts are exact once the holder is gone (unless it
+    /// was killed, which loses what it had not flushed).
+    fn drop(&mut self) {
+        self.flush();
     }
 }

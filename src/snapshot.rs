@@ -89,8 +89,9 @@ pub struct Snapshot {
     pub cursor: i64,
     /// Highest claimed sequence (the cursor in single-producer rings).
     pub claimed: i64,
-    /// Events published (the sum over producer entries; in single-producer
-    /// rings `cursor + 1` when the hot counters are off).
+    /// Events published: in single-producer rings `cursor + 1` (exact);
+    /// in multi-producer rings the sum over producer entries (as of their
+    /// last flush, see `counters::FLUSH_EVERY`).
     pub published: u64,
     /// Sequences abandoned (multi-producer rings).
     pub abandoned: u64,
@@ -178,9 +179,9 @@ pub(crate) fn take(segment: &Segment, tables: &Tables, slots: &Slots, cursor: i6
         );
     }
     let counted: u64 = producers.iter().map(|p| p.events).sum();
-    let published = if params.flags & crate::layout::FLAG_NO_HOT_COUNTERS != 0
-        && params.producer_mode == ProducerMode::Single
-    {
+    // A single producer's published count is its cursor: exact at any
+    // moment, where the counted events lag by the holders' flush interval.
+    let published = if params.producer_mode == ProducerMode::Single {
         (cursor + 1).max(0) as u64
     } else {
         counted

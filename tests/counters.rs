@@ -46,15 +46,16 @@ fn counters_count_events_batches_waits_and_attaches_exactly() {
     p.publish(lo, lo + 3).unwrap();
     assert!(c.try_wait_for(12).is_err());
 
+    // While they run, events and batches are as of each participant's last
+    // flush: the producer's was its last wait (the timed-out claim), after
+    // 8 events in 2 batches; the consumer's was its last wait, after both
+    // commits. Everything else is exact at once.
     let s = observer.snapshot();
     assert_eq!((s.cursor, s.claimed, s.published), (11, 11, 12));
     assert_eq!((s.attaches, s.detaches, s.abandoned), (2, 0, 0));
     assert_eq!(s.back_pressure_waits, 2);
     let pr = &s.producers[0];
-    assert_eq!(
-        (pr.events, pr.batches, pr.waits, pr.timeouts),
-        (12, 3, 2, 1)
-    );
+    assert_eq!((pr.events, pr.batches, pr.waits, pr.timeouts), (8, 2, 2, 1));
     assert!(pr.alive && pr.last_activity_ns > 0);
     let co = &s.consumers[0];
     assert_eq!((co.name.as_str(), co.sequence, co.lag), ("c", 7, 4));
@@ -69,15 +70,47 @@ fn counters_count_events_batches_waits_and_attaches_exactly() {
             .unwrap_or_else(|| panic!("{label}"))
             .value
     };
-    assert_eq!(label(Owner::Producer(0), "events published"), 12);
+    assert_eq!(label(Owner::Producer(0), "events published"), 8);
     assert_eq!(label(Owner::Consumer(co.index), "batches consumed"), 2);
     assert_eq!(label(Owner::Ring, "attaches"), 2);
 
     drop(c);
     drop(p);
+    // Leaving flushes: exact once the participants are gone.
     let s = observer.snapshot();
     assert_eq!(s.detaches, 2);
     assert!(!s.consumers[0].alive && !s.producers[0].alive);
+    let (pr, co) = (&s.producers[0], &s.consumers[0]);
+    assert_eq!((pr.events, pr.batches), (12, 3));
+    assert_eq!((co.events, co.batches), (8, 2));
+}
+
+#[test]
+fn a_busy_participant_flushes_its_counts_every_flush_interval() {
+    use disruptor_mp::counters::FLUSH_EVERY;
+    let name = Name::new("flush");
+    let ring = Ring::create(&name.0, &RingOptions::new().capacity(8).slot_size(8)).unwrap();
+    let mut c = ring.consumer("c", &[], WaitStrategy::Yield).unwrap();
+    let mut p = ring.producer(WaitStrategy::Yield).unwrap();
+    let mut step = |p: &mut disruptor_mp::Producer| {
+        p.send(&1u64, T).unwrap();
+        let seq = c.wait_for(c.next_sequence(), T).unwrap();
+        c.commit(seq).unwrap();
+    };
+    // Never waiting: nothing reaches the segment before the interval ends,
+    // then all of it does.
+    for _ in 0..FLUSH_EVERY - 1 {
+        step(&mut p);
+    }
+    let s = ring.snapshot();
+    assert_eq!((s.producers[0].events, s.consumers[0].events), (0, 0));
+    assert_eq!(s.cursor, FLUSH_EVERY as i64 - 2, "the ring itself is exact");
+    step(&mut p);
+    let s = ring.snapshot();
+    let (pr, co) = (&s.producers[0], &s.consumers[0]);
+    assert_eq!((pr.events, pr.batches), (FLUSH_EVERY, FLUSH_EVERY));
+    assert_eq!((co.events, co.batches), (FLUSH_EVERY, FLUSH_EVERY));
+    assert!(pr.last_activity_ns > 0 && co.last_activity_ns > 0);
 }
 
 #[test]
@@ -103,4 +136,22 @@ fn hot_counting_can_be_turned_off_and_abandoned_sequences_are_counted() {
     assert_eq!(s.abandoned, 2);
     assert_eq!((s.producers[0].events, s.consumers[0].events), (0, 0));
     assert_eq!(s.claimed, 2);
+}
+
+/// docs/OPERATIONS.md states the flush interval readers can rely on: keep
+/// it the one the code uses.
+#[test]
+fn operations_md_states_the_flush_interval_of_the_code() {
+    use disruptor_mp::counters::FLUSH_EVERY;
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/OPERATIONS.md"))
+        .expect("read docs/OPERATIONS.md");
+    for said in [
+        format!("every {FLUSH_EVERY} batches (`counters::FLUSH_EVERY`)"),
+        format!("at most {} batches", FLUSH_EVERY - 1),
+    ] {
+        assert!(
+            doc.contains(&said),
+            "docs/OPERATIONS.md should say {said:?}"
+        );
+    }
 }
