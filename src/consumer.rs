@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::layout::{state, LOCK_CONSUMER_LEASE};
 use crate::liveness::{lock_registry, Lease};
 use crate::segment::Segment;
-use crate::sequence::{minimum_of, SharedSequence};
+use crate::sequence::{minimum_of, SharedSequence, Wakeups};
 use crate::slots::{Slots, Stamp};
 use crate::sys;
 use crate::table::Tables;
@@ -53,17 +53,6 @@ enum Barrier {
     Dependencies(u64),
 }
 
-/// How a consumer's commit stores its sequence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CommitMode {
-    /// One release store.
-    Plain,
-    /// The store, then wake sleepers (rings with wake-ups).
-    Wake,
-    /// Optional consumers: check for eviction first (out of line).
-    Evictable,
-}
-
 /// A registered consumer (process-local state plus its table entry).
 #[derive(Debug)]
 pub struct ConsumerCore {
@@ -73,7 +62,8 @@ pub struct ConsumerCore {
     sequence: SharedSequence,
     barrier: Barrier,
     strategy: WaitStrategy,
-    wakeups: bool,
+    /// How `commit` wakes sleepers.
+    wakeups: Wakeups,
     /// Last committed sequence.
     committed: i64,
     /// Highest sequence known to be available.
@@ -86,8 +76,6 @@ pub struct ConsumerCore {
     stuck: Option<(i64, Instant)>,
     /// An optional consumer, which a producer may evict.
     evictable: bool,
-    /// How `commit` stores: derived from `wakeups` and `evictable`.
-    commit_mode: CommitMode,
     /// Multi-producer rings: the lowest abandoned sequence the stamp scans
     /// found in the available window (`i64::MAX`: none), so that reading a
     /// batch does not scan its stamps a second time.
@@ -232,18 +220,13 @@ impl ConsumerCore {
             sequence,
             barrier,
             strategy,
-            wakeups,
+            wakeups: Wakeups::for_ring(wakeups),
             committed: start,
             available: start,
             multi,
             unblock,
             stuck: None,
             evictable: optional.is_some(),
-            commit_mode: match (optional.is_some(), wakeups) {
-                (true, _) => CommitMode::Evictable,
-                (false, true) => CommitMode::Wake,
-                (false, false) => CommitMode::Plain,
-            },
             abandoned_at: std::cell::Cell::new(i64::MAX),
             lost_on_join,
             counters: {
@@ -636,21 +619,72 @@ impl ConsumerCore {
         if seq < self.committed || seq > self.available {
             return Err(self.uncommittable(seq));
         }
+        self.store_commit(seq)
+    }
+
+    /// The commit itself, of a `seq` in `(committed, available]`.
+    #[inline(always)]
+    fn store_commit(&mut self, seq: i64) -> Result<()> {
         // Fault harness: the batch was read, its commit not yet stored.
         crate::fault::fault_point!("consumer.commit");
-        // One branch on a byte, as when only wake-ups decided it.
-        match self.commit_mode {
-            CommitMode::Plain => self.sequence.set(seq),
-            CommitMode::Wake => {
-                if self.sequence.set_and_wake(seq) {
-                    self.counters.wakeup();
-                }
-            }
-            CommitMode::Evictable => self.store_evictable(seq)?,
+        if self.evictable {
+            self.store_evictable(seq)?;
+        } else if self.sequence.publish(seq, self.wakeups) {
+            self.counters.wakeup();
         }
         self.counters.batch((seq - self.committed) as u64);
         self.committed = seq;
         Ok(())
+    }
+
+    /// The next event to read, for the one-event calls: `committed + 1`
+    /// once it is available (waiting at most `timeout`), after committing
+    /// past abandoned sequences (multi-producer rings). When it is already
+    /// known available, this is a comparison.
+    #[inline(always)]
+    pub fn next_event<'s>(
+        &mut self,
+        segment: impl Fn() -> &'s Segment,
+        timeout: Duration,
+    ) -> Result<i64> {
+        let seq = self.committed + 1;
+        if seq <= self.available && !(self.multi && self.may_be_abandoned(seq)) {
+            return Ok(seq);
+        }
+        self.next_event_slow(segment, timeout)
+    }
+
+    /// Whether available `seq` could be abandoned: a first-stage consumer's
+    /// stamp scans recorded the lowest abandoned sequence; others look.
+    #[inline]
+    fn may_be_abandoned(&self, seq: i64) -> bool {
+        !matches!(self.barrier, Barrier::Stamps(_)) || self.abandoned_at.get() <= seq
+    }
+
+    #[inline(never)]
+    fn next_event_slow<'s>(
+        &mut self,
+        segment: impl Fn() -> &'s Segment,
+        timeout: Duration,
+    ) -> Result<i64> {
+        loop {
+            let seq = self.committed + 1;
+            if seq > self.available {
+                self.wait_for(&segment, seq, timeout)?;
+            }
+            if !(self.multi && self.slots.state(seq) == Stamp::Abandoned) {
+                return Ok(seq);
+            }
+            self.store_commit(seq)?;
+        }
+    }
+
+    /// Commits `seq`, which [`ConsumerCore::next_event`] returned (the
+    /// one-event calls: nothing left to check).
+    #[inline(always)]
+    pub fn commit_next(&mut self, seq: i64) -> Result<()> {
+        debug_assert!(seq == self.committed + 1 && seq <= self.available);
+        self.store_commit(seq)
     }
 
     #[cold]
@@ -685,12 +719,8 @@ impl ConsumerCore {
     fn store_evictable(&mut self, seq: i64) -> Result<()> {
         crate::sync::fence(Ordering::Acquire);
         self.check_evicted()?;
-        if self.wakeups {
-            if self.sequence.set_and_wake(seq) {
-                self.counters.wakeup();
-            }
-        } else {
-            self.sequence.set(seq);
+        if self.sequence.publish(seq, self.wakeups) {
+            self.counters.wakeup();
         }
         Ok(())
     }
@@ -754,6 +784,8 @@ impl ConsumerCore {
     /// Leaves the ring: stops gating the producer. The entry keeps its name
     /// and committed sequence.
     pub fn leave(&mut self, segment: &Segment) -> Result<()> {
+        // Exact counts before the entry shows it left.
+        self.counters.flush();
         let _guard = lock_registry(segment)?;
         let t = &self.tables;
         t.gating_mask()

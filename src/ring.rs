@@ -9,6 +9,7 @@ use crate::layout::{
 use crate::liveness::{lock_registry, Lease, Policy, StallAlert, Watch};
 use crate::region::Location;
 use crate::segment::Segment;
+use crate::sequence::Wakeups;
 use crate::sequencer::{recovery, MultiSequencer, SingleSequencer, Watcher};
 use crate::slots::Slots;
 use crate::sys;
@@ -559,8 +560,8 @@ impl Ring {
         let seg = &self.shared.segment;
         let t = &self.shared.tables;
         let params = &seg.layout().params;
-        let wakeups = params.flags & FLAG_WAKEUPS != 0;
-        if strategy == WaitStrategy::Blocking && !wakeups {
+        let wakeups = Wakeups::for_ring(params.flags & FLAG_WAKEUPS != 0);
+        if strategy == WaitStrategy::Blocking && !wakeups.on() {
             return Err(Error::Unsupported(format!(
                 "ring {} was created without wake-ups; the blocking strategy needs them",
                 seg.path().display()
@@ -591,7 +592,7 @@ impl Ring {
         t.counters().bump(counters::ATTACHES);
         let counts = t.counters().for_producer(entry);
         // Attaching is activity (as a consumer's join is): an observer
-        // sees the new holder at once, not after its 256th batch.
+        // sees the new holder at once, not after its first flush.
         counts.touch();
         let counts = if params.flags & FLAG_NO_HOT_COUNTERS != 0 {
             counts.without_hot_counting()
@@ -822,6 +823,44 @@ fn multi_publish(m: &mut MultiSequencer, lo: i64, hi: i64, shared: &Shared) -> R
         .map_err(|e| locate(e, shared.segment.path()))
 }
 
+/// Multi-producer one-event publish, out of line (see [`multi_claim`]):
+/// claim one, fill, publish; a claim whose `fill` panicked is abandoned.
+#[inline(never)]
+fn multi_publish_one<'w>(
+    m: &mut MultiSequencer,
+    timeout: Duration,
+    shared: &Shared,
+    watcher: impl FnOnce() -> Option<Watcher<'w>>,
+    fill: impl FnOnce(i64),
+) -> Result<i64> {
+    /// Abandons the claim unless disarmed (`fill` unwinding).
+    struct Unclaim<'a> {
+        m: &'a mut MultiSequencer,
+        seq: i64,
+        armed: bool,
+    }
+    impl Drop for Unclaim<'_> {
+        fn drop(&mut self) {
+            if self.armed {
+                self.m.unclaim(self.seq);
+            }
+        }
+    }
+    let seq = multi_claim(m, 1, timeout, shared, watcher)?;
+    let mut guard = Unclaim {
+        m,
+        seq,
+        armed: true,
+    };
+    fill(seq);
+    guard.armed = false;
+    guard
+        .m
+        .publish(seq, seq)
+        .map_err(|e| locate(e, shared.segment.path()))?;
+    Ok(seq)
+}
+
 /// The watch a waiting producer keeps over the consumers holding it back.
 ///
 /// Not under `--cfg loom`: the watch runs on wall-clock slices and probes
@@ -1035,13 +1074,64 @@ impl Producer {
         }
     }
 
-    /// Claims one slot, writes `event`, publishes it.
+    /// Publishes one event: claims the next slot (waiting at most `timeout`
+    /// for consumers to free it), lets `write` fill its payload
+    /// ([`Producer::slot_size`] bytes, 64-byte aligned; what `write` leaves
+    /// alone keeps the bytes of an earlier lap), publishes it and returns
+    /// its sequence. The one-event path: no claim to track and nothing to
+    /// re-check between the steps. If `write` panics, nothing is published
+    /// (a multi-producer ring abandons the sequence).
+    ///
+    /// ```
+    /// # use disruptor_mp::{Location, Ring, RingOptions, WaitStrategy};
+    /// # use std::time::Duration;
+    /// # let name = Location::shm(&format!("dmp-doc-pw-{}", std::process::id()));
+    /// # let ring = Ring::create(&name, &RingOptions::new().capacity(8).slot_size(8))?;
+    /// # let mut producer = ring.producer(WaitStrategy::Yield)?;
+    /// let seq = producer.publish_with(Duration::from_secs(1), |slot| {
+    ///     slot[..8].copy_from_slice(&42u64.to_le_bytes())
+    /// })?;
+    /// # assert_eq!(seq, 0);
+    /// # drop(producer); drop(ring); disruptor_mp::Ring::unlink(&name)?;
+    /// # Ok::<(), disruptor_mp::Error>(())
+    /// ```
+    #[inline]
+    pub fn publish_with<F: FnOnce(&mut [u8])>(
+        &mut self,
+        timeout: Duration,
+        write: F,
+    ) -> Result<i64> {
+        let slots = self.slots;
+        let fill = move |seq: i64| {
+            // SAFETY: the sequencer calls this once `seq` is this producer's
+            // (single: the lease and the gate check; multi: the claim) and
+            // before it is published, so no consumer reads the slot and no
+            // other producer writes it; the slot lies in the mapping, which
+            // `self.shared` keeps alive for this call.
+            write(unsafe { std::slice::from_raw_parts_mut(slots.payload(seq), slots.slot_size()) })
+        };
+        let (shared, policy, watch) = (&self.shared, &self.policy, &mut self.watch);
+        match &mut self.sequencer {
+            Sequencer::Single(s) => s.publish_one(timeout, || watcher(shared, policy, watch), fill),
+            Sequencer::Multi(m) => {
+                multi_publish_one(m, timeout, shared, || watcher(shared, policy, watch), fill)
+            }
+        }
+    }
+
+    /// [`Producer::publish_with`] without waiting (`WouldBlock` when the
+    /// ring is full).
+    #[inline]
+    pub fn try_publish_with<F: FnOnce(&mut [u8])>(&mut self, write: F) -> Result<i64> {
+        self.publish_with(Duration::ZERO, write)
+    }
+
+    /// Publishes one event holding `event` (see [`Producer::publish_with`]).
+    #[inline]
     pub fn send<T: Pod>(&mut self, event: &T, timeout: Duration) -> Result<i64> {
         check_type::<T>(self.slots())?;
-        let seq = self.claim(1, timeout)?;
-        self.write(seq, event)?;
-        self.publish(seq, seq)?;
-        Ok(seq)
+        let bytes = bytemuck::bytes_of(event);
+        self.publish_with(timeout, |slot| slot[..bytes.len()].copy_from_slice(bytes))
     }
 
     /// Claims `events.len()` slots at once, writes them, publishes the
@@ -1098,6 +1188,11 @@ impl Producer {
 
 impl Drop for Producer {
     fn drop(&mut self) {
+        // Exact counts before the entry shows it left.
+        match &self.sequencer {
+            Sequencer::Single(s) => s.flush_counters(),
+            Sequencer::Multi(m) => m.flush_counters(),
+        }
         if let Ok(_guard) = lock_registry(&self.shared.segment) {
             if let Sequencer::Multi(m) = &mut self.sequencer {
                 if let Some((from, _)) = m.pending() {
@@ -1188,6 +1283,11 @@ impl Consumer {
         Ok(self.core.slots().contiguous(lo, hi))
     }
 
+    /// Payload bytes per slot.
+    pub fn slot_size(&self) -> usize {
+        self.core.slots().slot_size()
+    }
+
     /// Bytes each event occupies in the slices of [`Consumer::slots`].
     pub fn stride(&self) -> usize {
         self.core.slots().stride()
@@ -1215,6 +1315,52 @@ impl Consumer {
     #[inline]
     pub fn commit(&mut self, seq: i64) -> Result<()> {
         self.core.commit(seq)
+    }
+
+    /// Consumes one event: waits at most `timeout` for the next one, hands
+    /// its sequence and payload to `read`, commits it, and returns what
+    /// `read` returned. Abandoned sequences (multi-producer rings) are
+    /// skipped. The one-event path: when the event is already known
+    /// available this is a comparison, the call to `read` and the commit.
+    /// If `read` panics nothing is committed (the event comes again). An
+    /// optional consumer's `Err(Evicted)` means the producer may have
+    /// overwritten the event while `read` looked at it: discard what `read`
+    /// made of it.
+    #[inline]
+    pub fn consume_with<R, F: FnOnce(i64, &[u8]) -> R>(
+        &mut self,
+        timeout: Duration,
+        read: F,
+    ) -> Result<R> {
+        let shared = &self.shared;
+        let seq = self.core.next_event(|| &shared.segment, timeout)?;
+        let slots = self.core.slots();
+        // SAFETY: `seq` is published and not yet committed by this consumer
+        // (next_event), so the producer does not overwrite it (gating); the
+        // mapping lives as long as `self.shared`, and the slice does not
+        // outlive `read`.
+        let r = read(seq, unsafe {
+            std::slice::from_raw_parts(slots.payload(seq), slots.slot_size())
+        });
+        self.core.commit_next(seq)?;
+        Ok(r)
+    }
+
+    /// [`Consumer::consume_with`] without waiting (`WouldBlock` when no
+    /// event is available).
+    #[inline]
+    pub fn try_consume_with<R, F: FnOnce(i64, &[u8]) -> R>(&mut self, read: F) -> Result<R> {
+        self.consume_with(Duration::ZERO, read)
+    }
+
+    /// Consumes one event and returns a copy of it (see
+    /// [`Consumer::consume_with`]).
+    #[inline]
+    pub fn recv<T: Pod>(&mut self, timeout: Duration) -> Result<T> {
+        check_type::<T>(self.core.slots())?;
+        self.consume_with(timeout, |_, bytes| {
+            bytemuck::pod_read_unaligned(&bytes[..std::mem::size_of::<T>()])
+        })
     }
 
     /// Waits for the next batch (at most `timeout`), hands each event to

@@ -12,6 +12,52 @@ use std::sync::atomic::Ordering;
 /// Offset of the sleeper count from the sequence value.
 const WAITERS: u64 = 8;
 
+/// Longest sleep of a sleeper whose barrier the kernel refused (a seccomp
+/// filter): a light publisher may have missed it, so it looks again.
+const UNBARRIERED_SLICE: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// How a participant's stores of its sequence wake sleepers.
+///
+/// The wake-up handshake is a Dekker pattern: the publisher stores the
+/// sequence then loads the sleeper count; the sleeper increments the count
+/// then loads the sequence. Without ordering, both loads can miss the other
+/// side's store and the sleeper never wakes. `Fenced` puts a full barrier
+/// on both sides (a locked instruction per publish). `Light` makes it
+/// asymmetric: the publisher stores and loads with no barrier, and the
+/// sleeper, which is about to spend microseconds in the kernel anyway, runs
+/// `membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)`, a full barrier on every
+/// CPU running a thread of a registered process. After it, either the
+/// publisher's store is visible or the publisher's later load sees the
+/// sleeper. See docs/ARCHITECTURE.md, "Wake-ups without lost wake-ups".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wakeups {
+    /// The ring has no wake-ups: a plain release store.
+    Off,
+    /// Asymmetric handshake: this process is registered for expedited
+    /// membarriers (a release store and a plain load per publish).
+    Light,
+    /// Symmetric handshake: registration was refused (a sequentially
+    /// consistent store and load per publish).
+    Fenced,
+}
+
+impl Wakeups {
+    /// The mode for a participant of a ring with (`on`) or without
+    /// wake-ups, in this process.
+    pub fn for_ring(on: bool) -> Wakeups {
+        match (on, on && sync::light_wakeups()) {
+            (false, _) => Wakeups::Off,
+            (true, true) => Wakeups::Light,
+            (true, false) => Wakeups::Fenced,
+        }
+    }
+
+    /// Whether sleepers are woken at all.
+    pub fn on(self) -> bool {
+        self != Wakeups::Off
+    }
+}
+
 /// A view of one shared sequence (value plus sleeper count).
 #[derive(Debug, Clone, Copy)]
 pub struct SharedSequence {
@@ -63,38 +109,75 @@ impl SharedSequence {
         self.value().store(v, Ordering::Release);
     }
 
-    /// Stores `v` and wakes sleepers, if any. The sequentially consistent
-    /// store followed by the load of the sleeper count pairs with
-    /// [`SharedSequence::sleep`], so a sleeper either sees `v` before it
-    /// sleeps or is counted here and woken (no lost wake-up). The futex
-    /// system call happens only when somebody sleeps; returns whether it
-    /// was made.
+    /// Stores `v` and wakes sleepers, if any, the way `mode` says (see
+    /// [`Wakeups`]). The futex system call happens only when somebody
+    /// sleeps; returns whether it was made.
+    #[inline(always)]
+    pub fn publish(&self, v: i64, mode: Wakeups) -> bool {
+        match mode {
+            Wakeups::Off => {
+                self.set(v);
+                false
+            }
+            Wakeups::Light => {
+                self.value().store(v, Ordering::Release);
+                if sync::load_after_store(self.value(), self.waiters()) != 0 {
+                    return self.wake_sleepers();
+                }
+                false
+            }
+            Wakeups::Fenced => self.set_and_wake(v),
+        }
+    }
+
+    /// Stores `v` and wakes sleepers, if any, with the fenced handshake:
+    /// the sequentially consistent store followed by the load of the
+    /// sleeper count pairs with [`SharedSequence::sleep`], so a sleeper
+    /// either sees `v` before it sleeps or is counted here and woken. Safe
+    /// in every mode (cold paths use it); returns whether it made the call.
     #[inline]
     pub fn set_and_wake(&self, v: i64) -> bool {
         self.value().store(v, Ordering::SeqCst);
         if self.waiters().load(Ordering::SeqCst) != 0 {
-            sync::futex_wake_all(self.value());
-            return true;
+            return self.wake_sleepers();
         }
         false
     }
 
+    #[cold]
+    fn wake_sleepers(&self) -> bool {
+        sync::futex_wake_all(self.value());
+        true
+    }
+
     /// Multi-producer publication notice: after stores that may satisfy a
     /// sleeper's condition (stamps), bumps the value and wakes sleepers, if
-    /// any. The fence orders those stores before the load of the sleeper
-    /// count and pairs with the fence in [`SharedSequence::sleep`]: either
-    /// the sleeper sees the stores, or it is counted here, the value changes
-    /// and it is woken. Without sleepers this is one fence and one load.
-    /// Returns whether it made the system call.
-    #[inline]
-    pub fn notify(&self) -> bool {
-        fence(Ordering::SeqCst);
-        if self.waiters().load(Ordering::Relaxed) != 0 {
-            self.value().fetch_add(1, Ordering::SeqCst);
-            sync::futex_wake_all(self.value());
-            return true;
+    /// any, the way `mode` says. Light: the stores, then a plain load of
+    /// the sleeper count (a sleeper's barrier orders them). Fenced: a fence
+    /// that pairs with the fence in [`SharedSequence::sleep`]. Either the
+    /// sleeper sees the stores, or it is counted here, the value changes
+    /// and it is woken. Returns whether it made the system call.
+    #[inline(always)]
+    pub fn notify(&self, mode: Wakeups) -> bool {
+        let waiting = match mode {
+            Wakeups::Off => return false,
+            Wakeups::Light => sync::load_after_store(self.value(), self.waiters()) != 0,
+            Wakeups::Fenced => {
+                fence(Ordering::SeqCst);
+                self.waiters().load(Ordering::Relaxed) != 0
+            }
+        };
+        if waiting {
+            return self.bump_and_wake();
         }
         false
+    }
+
+    #[cold]
+    fn bump_and_wake(&self) -> bool {
+        self.value().fetch_add(1, Ordering::SeqCst);
+        sync::futex_wake_all(self.value());
+        true
     }
 
     /// Wakes sleepers, if any, without changing the value (cold paths: a
@@ -118,6 +201,15 @@ impl SharedSequence {
         mut recheck: impl FnMut() -> Recheck<T>,
     ) -> Option<T> {
         self.waiters().fetch_add(1, Ordering::SeqCst);
+        // The heavy side of the handshake: after it, a light publisher
+        // either has its store visible to the loads below or will see the
+        // registration above (see [`Wakeups`]). Where the kernel refuses,
+        // a light publisher may miss this sleeper: sleep in short slices.
+        let timeout = if sync::barrier_all(self.value()) {
+            timeout
+        } else {
+            timeout.min(UNBARRIERED_SLICE)
+        };
         // Orders the registration before the condition's loads in
         // `recheck` (which need not be sequentially consistent themselves).
         fence(Ordering::SeqCst);

@@ -34,6 +34,14 @@
 //!   `futex_wake_all` takes the lock and notifies. The timeout is ignored:
 //!   a sleep ends only by a wake-up, so a lost wake-up is a deadlock, which
 //!   loom reports.
+//! - **Membarrier.** The light wake-up handshake (see
+//!   [`crate::sequence::Wakeups`]) becomes a loom mutex per sequence: the
+//!   writer's load of the sleeper count is made under it
+//!   ([`load_after_store`]) and a sleeper's barrier ([`barrier_all`]) locks
+//!   and unlocks it, so the barrier falls before the load or after it, the
+//!   two outcomes the kernel's barrier guarantees. `membarrier(Membarrier::..)`
+//!   switches, per model thread, to the fenced fallback (registration
+//!   refused) or to a barrier that does nothing (the negative control).
 //!
 //! [loom]: https://docs.rs/loom
 
@@ -92,6 +100,36 @@ pub fn futex_wake_all(word: &AtomicI64) {
     crate::sys::futex_wake_all(word)
 }
 
+/// Whether this process takes part in the asymmetric wake-up handshake
+/// (see [`crate::sequence::Wakeups`]): registered for expedited
+/// membarriers, so that a sleeper's [`barrier_all`] reaches its threads.
+#[cfg(not(loom))]
+#[inline]
+pub fn light_wakeups() -> bool {
+    crate::sys::membarrier_registered()
+}
+
+/// The light side of the handshake: loads the sleeper count after the
+/// store of a sequence (`word`) without a fence. Only the compiler is kept
+/// from reordering; the hardware may still let the load pass the store,
+/// which a sleeper's [`barrier_all`] makes harmless.
+#[cfg(not(loom))]
+#[inline(always)]
+pub fn load_after_store(_word: &AtomicI64, waiters: &AtomicU32) -> u32 {
+    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+    waiters.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The heavy side of the handshake, run by a sleeper on `word` after it
+/// registered and before it looks at its condition: a full barrier on
+/// every thread of every process on the light side. `false` when the
+/// kernel refused (the sleeper then bounds its sleep instead).
+#[cfg(not(loom))]
+#[inline]
+pub fn barrier_all(_word: &AtomicI64) -> bool {
+    crate::sys::barrier_all_registered()
+}
+
 #[cfg(not(loom))]
 impl Word for AtomicI64 {
     const BYTES: usize = 8;
@@ -116,7 +154,10 @@ const _: () = assert!(
 );
 
 #[cfg(loom)]
-pub use self::model::{atomic_at, futex_wait, futex_wake_all};
+pub use self::model::{
+    atomic_at, barrier_all, futex_wait, futex_wake_all, light_wakeups, load_after_store,
+    membarrier, Membarrier,
+};
 
 #[cfg(loom)]
 mod model {
@@ -154,6 +195,9 @@ mod model {
                 /// The futex emulation (only 64-bit words are futex words).
                 #[allow(dead_code)]
                 futex: std::sync::OnceLock<(loom::sync::Mutex<()>, loom::sync::Condvar)>,
+                /// The membarrier emulation (sequence values only).
+                #[allow(dead_code)]
+                barrier: std::sync::OnceLock<loom::sync::Mutex<()>>,
             }
 
             impl $name {
@@ -162,6 +206,7 @@ mod model {
                     $name {
                         inner: la::$name::new(v),
                         futex: std::sync::OnceLock::new(),
+                        barrier: std::sync::OnceLock::new(),
                     }
                 }
                 /// See the std method.
@@ -298,6 +343,65 @@ mod model {
         la::fence(SeqCst);
         if word.inner.load(Ordering::Relaxed) as u32 == expected {
             drop(sleepers.wait(guard).unwrap());
+        }
+    }
+
+    /// What the emulated `membarrier` does in this model (see
+    /// [`membarrier`]).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Membarrier {
+        /// Registration and barriers work (the default): light publishers.
+        Works,
+        /// The kernel refuses both: publishers fall back to `SeqCst` and
+        /// sleepers get `false` from [`barrier_all`].
+        Refused,
+        /// Negative control: publishers are light but a sleeper's barrier
+        /// does nothing (yet reports success). Must lose a wake-up.
+        Skipped,
+    }
+
+    std::thread_local! {
+        static MEMBARRIER: std::cell::Cell<Membarrier> =
+            const { std::cell::Cell::new(Membarrier::Works) };
+    }
+
+    /// Sets what `membarrier` does for models run on this OS thread (loom
+    /// runs a model's threads on the thread that started it).
+    pub fn membarrier(m: Membarrier) {
+        MEMBARRIER.with(|c| c.set(m));
+    }
+
+    /// See the std version: light unless the model refuses registration.
+    pub fn light_wakeups() -> bool {
+        MEMBARRIER.with(|c| c.get()) != Membarrier::Refused
+    }
+
+    fn barrier_lock(word: &AtomicI64) -> &loom::sync::Mutex<()> {
+        word.barrier.get_or_init(|| loom::sync::Mutex::new(()))
+    }
+
+    /// Membarrier emulation, light side: the load of the sleeper count
+    /// under the word's barrier lock. A sleeper's barrier (lock and
+    /// unlock of the same lock) then falls either before this load (and
+    /// the load sees the sleeper's registration) or after it (and the
+    /// sleeper sees the store that preceded it) - the two outcomes the
+    /// real barrier guarantees; the third (between store and load) gives
+    /// both. Only parties storing the same sequence share the lock.
+    pub fn load_after_store(word: &AtomicI64, waiters: &AtomicU32) -> u32 {
+        let _guard = barrier_lock(word).lock().unwrap();
+        waiters.load(Ordering::Relaxed)
+    }
+
+    /// Membarrier emulation, heavy side: lock and unlock the word's
+    /// barrier lock (or nothing, for the negative control).
+    pub fn barrier_all(word: &AtomicI64) -> bool {
+        match MEMBARRIER.with(|c| c.get()) {
+            Membarrier::Works => {
+                drop(barrier_lock(word).lock().unwrap());
+                true
+            }
+            Membarrier::Refused => false,
+            Membarrier::Skipped => true,
         }
     }
 

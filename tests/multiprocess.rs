@@ -324,3 +324,79 @@ fn a_killed_consumers_name_can_be_taken_again() {
     producer(&name, 5, 1, "yield", &[]).succeed(T);
     assert_consumed_all(successor, 5);
 }
+
+/// The one-event calls (`publish_with`, `consume_with`) between processes:
+/// a small ring that wraps thousands of times, every payload and the order
+/// checked by the consumer, in a single- and a multi-producer ring, with
+/// the blocking strategy (wake-ups every way) and busy-spin.
+#[test]
+fn one_event_calls_move_every_event_between_processes() {
+    let _serial = support::serial();
+    for (multi, wait) in [(false, "block"), (false, "spin"), (true, "block")] {
+        let name = ShmName::new(&format!("one-{multi}-{wait}"));
+        create_with(&name, 64, 24, if multi { &["--multi"] } else { &[] });
+        let count = 200_000u64;
+        let mut c = dmp();
+        c.args(["consume", &name.0, "--name", "one", "--one-event"])
+            .args(["--count", &count.to_string(), "--wait", wait])
+            .args(["--timeout-ms", "30000"]);
+        let mut consumer = Proc::spawn(c, "one-event consumer");
+        consumer.wait_line("ready", READY);
+        producer(&name, count, 1, wait, &["--one-event"]).succeed(T);
+        assert_consumed_all(consumer, count);
+    }
+}
+
+/// CPU time (user + system, in clock ticks) `pid` has used so far.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/PID/stat");
+    let rest = &stat[stat.rfind(')').expect("comm field") + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the comm.
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// A blocking consumer with nothing to read sleeps in the kernel: over a
+/// second asleep it uses (almost) no CPU, and the producer's publish still
+/// wakes it (the ring's futex wake-ups counter moves).
+#[test]
+fn a_blocking_consumer_asleep_for_a_second_uses_no_cpu_and_is_woken() {
+    let _serial = support::serial();
+    let name = ShmName::new("asleep");
+    create(&name, 64, 8);
+    let mut consumer = consumer(&name, "sleeper", &[], 1, "block");
+    let pid = consumer.child.id();
+    consumer.wait_line("joined at", READY);
+    // Past the spin phase and into the futex.
+    std::thread::sleep(Duration::from_millis(200));
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(1));
+    let used = cpu_ticks(pid) - before;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    // A spinning consumer would use the whole second (hz ticks); a sleeper
+    // wakes every 50 ms slice at most. Allow for a tick of accounting.
+    assert!(
+        used * 20 <= hz,
+        "the sleeping consumer used {used} of {hz} ticks in a second"
+    );
+    let mut stat = dmp();
+    stat.args(["stat", "--json", &name.0]);
+    let wakeups = |out: &str| -> u64 {
+        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("stat json");
+        v["wakeups"].as_u64().expect("wakeups")
+    };
+    let (ok, out) = run(stat, "dmp stat", T);
+    assert!(ok, "{out}");
+    let wakeups_before = wakeups(&out);
+    producer(&name, 1, 1, "block", &["--one-event"]).succeed(T);
+    assert_consumed_all(consumer, 1);
+    let mut stat = dmp();
+    stat.args(["stat", "--json", &name.0]);
+    let (ok, out) = run(stat, "dmp stat", T);
+    assert!(ok, "{out}");
+    assert!(
+        wakeups(&out) > wakeups_before,
+        "the publish woke the sleeper: {out}"
+    );
+}

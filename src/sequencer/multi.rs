@@ -17,7 +17,7 @@ use super::Watcher;
 use crate::counters::EntryCounters;
 use crate::error::{Error, Result};
 use crate::layout::claim;
-use crate::sequence::SharedSequence;
+use crate::sequence::{SharedSequence, Wakeups};
 use crate::slots::{Slots, Stamp};
 use crate::table::{ClaimRecord, Tables};
 use crate::wait::{wait_until, Poll, WaitStrategy};
@@ -32,7 +32,7 @@ pub struct MultiSequencer {
     notice: SharedSequence,
     record: ClaimRecord,
     capacity: i64,
-    wakeups: bool,
+    wakeups: Wakeups,
     strategy: WaitStrategy,
     unblock: Duration,
     /// The outstanding claim `[lo, hi]` (empty when `next > hi`).
@@ -54,7 +54,7 @@ impl MultiSequencer {
         tables: Tables,
         slots: Slots,
         entry: u32,
-        wakeups: bool,
+        wakeups: Wakeups,
         strategy: WaitStrategy,
         unblock: Duration,
         counters: EntryCounters,
@@ -79,6 +79,11 @@ impl MultiSequencer {
             cached_gate,
             counters,
         }
+    }
+
+    /// Stores this producer's events and batches counts to the segment.
+    pub fn flush_counters(&self) {
+        self.counters.flush();
     }
 
     /// Last sequence this producer published (-1: none yet).
@@ -245,7 +250,7 @@ impl MultiSequencer {
         // Fault harness: the first stamp is ours, the rest not yet written.
         crate::fault::fault_point!("mp.publish");
         self.slots.mark_published(lo + 1, hi);
-        if self.wakeups && self.notice.notify() {
+        if self.notice.notify(self.wakeups) {
             self.counters.wakeup();
         }
         self.next = hi + 1;

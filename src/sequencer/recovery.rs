@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::layout::{claim, LOCK_PRODUCER_LEASE};
 use crate::liveness::{lock_registry, Lease};
 use crate::segment::Segment;
+use crate::sequence::Wakeups;
 use crate::slots::{Slots, Stamp};
 use crate::table::{ClaimSnapshot, Tables};
 use std::sync::atomic::Ordering;
@@ -56,7 +57,7 @@ pub fn abandon_run(tables: &Tables, slots: &Slots, from: i64, to: i64, owner: Op
     if count > 0 {
         tables.abandoned().fetch_add(count, Ordering::Relaxed);
         // Consumers asleep on the abandoned sequences can go on.
-        if tables.notice().notify() {
+        if tables.notice().notify(Wakeups::Fenced) {
             tables.counters().bump(crate::layout::counters::WAKEUPS);
         }
     }

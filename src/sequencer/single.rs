@@ -9,7 +9,7 @@
 use super::Watcher;
 use crate::counters::EntryCounters;
 use crate::error::{Error, Result};
-use crate::sequence::SharedSequence;
+use crate::sequence::{SharedSequence, Wakeups};
 use crate::slots::Slots;
 use crate::table::Tables;
 use crate::wait::{wait_until, Poll, WaitStrategy};
@@ -22,7 +22,7 @@ pub struct SingleSequencer {
     cursor: SharedSequence,
     slots: Slots,
     capacity: i64,
-    wakeups: bool,
+    wakeups: Wakeups,
     strategy: WaitStrategy,
     /// Next sequence to claim.
     next: i64,
@@ -46,7 +46,7 @@ impl SingleSequencer {
         tables: Tables,
         slots: Slots,
         capacity: u64,
-        wakeups: bool,
+        wakeups: Wakeups,
         strategy: WaitStrategy,
         counters: EntryCounters,
     ) -> Result<SingleSequencer> {
@@ -157,6 +157,11 @@ impl SingleSequencer {
         })
     }
 
+    /// Stores this producer's events and batches counts to the segment.
+    pub fn flush_counters(&self) {
+        self.counters.flush();
+    }
+
     /// Publishes `[lo, hi]`, which must start right after the last published
     /// sequence and lie within the claimed range.
     #[inline]
@@ -167,16 +172,55 @@ impl SingleSequencer {
         self.slots.mark_published(lo, hi);
         // Fault harness: stamps written, cursor not yet.
         crate::fault::fault_point!("sp.publish");
-        if self.wakeups {
-            if self.cursor.set_and_wake(hi) {
-                self.counters.wakeup();
-            }
-        } else {
-            self.cursor.set(hi);
+        if self.cursor.publish(hi, self.wakeups) {
+            self.counters.wakeup();
         }
         self.published = hi;
         self.counters.batch((hi - lo + 1) as u64);
         Ok(())
+    }
+
+    /// Claims the next sequence, lets `write` fill its slot, publishes it
+    /// and returns it: the one-event path, which checks only what a single
+    /// event needs (room, and no claim outstanding). If `write` panics
+    /// nothing was claimed.
+    #[inline(always)]
+    pub fn publish_one<'w>(
+        &mut self,
+        timeout: Duration,
+        watcher: impl FnOnce() -> Option<Watcher<'w>>,
+        write: impl FnOnce(i64),
+    ) -> Result<i64> {
+        let seq = self.next;
+        if seq != self.published + 1 {
+            return Err(self.claim_outstanding());
+        }
+        let wrap_point = seq - self.capacity;
+        if wrap_point > self.cached_gate {
+            self.cached_gate = self.wait_for_gate(wrap_point, timeout, watcher())?;
+        }
+        // Fault harness: claimed, not yet published.
+        crate::fault::fault_point!("sp.claimed");
+        write(seq);
+        self.slots.mark_published(seq, seq);
+        // Fault harness: stamps written, cursor not yet.
+        crate::fault::fault_point!("sp.publish");
+        if self.cursor.publish(seq, self.wakeups) {
+            self.counters.wakeup();
+        }
+        self.next = seq + 1;
+        self.published = seq;
+        self.counters.batch(1);
+        Ok(seq)
+    }
+
+    #[cold]
+    fn claim_outstanding(&self) -> Error {
+        Error::SequenceOutOfRange(format!(
+            "[{}, {}] is claimed and unpublished: publish or unclaim it before publishing single events",
+            self.published + 1,
+            self.next - 1
+        ))
     }
 
     #[cold]
@@ -262,7 +306,7 @@ mod tests {
             tables,
             slots,
             4,
-            false,
+            Wakeups::Off,
             WaitStrategy::BusySpin,
             tables.counters().for_producer(0),
         )
@@ -303,7 +347,7 @@ mod tests {
                 tables,
                 slots,
                 4,
-                false,
+                Wakeups::Off,
                 WaitStrategy::BusySpin,
                 tables.counters().for_producer(0),
             )
@@ -333,7 +377,7 @@ mod tests {
             tables,
             slots,
             8,
-            false,
+            Wakeups::Off,
             WaitStrategy::BusySpin,
             tables.counters().for_producer(0),
         )
@@ -346,7 +390,7 @@ mod tests {
             tables,
             slots,
             8,
-            false,
+            Wakeups::Off,
             WaitStrategy::BusySpin,
             tables.counters().for_producer(0)
         )
@@ -362,7 +406,7 @@ mod tests {
             tables,
             slots,
             2,
-            false,
+            Wakeups::Off,
             WaitStrategy::BusySpin,
             tables.counters().for_producer(0),
         )

@@ -200,6 +200,10 @@ pub struct ProduceArgs {
     /// ... and fail claims after this much longer.
     #[arg(long, default_value_t = 5_000)]
     grace_ms: u64,
+    /// Publish with the one-event call (`Producer::publish_with`), one
+    /// event per call, instead of claim, write and publish.
+    #[arg(long, conflicts_with_all = ["mixed_batches", "hold_us", "stall_ms"])]
+    one_event: bool,
 }
 
 pub fn produce(a: &ProduceArgs) -> CmdResult {
@@ -235,6 +239,9 @@ pub fn produce(a: &ProduceArgs) -> CmdResult {
     println!("producing as entry {}", p.index());
     let first_number =
         a.first.unwrap_or((p.published() + 1) as u64) | (a.producer_id << PRODUCER_SHIFT);
+    if a.one_event && a.batch != 1 {
+        return Err("--one-event publishes one event per call: leave --batch at 1".into());
+    }
     let batch = a.batch.clamp(1, ring.capacity());
     // A small xorshift, seeded by the producer id: the same mix each run.
     let mut rng = 0x9e37_79b9_7f4a_7c15u64 ^ a.producer_id.wrapping_mul(0x2545_f491_4f6c_dd1d);
@@ -246,6 +253,13 @@ pub fn produce(a: &ProduceArgs) -> CmdResult {
     };
     let (mut sent, mut batches, mut abandoned) = (0u64, 0u64, 0u64);
     let t0 = Instant::now();
+    while a.one_event && sent < a.count {
+        p.publish_with(timeout, |slot| fill_payload(first_number + sent, slot))?;
+        sent += 1;
+        if a.pause_us > 0 {
+            std::thread::sleep(Duration::from_micros(a.pause_us));
+        }
+    }
     while sent < a.count {
         let size = if a.mixed_batches { next_batch() } else { batch };
         let n = size.min(a.count - sent);
@@ -301,6 +315,29 @@ fn rejoin(
     Ok(())
 }
 
+/// Checks the event at `seq`: intact, and next in its producer's order.
+fn check_one(
+    seq: i64,
+    bytes: &[u8],
+    expected: &mut BTreeMap<u64, u64>,
+    name: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let i = check_payload(bytes)?;
+    let producer = i >> PRODUCER_SHIFT;
+    if let Some(e) = expected.get(&producer) {
+        if i != *e {
+            return Err(format!(
+                "{name}: event {i} (producer {producer}, number {}) at sequence {seq}, expected number {}",
+                i & ((1 << PRODUCER_SHIFT) - 1),
+                e & ((1 << PRODUCER_SHIFT) - 1)
+            )
+            .into());
+        }
+    }
+    expected.insert(producer, i + 1);
+    Ok(())
+}
+
 /// Checks the events of `[next, last]`: each producer's numbers in order.
 /// Returns how many events (abandoned sequences aside) the batch holds.
 fn check_batch(
@@ -321,19 +358,7 @@ fn check_batch(
             }
             Err(e) => return Err(e.into()),
         };
-        let i = check_payload(bytes)?;
-        let producer = i >> PRODUCER_SHIFT;
-        if let Some(e) = expected.get(&producer) {
-            if i != *e {
-                return Err(format!(
-                    "{name}: event {i} (producer {producer}, number {}) at sequence {seq}, expected number {}",
-                    i & ((1 << PRODUCER_SHIFT) - 1),
-                    e & ((1 << PRODUCER_SHIFT) - 1)
-                )
-                .into());
-            }
-        }
-        expected.insert(producer, i + 1);
+        check_one(seq, bytes, expected, name)?;
         events += 1;
     }
     Ok(events)
@@ -383,6 +408,10 @@ pub struct ConsumeArgs {
     /// position and go on (otherwise exit with the error).
     #[arg(long)]
     rejoin: bool,
+    /// Consume with the one-event call (`Consumer::consume_with`), one
+    /// event per call and commit, instead of wait_for, read and commit.
+    #[arg(long, conflicts_with_all = ["max_batch", "drain_ms", "rejoin", "check_dependencies"])]
+    one_event: bool,
 }
 
 pub fn consume(a: &ConsumeArgs) -> CmdResult {
@@ -413,6 +442,21 @@ pub fn consume(a: &ConsumeArgs) -> CmdResult {
         .drain_ms
         .map_or(timeout, |d| Duration::from_millis(d).min(timeout));
     let mut idle_since = Instant::now();
+    while a.one_event && got < a.count {
+        let checked = c.consume_with(timeout, |seq, bytes| {
+            check_one(seq, bytes, &mut expected, &a.consumer_name)
+        });
+        match checked {
+            Ok(Ok(())) => {}
+            Ok(Err(bad)) => return Err(bad),
+            Err(e) => return Err(format!("{}: after {got} events: {e}", a.consumer_name).into()),
+        }
+        got += 1;
+        batches += 1;
+        if a.pause_us > 0 {
+            std::thread::sleep(Duration::from_micros(a.pause_us));
+        }
+    }
     while got < a.count {
         let next = c.next_sequence();
         let avail = match c.wait_for(next, poll) {
