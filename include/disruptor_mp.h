@@ -1007,6 +1007,21 @@ void *dmp_producer_slot(struct dmp_producer *producer, int64_t seq);
 DMP_MUST_USE int32_t dmp_publish(struct dmp_producer *producer, int64_t lo, int64_t hi);
 
 /**
+ * Publishes one event: claims the next slot (waiting at most `timeout_ns`
+ * for consumers to free it), copies the `len` bytes at `event` into its
+ * payload (`len` at most `slot_size`; the rest of the slot keeps the bytes
+ * of an earlier lap), publishes it; `*out_seq` (may be NULL) receives its
+ * sequence. The one-event path, in one call: `DMP_STATUS_TIMEOUT` or, with
+ * a zero timeout, `DMP_STATUS_WOULD_BLOCK` when the ring stays full.
+ */
+DMP_MUST_USE
+int32_t dmp_publish_one(struct dmp_producer *producer,
+                        const void *event,
+                        size_t len,
+                        uint64_t timeout_ns,
+                        int64_t *out_seq);
+
+/**
  * Gives back the claimed, unpublished sequences from `from` on (a claim
  * the producer cannot fill). A single-producer ring reuses them for the
  * next claim; a multi-producer ring abandons them (consumers skip them).
@@ -1086,6 +1101,21 @@ DMP_MUST_USE int32_t dmp_consumer_lost_on_join(struct dmp_consumer *consumer, ui
  * must not exceed what `dmp_wait_for` returned.
  */
 DMP_MUST_USE int32_t dmp_commit(struct dmp_consumer *consumer, int64_t seq);
+
+/**
+ * Consumes one event: waits at most `timeout_ns` for the next one,
+ * copies the first `len` bytes of its payload to `buf` (`len` at most
+ * `slot_size`), commits it; `*out_seq` (may be NULL) receives its
+ * sequence. Abandoned sequences (multi-producer rings) are skipped.
+ * `DMP_STATUS_TIMEOUT` or, with a zero timeout, `DMP_STATUS_WOULD_BLOCK`
+ * when no event arrives; nothing is copied then.
+ */
+DMP_MUST_USE
+int32_t dmp_consume_one(struct dmp_consumer *consumer,
+                        void *buf,
+                        size_t len,
+                        uint64_t timeout_ns,
+                        int64_t *out_seq);
 
 /**
  * The payloads of claimed, unpublished sequences `[lo, hi]` in one call

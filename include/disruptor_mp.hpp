@@ -465,11 +465,26 @@ public:
         return Claim<T>(h_.get(), first, n);
     }
 
-    /// Claims one slot, copies `event` into it and publishes it.
-    void send(const T &event, Timeout timeout = infinite) {
-        Claim<T> c = claim(1, timeout);
-        std::memcpy(static_cast<void *>(&c[0]), &event, sizeof(T));
-        c.publish();
+    /// Publishes one event (claim, copy, publish in one call:
+    /// dmp_publish_one), waiting at most `timeout` for room; returns its
+    /// sequence. Throws dmp::Error (is_timeout()) when the wait expires.
+    int64_t send(const T &event, Timeout timeout = infinite) {
+        int64_t seq = -1;
+        detail::check(dmp_publish_one(handle(), std::addressof(event), sizeof(T), detail::to_ns(timeout), &seq),
+                      "dmp_publish_one");
+        return seq;
+    }
+
+    /// Publishes one event if there is room now: its sequence, or
+    /// std::nullopt when the ring is full.
+    [[nodiscard]] std::optional<int64_t> try_send(const T &event) {
+        int64_t seq = -1;
+        int32_t st = dmp_publish_one(handle(), std::addressof(event), sizeof(T), 0, &seq);
+        if (st == DMP_STATUS_WOULD_BLOCK) {
+            return std::nullopt;
+        }
+        detail::check(st, "dmp_publish_one");
+        return seq;
     }
 
     /// Claims, fills and publishes the events of [begin, end) (forward
@@ -588,6 +603,30 @@ public:
 
     /// Marks every sequence up to `seq` consumed.
     void commit(int64_t seq) { detail::check(dmp_commit(handle(), seq), "dmp_commit"); }
+
+    /// Consumes one event (wait, copy, commit in one call: dmp_consume_one),
+    /// waiting at most `timeout`; abandoned sequences are skipped. Throws
+    /// dmp::Error (is_timeout()) when the wait expires.
+    T receive(Timeout timeout = infinite) {
+        static_assert(std::is_default_constructible_v<T>, "receive() copies into a T: use wait() for other types");
+        T event;
+        detail::check(dmp_consume_one(handle(), std::addressof(event), sizeof(T), detail::to_ns(timeout), nullptr),
+                      "dmp_consume_one");
+        return event;
+    }
+
+    /// Like receive(), but std::nullopt when nothing arrived in time (the
+    /// default timeout 0 never waits).
+    [[nodiscard]] std::optional<T> try_receive(Timeout timeout = Timeout::zero()) {
+        static_assert(std::is_default_constructible_v<T>, "try_receive() copies into a T: use poll() for other types");
+        T event;
+        int32_t st = dmp_consume_one(handle(), std::addressof(event), sizeof(T), detail::to_ns(timeout), nullptr);
+        if (st == DMP_STATUS_WOULD_BLOCK || st == DMP_STATUS_TIMEOUT) {
+            return std::nullopt;
+        }
+        detail::check(st, "dmp_consume_one");
+        return event;
+    }
 
     /// The slot of an available, uncommitted sequence.
     const T &slot(int64_t seq) const { return *static_cast<const T *>(detail::ConsumerSlot::slot(handle(), seq)); }

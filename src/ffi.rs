@@ -1184,6 +1184,66 @@ pub extern "C" fn dmp_publish(producer: *mut dmp_producer, lo: i64, hi: i64) -> 
     boundary(|| live_mut(producer)?.publish(lo, hi))
 }
 
+/// Publishes one event: claims the next slot (waiting at most `timeout_ns`
+/// for consumers to free it), copies the `len` bytes at `event` into its
+/// payload (`len` at most `slot_size`; the rest of the slot keeps the bytes
+/// of an earlier lap), publishes it; `*out_seq` (may be NULL) receives its
+/// sequence. The one-event path, in one call: `DMP_STATUS_TIMEOUT` or, with
+/// a zero timeout, `DMP_STATUS_WOULD_BLOCK` when the ring stays full.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_publish_one(
+    producer: *mut dmp_producer,
+    event: *const c_void,
+    len: usize,
+    timeout_ns: u64,
+    out_seq: *mut i64,
+) -> i32 {
+    boundary(|| {
+        let p = live_mut(producer)?;
+        let bytes = event_bytes(event, len, p.slot_size())?;
+        let seq = p.publish_with(timeout(timeout_ns), |slot| {
+            slot[..len].copy_from_slice(bytes)
+        })?;
+        if let Some(out) = nullable(out_seq) {
+            *out = seq;
+        }
+        Ok(())
+    })
+}
+
+/// `len` bytes at `event` for a slot of `slot_size`: refused when too long,
+/// or null with a non-zero length.
+#[inline]
+fn event_bytes<'a>(event: *const c_void, len: usize, slot_size: usize) -> Result<&'a [u8]> {
+    if len > slot_size {
+        return Err(event_too_long(len, slot_size));
+    }
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if event.is_null() {
+        return Err(Error::NullPointer("event"));
+    }
+    // SAFETY: non-null, and the caller passes `len` readable bytes (the
+    // documented contract of the calls taking an event and its length).
+    Ok(unsafe { std::slice::from_raw_parts(event as *const u8, len) })
+}
+
+#[cold]
+fn event_too_long(len: usize, slot_size: usize) -> Error {
+    Error::InvalidArgument(format!(
+        "an event of {len} bytes does not fit the ring's {slot_size}-byte slots"
+    ))
+}
+
+/// An optional out-pointer: `None` when the caller passed NULL.
+#[inline]
+fn nullable<'a, T>(p: *mut T) -> Option<&'a mut T> {
+    // SAFETY: a non-null out-pointer from C points to writable storage.
+    unsafe { p.as_mut() }
+}
+
 /// Gives back the claimed, unpublished sequences from `from` on (a claim
 /// the producer cannot fill). A single-producer ring reuses them for the
 /// next claim; a multi-producer ring abandons them (consumers skip them).
@@ -1378,6 +1438,53 @@ pub extern "C" fn dmp_consumer_lost_on_join(
 #[must_use]
 pub extern "C" fn dmp_commit(consumer: *mut dmp_consumer, seq: i64) -> i32 {
     boundary(|| live_mut(consumer)?.commit(seq))
+}
+
+/// Consumes one event: waits at most `timeout_ns` for the next one,
+/// copies the first `len` bytes of its payload to `buf` (`len` at most
+/// `slot_size`), commits it; `*out_seq` (may be NULL) receives its
+/// sequence. Abandoned sequences (multi-producer rings) are skipped.
+/// `DMP_STATUS_TIMEOUT` or, with a zero timeout, `DMP_STATUS_WOULD_BLOCK`
+/// when no event arrives; nothing is copied then.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_consume_one(
+    consumer: *mut dmp_consumer,
+    buf: *mut c_void,
+    len: usize,
+    timeout_ns: u64,
+    out_seq: *mut i64,
+) -> i32 {
+    boundary(|| {
+        let c = live_mut(consumer)?;
+        let out = buffer_bytes(buf, len, c.slot_size())?;
+        let seq = c.consume_with(timeout(timeout_ns), |seq, slot| {
+            out.copy_from_slice(&slot[..len]);
+            seq
+        })?;
+        if let Some(o) = nullable(out_seq) {
+            *o = seq;
+        }
+        Ok(())
+    })
+}
+
+/// `len` writable bytes at `buf` for a slot of `slot_size` (see
+/// [`event_bytes`]).
+#[inline]
+fn buffer_bytes<'a>(buf: *mut c_void, len: usize, slot_size: usize) -> Result<&'a mut [u8]> {
+    if len > slot_size {
+        return Err(event_too_long(len, slot_size));
+    }
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if buf.is_null() {
+        return Err(Error::NullPointer("buf"));
+    }
+    // SAFETY: non-null, and the caller passes `len` writable bytes that no
+    // other thread uses during the call (documented contract).
+    Ok(unsafe { std::slice::from_raw_parts_mut(buf as *mut u8, len) })
 }
 
 fn span_of(parts: [(*mut u8, usize); 2], stride: usize) -> dmp_span {

@@ -381,3 +381,57 @@ fn c_programs_run_clean_under_asan_and_ubsan() {
     let (ok, out) = run(sanitized(&hostile, &[&name.0, "100"]), "hostile_abi", T);
     clean(ok, &out, "hostile_abi");
 }
+
+/// The one-event calls of the C ABI against the Rust ones, both ways: a C
+/// producer publishing with `dmp_publish_one` to a Rust consumer on
+/// `consume_with`, and a Rust producer on `publish_with` to a C consumer on
+/// `dmp_consume_one`. Every payload and the order are checked.
+#[test]
+fn one_event_calls_cross_between_c_and_rust() {
+    let (_, _, consumer, producer) = programs();
+    let count = 200_000u64;
+    // C publishes one at a time (BATCH 0), Rust consumes one at a time.
+    let name = ShmName::new("one-c2rust");
+    let mut pc = Command::new(producer);
+    pc.args([name.0.as_str(), &count.to_string(), "0", "create"])
+        .stdin(std::process::Stdio::piped());
+    let mut c_producer = Proc::spawn(pc, "C one-event producer");
+    c_producer.wait_line("created", Duration::from_secs(20));
+    let mut cc = dmp();
+    cc.args(["consume", &name.0, "--name", "rust", "--one-event"])
+        .args(["--count", &count.to_string()]);
+    let mut rust_consumer = Proc::spawn(cc, "Rust one-event consumer");
+    rust_consumer.wait_line("ready", Duration::from_secs(20));
+    {
+        use std::io::Write;
+        let stdin = c_producer.child.stdin.as_mut().expect("stdin");
+        stdin.write_all(b"go\n").unwrap();
+    }
+    let out = c_producer.succeed(T);
+    assert!(out.contains(&format!("produced {count} events")), "{out}");
+    let out = rust_consumer.succeed(T);
+    assert!(out.contains(&format!("consumed {count} events")), "{out}");
+    assert!(out.contains(&format!("last event {}", count - 1)), "{out}");
+
+    // Rust publishes one at a time, C consumes one at a time.
+    let name = ShmName::new("one-rust2c");
+    let mut c = dmp();
+    c.args(["create", &name.0, "--capacity", "64", "--slot-size", "40"]);
+    assert!(run(c, "create", T).0);
+    let mut cc = Command::new(consumer);
+    cc.args([name.0.as_str(), "c-one", &count.to_string(), "one"]);
+    let mut c_consumer = Proc::spawn(cc, "C one-event consumer");
+    c_consumer.wait_line("ready", Duration::from_secs(20));
+    let mut p = dmp();
+    p.args(["produce", &name.0, "--one-event", "--first", "0"])
+        .args(["--count", &count.to_string()]);
+    Proc::spawn(p, "Rust one-event producer").succeed(T);
+    let out = c_consumer.succeed(T);
+    assert!(
+        out.contains(&format!(
+            "consumed {count} events, last event {}",
+            count - 1
+        )),
+        "{out}"
+    );
+}

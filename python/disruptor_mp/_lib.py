@@ -330,6 +330,7 @@ FUNCTIONS = {
     "dmp_try_claim": (c_int32, [_producer_p, c_uint64, POINTER(c_int64)]),
     "dmp_producer_slot": (c_void_p, [_producer_p, c_int64]),
     "dmp_publish": (c_int32, [_producer_p, c_int64, c_int64]),
+    "dmp_publish_one": (c_int32, [_producer_p, c_void_p, c_size_t, c_uint64, POINTER(c_int64)]),
     "dmp_unclaim": (c_int32, [_producer_p, c_int64]),
     "dmp_consumer_options_init": (None, [POINTER(dmp_consumer_options)]),
     "dmp_consumer_open": (
@@ -343,6 +344,7 @@ FUNCTIONS = {
     "dmp_consumer_next": (c_int32, [_consumer_p, POINTER(c_int64)]),
     "dmp_consumer_rejoin": (c_int32, [_consumer_p, POINTER(c_uint64)]),
     "dmp_consumer_lost_on_join": (c_int32, [_consumer_p, POINTER(c_uint64)]),
+    "dmp_consume_one": (c_int32, [_consumer_p, c_void_p, c_size_t, c_uint64, POINTER(c_int64)]),
     "dmp_commit": (c_int32, [_consumer_p, c_int64]),
     "dmp_producer_span": (c_int32, [_producer_p, c_int64, c_int64, POINTER(dmp_span)]),
     "dmp_consumer_span": (c_int32, [_consumer_p, c_int64, c_int64, POINTER(dmp_span)]),

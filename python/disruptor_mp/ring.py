@@ -431,11 +431,26 @@ class Producer(_Handle):
         _check(_c.dmp_publish(self._handle(), lo, lo if hi is None else hi), "dmp_publish")
 
     def send(self, data: bytes, timeout: Timeout = None) -> int:
-        """Claims one slot, copies ``data`` into it, publishes it; returns
-        its sequence."""
-        with self.claim(1, timeout) as c:
-            self.write(c.first, data)
-        return c.first
+        """Publishes one event holding ``data`` (at most slot_size bytes) in
+        one call (``dmp_publish_one``), waiting up to ``timeout`` seconds
+        (None = forever) for room; returns its sequence. Raises DmpTimeout,
+        or WouldBlock with timeout=0, when the ring stays full."""
+        data = bytes(data)
+        if len(data) > self.slot_size:
+            raise ValueError(f"{len(data)} bytes do not fit a {self.slot_size}-byte slot")
+        seq = c_int64()
+        _check(
+            _c.dmp_publish_one(self._handle(), data, len(data), _ns(timeout), byref(seq)),
+            "dmp_publish_one",
+        )
+        return seq.value
+
+    def try_send(self, data: bytes) -> Optional[int]:
+        """Publishes one event if there is room now: its sequence, else None."""
+        try:
+            return self.send(data, 0.0)
+        except WouldBlock:
+            return None
 
 
 class Claim:
@@ -542,6 +557,26 @@ class Consumer(_Handle):
     def commit(self, seq: int) -> None:
         """Marks every sequence up to ``seq`` consumed (one release store)."""
         _check(_c.dmp_commit(self._handle(), seq), "dmp_commit")
+
+    def receive(self, timeout: Timeout = None) -> bytes:
+        """Consumes one event in one call (``dmp_consume_one``): waits up to
+        ``timeout`` seconds (None = forever), returns a copy of its slot and
+        commits it. Abandoned sequences are skipped. Raises DmpTimeout, or
+        WouldBlock with timeout=0, when nothing arrived."""
+        buf = ctypes.create_string_buffer(self.slot_size)
+        _check(
+            _c.dmp_consume_one(self._handle(), buf, self.slot_size, _ns(timeout), None),
+            "dmp_consume_one",
+        )
+        return buf.raw
+
+    def try_receive(self, timeout: Timeout = 0.0) -> Optional[bytes]:
+        """Like receive(), but None when nothing arrived in time (by default
+        it does not wait at all)."""
+        try:
+            return self.receive(timeout)
+        except (DmpTimeout, WouldBlock):
+            return None
 
     def rejoin(self) -> int:
         """After Evicted: joins again at the current position; returns how

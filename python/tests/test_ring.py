@@ -198,3 +198,23 @@ def test_the_readiness_gate_times_out_naming_what_is_missing(ring_name):
         with pytest.raises(dmp.DmpTimeout) as e:
             ring.producer(ready=1, ready_names=["billing"], ready_timeout=0.05)
         assert "billing" in e.value.message
+
+
+def test_one_event_send_and_receive(ring_name):
+    with dmp.Ring.create(ring_name, capacity=4, slot_size=16) as ring:
+        with ring.consumer("one") as consumer, ring.producer() as producer:
+            assert consumer.try_receive() is None
+            seqs = [producer.send(k.to_bytes(16, "little"), timeout=1.0) for k in range(3)]
+            assert seqs == [0, 1, 2]
+            assert producer.try_send((3).to_bytes(8, "little")) == 3
+            assert producer.try_send(b"full") is None
+            with pytest.raises(dmp.DmpTimeout):
+                producer.send(b"full", timeout=0.001)
+            with pytest.raises(ValueError):
+                producer.send(bytes(17))
+            got = [int.from_bytes(consumer.receive(timeout=1.0), "little") for _ in range(4)]
+            assert got == [0, 1, 2, 3]
+            assert consumer.next_sequence == 4
+            assert consumer.try_receive(0.001) is None
+            with pytest.raises(dmp.DmpTimeout):
+                consumer.receive(timeout=0.001)

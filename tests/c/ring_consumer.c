@@ -1,10 +1,13 @@
 /* Attaches to an existing ring as consumer NAME and verifies COUNT events
  * written with the payload pattern, in order.
- * usage: ring_consumer RING NAME COUNT */
+ * With "one", one event per call with dmp_consume_one (copied out to a
+ * local buffer); otherwise batches with dmp_wait_for and dmp_commit.
+ * usage: ring_consumer RING NAME COUNT [one] */
 #include "disruptor_mp.h"
 #include "payload.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define TIMEOUT_NS (20ull * 1000 * 1000 * 1000)
 
@@ -14,10 +17,11 @@ static int fail(const char *what, int32_t st) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: ring_consumer RING NAME COUNT\n");
+    if (argc != 4 && !(argc == 5 && strcmp(argv[4], "one") == 0)) {
+        fprintf(stderr, "usage: ring_consumer RING NAME COUNT [one]\n");
         return 2;
     }
+    int one = argc == 5;
     uint64_t count = strtoull(argv[3], NULL, 10);
     dmp_ring_options ro;
     dmp_ring_options_init(&ro);
@@ -44,6 +48,26 @@ int main(int argc, char **argv) {
     int64_t next = 0;
     st = dmp_consumer_next(c, &next);
     if (st != DMP_STATUS_OK) return fail("next", st);
+    uint8_t *event = (uint8_t *)malloc(info.slot_size);
+    if (event == NULL) return fail("malloc", DMP_STATUS_IO);
+    for (; one && got < count; got++) {
+        int64_t seq = -1;
+        st = dmp_consume_one(c, event, info.slot_size, TIMEOUT_NS, &seq);
+        if (st != DMP_STATUS_OK) return fail("consume_one", st);
+        uint64_t i = 0;
+        if (seq != next + (int64_t)got || check_payload(event, info.slot_size, &i) != 0) {
+            fprintf(stderr, "ring_consumer: torn payload or sequence %lld\n", (long long)seq);
+            return 1;
+        }
+        if (have_expected && i != expected) {
+            fprintf(stderr, "ring_consumer: event %llu at %lld, expected %llu\n",
+                    (unsigned long long)i, (long long)seq, (unsigned long long)expected);
+            return 1;
+        }
+        expected = i + 1;
+        have_expected = 1;
+    }
+    free(event);
     while (got < count) {
         int64_t avail = 0;
         st = dmp_wait_for(c, next, TIMEOUT_NS, &avail);

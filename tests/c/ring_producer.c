@@ -3,7 +3,8 @@
  * "create-multi": a multi-producer ring) and waits for a line on stdin
  * before producing, so consumers can attach; "open" attaches to an existing
  * ring. PRODUCER_ID goes into the top 16 bits of event numbers, as
- * `dmp produce --producer-id` does.
+ * `dmp produce --producer-id` does. BATCH 0: one event per call, with
+ * dmp_publish_one (a whole slot copied from a local buffer).
  * usage: ring_producer RING COUNT BATCH [create|create-multi|open [PRODUCER_ID]] */
 #include "disruptor_mp.h"
 #include "payload.h"
@@ -57,6 +58,22 @@ int main(int argc, char **argv) {
     st = dmp_producer_open(ring, NULL, &p);
     if (st != DMP_STATUS_OK) return fail("producer open", st);
     uint64_t sent = 0;
+    if (batch == 0) {
+        uint8_t *event = (uint8_t *)malloc(info.slot_size);
+        if (event == NULL) return fail("malloc", DMP_STATUS_IO);
+        for (; sent < count; sent++) {
+            int64_t seq = -1;
+            fill_payload(id | sent, event, info.slot_size);
+            st = dmp_publish_one(p, event, info.slot_size, TIMEOUT_NS, &seq);
+            if (st != DMP_STATUS_OK) return fail("publish_one", st);
+            if (create && !multi && seq != (int64_t)sent) {
+                fprintf(stderr, "ring_producer: event %llu got sequence %lld\n",
+                        (unsigned long long)sent, (long long)seq);
+                return 1;
+            }
+        }
+        free(event);
+    }
     while (sent < count) {
         uint64_t n = batch < count - sent ? batch : count - sent;
         int64_t first = 0;

@@ -172,6 +172,24 @@ void basics(const std::string &name) {
     expect_error([&] { (void)ring.info(); }, DMP_STATUS_INVALID_HANDLE);
     again.send(Tick{7, 7.0}, std::chrono::seconds(1));
     CHECK(consumer.wait(std::chrono::seconds(1)).begin()->seq == 7);
+    consumer.commit(consumer.next_sequence());
+
+    // One event per call: send() returns the sequence, receive() copies
+    // the event out and commits it; the try_ forms never wait.
+    CHECK(!consumer.try_receive().has_value());
+    int64_t first = again.send(Tick{100, 1.0});
+    for (uint64_t i = 1; i < 8; i++) {
+        std::optional<int64_t> s = again.try_send(Tick{100 + i, 1.0});
+        CHECK(s.has_value() && *s == first + static_cast<int64_t>(i));
+    }
+    CHECK(!again.try_send(Tick{999, 0.0}).has_value()); // full: 8 slots
+    expect_error([&] { (void)again.send(Tick{999, 0.0}, std::chrono::milliseconds(1)); }, DMP_STATUS_TIMEOUT);
+    for (uint64_t i = 0; i < 8; i++) {
+        Tick t = consumer.receive(std::chrono::seconds(1));
+        CHECK(t.seq == 100 + i && t.price == 1.0);
+    }
+    CHECK(!consumer.try_receive(std::chrono::milliseconds(1)).has_value());
+    expect_error([&] { (void)consumer.receive(std::chrono::milliseconds(1)); }, DMP_STATUS_TIMEOUT);
 }
 
 void typed_checks(const std::string &name) {
