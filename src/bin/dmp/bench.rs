@@ -19,6 +19,13 @@
 //! processes on what may be two cores; `--mp2-placement` says where).
 //! Their events carry the producer id and its own counter, and the
 //! consumer checks every producer's events arrive complete and in order.
+//!
+//! One event per claim/publish (`bench_one.rs`): the Rust API and the C ABI
+//! against a hand-written ring that publishes and acknowledges every event
+//! (rigtorp SPSCQueue style), packed rings with default options.
+
+#[path = "bench_one.rs"]
+mod one;
 
 use crate::CmdResult;
 use disruptor_mp::sys::pin_to_cpu;
@@ -27,6 +34,7 @@ use disruptor_mp::{
 };
 use hdrhistogram::Histogram;
 use memmap2::MmapRaw;
+use one::{one_consumer, one_floor_consumer, one_floor_producer, one_producer, OneRow, OneStyle};
 use std::error::Error;
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
@@ -127,6 +135,10 @@ pub(crate) enum Role {
     FloorEcho,
     UdsPing,
     UdsEcho,
+    OneProducer,
+    OneConsumer,
+    OneFloorProducer,
+    OneFloorConsumer,
 }
 
 impl Role {
@@ -145,6 +157,10 @@ impl Role {
             Role::FloorEcho => "floor-echo",
             Role::UdsPing => "uds-ping",
             Role::UdsEcho => "uds-echo",
+            Role::OneProducer => "one-producer",
+            Role::OneConsumer => "one-consumer",
+            Role::OneFloorProducer => "one-floor-producer",
+            Role::OneFloorConsumer => "one-floor-consumer",
         }
     }
 }
@@ -237,6 +253,10 @@ pub struct WorkerArgs {
     /// checks on its commit and wait paths), never evicted here.
     #[arg(long)]
     optional: bool,
+    /// One-event ring roles: how the producer claims, writes and publishes
+    /// (and which API the consumer reads through).
+    #[arg(long, value_enum, default_value_t = OneStyle::RustApi)]
+    style: OneStyle,
 }
 
 // ---------------------------------------------------------------------------
@@ -580,6 +600,10 @@ pub fn worker(a: &WorkerArgs) -> CmdResult {
         Role::FloorEcho => floor_echo(a),
         Role::UdsPing => uds_ping(a),
         Role::UdsEcho => uds_echo(a),
+        Role::OneProducer => with_event_size!(a.size, one_producer(a)),
+        Role::OneConsumer => with_event_size!(a.size, one_consumer(a)),
+        Role::OneFloorProducer => with_event_size!(a.size, one_floor_producer(a)),
+        Role::OneFloorConsumer => with_event_size!(a.size, one_floor_consumer(a)),
     };
     r.map_err(|e| format!("bench-worker {}: {e}", a.role.as_str()).into())
 }
@@ -2092,6 +2116,8 @@ struct Results {
     tp: Vec<TpRow>,
     mp: Vec<MpRow>,
     pp: Vec<PpRow>,
+    /// One event per claim/publish (`bench_one.rs`).
+    one: Vec<OneRow>,
     targets: Vec<Target>,
 }
 
@@ -2154,6 +2180,26 @@ impl Results {
             .iter()
             .zip(single)
             .map(|(mp, sp)| mp / sp)
+            .collect()
+    }
+
+    /// A one-event row's rate.
+    fn one_rate(&self, size: usize, key: &str) -> f64 {
+        one::one_rate(&self.one, size, key)
+    }
+
+    /// A one-event row's rate over the hand-written one-event ring's.
+    fn one_vs_hand_written(&self, size: usize, key: &str) -> f64 {
+        self.one_rate(size, key) / self.one_rate(size, one::HAND_WRITTEN_KEY)
+    }
+
+    /// The same, round by round.
+    fn one_rounds_vs_hand_written(&self, size: usize, key: &str) -> Vec<f64> {
+        let base = one::one_rounds(&self.one, size, one::HAND_WRITTEN_KEY);
+        one::one_rounds(&self.one, size, key)
+            .iter()
+            .zip(base)
+            .map(|(v, b)| v / b)
             .collect()
     }
 
@@ -2313,6 +2359,7 @@ pub fn run(a: &BenchArgs) -> CmdResult {
             rounds: Vec::new(),
         })
         .collect();
+    let mut one_rows = one::one_rows();
 
     // Every round runs every workload, so drift of the machine (other
     // load, vCPUs moving on the host) hits all of them alike.
@@ -2334,6 +2381,21 @@ pub fn run(a: &BenchArgs) -> CmdResult {
                 "bench",
                 &what,
                 || throughput(p, s.transport, s.size, n),
+                |r| fmt_rate(r.events_per_sec),
+            )?;
+            row.rounds.push(r);
+        }
+        for row in &mut one_rows {
+            let s = row.spec;
+            let what = format!(
+                "{tag}one per claim/publish {}B {}, {events} events",
+                s.size,
+                s.kind.label()
+            );
+            let r = step(
+                "bench",
+                &what,
+                || one::one_throughput(&plan, s, events),
                 |r| fmt_rate(r.events_per_sec),
             )?;
             row.rounds.push(r);
@@ -2401,6 +2463,7 @@ pub fn run(a: &BenchArgs) -> CmdResult {
         tp,
         mp,
         pp,
+        one: one_rows,
         targets: Vec::new(),
     };
     results.targets = targets(&results);
@@ -2515,6 +2578,27 @@ fn targets(r: &Results) -> Vec<Target> {
             "<= 1.2",
             v <= 1.2,
         );
+    }
+    for size in [8usize, 64] {
+        for &style in OneStyle::all() {
+            let (base, goal, at_least) = style.target();
+            let v = r.one_rate(size, style.key()) / r.one_rate(size, one::base_key(base));
+            add(
+                format!(
+                    "one-event {}/{} {size}B",
+                    style.short(),
+                    OneStyle::base_label(base)
+                ),
+                format!(
+                    "one_event_{}_vs_{}_{size}",
+                    style.snake(),
+                    one::base_snake(base)
+                ),
+                v,
+                goal,
+                v >= at_least,
+            );
+        }
     }
     let v = r.p50("dmp_blocking_paced") / r.p50("uds_paced");
     add(
@@ -2653,6 +2737,43 @@ fn print_table(r: &Results) {
         );
     }
     println!();
+    println!(
+        "one event per claim/publish: {} events per workload, packed rings of {} slots with default RingOptions (wake-ups and",
+        r.events, p.capacity
+    );
+    println!(
+        "hot counters on), busy-spin, P:{} C:{}, payloads verified; \"vs hand-written\" is against a hand-written SPSC ring",
+        p.producer_cpu, p.consumer_cpu
+    );
+    println!(
+        "(rigtorp SPSCQueue style) that publishes and acknowledges every event, same size, same run. The C ABI row calls the"
+    );
+    println!(
+        "exported dmp_* functions from the Rust worker: it measures their own work (handle and null checks, panic boundary)."
+    );
+    println!();
+    println!(
+        "{:<68} {:>14} {:>8} {:>15} {:>9}",
+        "workload", "result", "MB/s", "vs hand-written", "ev/batch"
+    );
+    for row in &r.one {
+        let s = &row.spec;
+        println!(
+            "{:<68} {:>14} {:>8} {:>15} {:>9}",
+            format!("{:>2}B {}", s.size, s.kind.label()),
+            fmt_rate(row.rate()),
+            row.best()
+                .map(Throughput::mb_per_sec)
+                .filter(|v| v.is_finite())
+                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
+            fmt_ratio(r.one_vs_hand_written(s.size, s.kind.key())),
+            row.best()
+                .map(|t| t.avg_batch)
+                .filter(|v| v.is_finite())
+                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}")),
+        );
+    }
+    println!();
     println!("{:<38} {:>9} {:>9}", "targeted ratio", "measured", "target");
     for t in &r.targets {
         println!(
@@ -2762,6 +2883,34 @@ fn json(r: &Results) -> String {
             ))
         })
         .collect();
+    let one: Vec<String> = r
+        .one
+        .iter()
+        .map(|row| {
+            let s = &row.spec;
+            let key = s.kind.key();
+            format!(
+                "{{\"size\":{},\"workload\":\"{}\",\"label\":\"{}\",\"events\":{},\"events_per_sec\":{},\
+                 \"mb_per_sec\":{},\"vs_hand_written\":{},\"consumer_avg_batch\":{},\
+                 \"rounds_events_per_sec\":[{}],\"rounds_vs_hand_written\":[{}]}}",
+                s.size,
+                key,
+                s.kind.label(),
+                row.best().map_or(0, |t| t.events),
+                json_num(row.rate()),
+                json_num(row.best().map_or(f64::NAN, Throughput::mb_per_sec)),
+                json_num(r.one_vs_hand_written(s.size, key)),
+                json_num(row.best().map_or(f64::NAN, |t| t.avg_batch)),
+                list(row.rounds.iter().map(|t| json_num(t.events_per_sec)).collect()),
+                list(
+                    r.one_rounds_vs_hand_written(s.size, key)
+                        .into_iter()
+                        .map(json_num)
+                        .collect()
+                ),
+            )
+        })
+        .collect();
     let targets: Vec<String> = r
         .targets
         .iter()
@@ -2778,7 +2927,7 @@ fn json(r: &Results) -> String {
     format!(
         "{{\"config\":{{\"events\":{},\"round_trips\":{},\"rounds\":{},\"gap_us\":{},\"batch\":{},\
          \"capacity\":{},\"pingpong_capacity\":{},\"producer_cpu\":{},\"consumer_cpu\":{},\"elapsed_s\":{}}},\
-         \"throughput\":[{}],\"multi_producer\":[{}],\"ping_pong\":[{}],\"targets\":{{{}}}}}",
+         \"throughput\":[{}],\"multi_producer\":[{}],\"ping_pong\":[{}],\"one_event\":[{}],\"targets\":{{{}}}}}",
         r.events,
         r.round_trips,
         r.rounds,
@@ -2792,6 +2941,7 @@ fn json(r: &Results) -> String {
         list(tp),
         list(mp),
         list(pp),
+        list(one),
         list(targets),
     )
 }
