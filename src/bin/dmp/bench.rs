@@ -104,6 +104,24 @@ pub struct BenchArgs {
     /// Print the results as one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Run only these groups of rows (comma-separated; default: all).
+    /// Targets whose rows did not run are left out.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Group>,
+}
+
+/// A group of `dmp bench` rows, for `--only`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Group {
+    /// The main throughput table (floor, dmp rings, sockets).
+    Throughput,
+    /// The multi-producer comparison (with the single-producer rings it
+    /// compares with).
+    MultiProducer,
+    /// The ping-pong round trips.
+    PingPong,
+    /// One event per claim/publish: Rust API, C ABI, hand-written ring.
+    OneEvent,
 }
 
 /// Placement of the 2-producer workloads.
@@ -2342,24 +2360,38 @@ pub fn run(a: &BenchArgs) -> CmdResult {
         ..plan.clone()
     };
     let gap = Duration::from_micros(a.gap_us);
+    let runs = |g: Group| a.only.is_empty() || a.only.contains(&g);
     let started = Instant::now();
 
     let mut tp: Vec<TpRow> = throughput_specs()
         .into_iter()
+        .filter(|_| runs(Group::Throughput))
         .map(|spec| TpRow {
             spec,
             rounds: Vec::new(),
         })
         .collect();
-    let mut mp = mp_rows(&plan, a.mp2_placement);
+    let mut mp = if runs(Group::MultiProducer) {
+        mp_rows(&plan, a.mp2_placement)
+    } else {
+        Vec::new()
+    };
+    // Without the main table, the multi-producer comparison measures its
+    // single-producer busy-spin rings itself.
+    let tp_ran = runs(Group::Throughput);
     let mut pp: Vec<PpRow> = ping_pong_specs()
         .into_iter()
+        .filter(|_| runs(Group::PingPong))
         .map(|spec| PpRow {
             spec,
             rounds: Vec::new(),
         })
         .collect();
-    let mut one_rows = one::one_rows();
+    let mut one_rows = if runs(Group::OneEvent) {
+        one::one_rows()
+    } else {
+        Vec::new()
+    };
 
     // Every round runs every workload, so drift of the machine (other
     // load, vCPUs moving on the host) hits all of them alike.
@@ -2401,7 +2433,7 @@ pub fn run(a: &BenchArgs) -> CmdResult {
             row.rounds.push(r);
         }
         for row in &mut mp {
-            if row.spec.measured_as().is_some() {
+            if tp_ran && row.spec.measured_as().is_some() {
                 continue;
             }
             let s = &row.spec;
@@ -2444,7 +2476,7 @@ pub fn run(a: &BenchArgs) -> CmdResult {
 
     // The busy-spin single-producer rings are the main table's rows: the
     // same figure, printed again beside the multi-producer ones.
-    for row in &mut mp {
+    for row in mp.iter_mut().filter(|_| tp_ran) {
         if let Some(key) = row.spec.measured_as() {
             let size = row.spec.size;
             if let Some(t) = tp.iter().find(|t| t.spec.size == size && t.spec.key == key) {
@@ -2467,6 +2499,9 @@ pub fn run(a: &BenchArgs) -> CmdResult {
         targets: Vec::new(),
     };
     results.targets = targets(&results);
+    if !a.only.is_empty() {
+        results.targets.retain(|t| t.value.is_finite());
+    }
     if a.json {
         println!("{}", json(&results));
     } else {
@@ -2642,136 +2677,146 @@ fn print_table(r: &Results) {
         r.rounds,
         r.elapsed.as_secs_f64()
     );
-    println!();
-    println!(
-        "{:<38} {:>14} {:>8} {:>9} {:>9} {:>9}",
-        "workload", "result", "MB/s", "vs floor", "vs UDS", "ev/batch"
-    );
-    for row in &r.tp {
-        let s = &row.spec;
-        let rate = row.rate();
+    if r.tp.iter().any(|x| !x.rounds.is_empty()) {
+        println!();
         println!(
             "{:<38} {:>14} {:>8} {:>9} {:>9} {:>9}",
-            format!("throughput {:>2}B {}", s.size, s.label),
-            fmt_rate(rate),
-            row.best()
-                .map(Throughput::mb_per_sec)
-                .filter(|v| v.is_finite())
-                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
-            fmt_ratio(rate / r.rate(s.size, "floor")),
-            fmt_ratio(rate / r.rate(s.size, "uds")),
-            row.best()
-                .map(|t| t.avg_batch)
-                .filter(|v| v.is_finite())
-                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}")),
+            "workload", "result", "MB/s", "vs floor", "vs UDS", "ev/batch"
         );
+        for row in &r.tp {
+            let s = &row.spec;
+            let rate = row.rate();
+            println!(
+                "{:<38} {:>14} {:>8} {:>9} {:>9} {:>9}",
+                format!("throughput {:>2}B {}", s.size, s.label),
+                fmt_rate(rate),
+                row.best()
+                    .map(Throughput::mb_per_sec)
+                    .filter(|v| v.is_finite())
+                    .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
+                fmt_ratio(rate / r.rate(s.size, "floor")),
+                fmt_ratio(rate / r.rate(s.size, "uds")),
+                row.best()
+                    .map(|t| t.avg_batch)
+                    .filter(|v| v.is_finite())
+                    .map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}")),
+            );
+        }
     }
-    println!();
-    println!(
+    if r.mp.iter().any(|x| !x.rounds.is_empty()) {
+        println!();
+        println!(
         "multi-producer throughput: 1 consumer, {} events per workload (in all, split evenly between the producers), batches of {}, capacity {};",
         r.events, p.batch, p.capacity
     );
-    println!(
+        println!(
         "each event carries its producer's id and counter, checked in order per producer; \"vs SP\" is against the single-producer ring"
     );
-    println!(
+        println!(
         "with the same event size, layout and wait strategy (the busy-spin ones are the table above). Placement: CPUs of the"
     );
-    println!(
+        println!(
         "producer(s) (P) and the consumer (C). Three processes on two cores use yield: busy-spin would hold a core that another needs."
     );
-    println!(
+        println!(
         "The \"no counters\" rows turn the per-participant hot-path counters off (RingOptions::hot_counters(false)); the targets"
     );
-    println!("compare the main table's rings (counters on) with them. The \"optional\" rows attach an optional consumer (its commit");
-    println!("and wait paths check for eviction), compared with the main table's required one.");
-    println!();
-    println!(
-        "{:<46} {:<9} {:<10} {:>14} {:>8} {:>7} {:>9}",
-        "workload", "wait", "placement", "result", "MB/s", "vs SP", "ev/batch"
-    );
-    for row in &r.mp {
-        let s = &row.spec;
+        println!("compare the main table's rings (counters on) with them. The \"optional\" rows attach an optional consumer (its commit");
+        println!(
+            "and wait paths check for eviction), compared with the main table's required one."
+        );
+        println!();
         println!(
             "{:<46} {:<9} {:<10} {:>14} {:>8} {:>7} {:>9}",
-            s.label(),
-            s.strategy.label(),
-            row.placement.label(),
-            fmt_rate(row.rate()),
-            row.best()
-                .map(Throughput::mb_per_sec)
-                .filter(|v| v.is_finite())
-                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
-            if s.counters && !s.optional {
-                fmt_ratio(r.vs_single(s))
-            } else {
-                "-".to_string()
-            },
-            row.best()
-                .map(|t| t.avg_batch)
-                .filter(|v| v.is_finite())
-                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}")),
+            "workload", "wait", "placement", "result", "MB/s", "vs SP", "ev/batch"
         );
+        for row in &r.mp {
+            let s = &row.spec;
+            println!(
+                "{:<46} {:<9} {:<10} {:>14} {:>8} {:>7} {:>9}",
+                s.label(),
+                s.strategy.label(),
+                row.placement.label(),
+                fmt_rate(row.rate()),
+                row.best()
+                    .map(Throughput::mb_per_sec)
+                    .filter(|v| v.is_finite())
+                    .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
+                if s.counters && !s.optional {
+                    fmt_ratio(r.vs_single(s))
+                } else {
+                    "-".to_string()
+                },
+                row.best()
+                    .map(|t| t.avg_batch)
+                    .filter(|v| v.is_finite())
+                    .map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}")),
+            );
+        }
     }
-    println!();
-    println!(
-        "{:<38} {:>9} {:>9} {:>9} {:>9} {:>9}  p50 vs",
-        "ping-pong round trip, 8B", "p50", "p99", "p99.9", "max", "mean"
-    );
-    for row in &r.pp {
-        let Some(l) = row.best() else { continue };
-        let base = if row.spec.base == "floor" {
-            "floor"
-        } else {
-            "UDS"
-        };
+    if r.pp.iter().any(|x| !x.rounds.is_empty()) {
+        println!();
         println!(
-            "{:<38} {:>9} {:>9} {:>9} {:>9} {:>9}  {} {base}",
-            row.spec.label,
-            fmt_ns(l.p50),
-            fmt_ns(l.p99),
-            fmt_ns(l.p999),
-            fmt_ns(l.max),
-            fmt_ns(l.mean),
-            fmt_ratio(l.p50 / r.p50(row.spec.base)),
+            "{:<38} {:>9} {:>9} {:>9} {:>9} {:>9}  p50 vs",
+            "ping-pong round trip, 8B", "p50", "p99", "p99.9", "max", "mean"
         );
+        for row in &r.pp {
+            let Some(l) = row.best() else { continue };
+            let base = if row.spec.base == "floor" {
+                "floor"
+            } else {
+                "UDS"
+            };
+            println!(
+                "{:<38} {:>9} {:>9} {:>9} {:>9} {:>9}  {} {base}",
+                row.spec.label,
+                fmt_ns(l.p50),
+                fmt_ns(l.p99),
+                fmt_ns(l.p999),
+                fmt_ns(l.max),
+                fmt_ns(l.mean),
+                fmt_ratio(l.p50 / r.p50(row.spec.base)),
+            );
+        }
     }
-    println!();
-    println!(
+    if r.one.iter().any(|x| !x.rounds.is_empty()) {
+        println!();
+        println!(
         "one event per claim/publish: {} events per workload, packed rings of {} slots with default RingOptions (wake-ups and",
         r.events, p.capacity
     );
-    println!(
+        println!(
         "hot counters on), busy-spin, P:{} C:{}, payloads verified; \"vs hand-written\" is against a hand-written SPSC ring",
         p.producer_cpu, p.consumer_cpu
     );
-    println!(
+        println!(
         "(rigtorp SPSCQueue style) that publishes and acknowledges every event, same size, same run. The C ABI row calls the"
     );
-    println!(
+        println!(
         "exported dmp_* functions from the Rust worker: it measures their own work (handle and null checks, panic boundary)."
     );
-    println!();
-    println!(
-        "{:<68} {:>14} {:>8} {:>15} {:>9}",
-        "workload", "result", "MB/s", "vs hand-written", "ev/batch"
-    );
-    for row in &r.one {
-        let s = &row.spec;
+        println!();
         println!(
             "{:<68} {:>14} {:>8} {:>15} {:>9}",
-            format!("{:>2}B {}", s.size, s.kind.label()),
-            fmt_rate(row.rate()),
-            row.best()
-                .map(Throughput::mb_per_sec)
-                .filter(|v| v.is_finite())
-                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
-            fmt_ratio(r.one_vs_hand_written(s.size, s.kind.key())),
-            row.best()
-                .map(|t| t.avg_batch)
-                .filter(|v| v.is_finite())
-                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}")),
+            "workload", "result", "MB/s", "vs hand-written", "ev/batch"
         );
+        for row in &r.one {
+            let s = &row.spec;
+            println!(
+                "{:<68} {:>14} {:>8} {:>15} {:>9}",
+                format!("{:>2}B {}", s.size, s.kind.label()),
+                fmt_rate(row.rate()),
+                row.best()
+                    .map(Throughput::mb_per_sec)
+                    .filter(|v| v.is_finite())
+                    .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
+                fmt_ratio(r.one_vs_hand_written(s.size, s.kind.key())),
+                row.best()
+                    .map(|t| t.avg_batch)
+                    .filter(|v| v.is_finite())
+                    .map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}")),
+            );
+        }
     }
     println!();
     println!("{:<38} {:>9} {:>9}", "targeted ratio", "measured", "target");
@@ -2858,6 +2903,7 @@ fn json(r: &Results) -> String {
                     list(r.rounds_counters_on_off(s).into_iter().map(json_num).collect())
                 },
                 s.measured_as()
+                    .filter(|_| !r.tp.is_empty())
                     .map_or_else(|| "null".to_string(), |k| format!("\"throughput:{k}\"")),
             )
         })
