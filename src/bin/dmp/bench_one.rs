@@ -595,3 +595,111 @@ pub(crate) fn one_floor_consumer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<
     }
     receipt.report(a.events)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Fixed, Strategy};
+    use super::*;
+
+    #[test]
+    fn styles_have_distinct_names_and_targets_with_rows() {
+        let rows = one_rows();
+        let mut keys: Vec<&str> = rows.iter().map(|r| r.spec.kind.key()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), OneStyle::all().len() + 1);
+        for &style in OneStyle::all() {
+            // `--style` is spelled as clap parses it.
+            let parsed = <OneStyle as clap::ValueEnum>::from_str(style.as_str(), false);
+            assert_eq!(parsed, Ok(style));
+            let (base, _, _) = style.target();
+            assert_ne!(base, Base::Style(style));
+            for size in [8, 64] {
+                for key in [style.key(), base_key(base)] {
+                    assert!(
+                        rows.iter()
+                            .any(|r| r.spec.size == size && r.spec.kind.key() == key),
+                        "no {size}B row {key}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn args(name: &str, style: OneStyle, events: u64, capacity: u64, size: usize) -> WorkerArgs {
+        WorkerArgs {
+            role: Role::OneProducer,
+            name: name.into(),
+            back: None,
+            events,
+            warmup: 0,
+            size,
+            batch: 1,
+            capacity,
+            strategy: Strategy::Spin,
+            gap_us: 0,
+            cpu: None,
+            producers: 0,
+            producer_id: 0,
+            go: false,
+            optional: false,
+            style,
+        }
+    }
+
+    /// Both sides of a one-event workload on two threads: every event
+    /// arrives and passes the consumer's check (rings small enough to wrap
+    /// and fill many times).
+    fn pair<S: Size + Send + 'static>(
+        a: WorkerArgs,
+        size: S,
+        producer: fn(&WorkerArgs, S) -> BoxResult<()>,
+        consumer: fn(&WorkerArgs, S) -> BoxResult<()>,
+    ) {
+        let a = std::sync::Arc::new(a);
+        let c = {
+            let a = a.clone();
+            std::thread::spawn(move || consumer(&a, size).map_err(|e| e.to_string()))
+        };
+        // The consumer registers before the first event (as the parent
+        // waits for its "ready"); a ring consumer joining late would miss
+        // events and fail the count.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        producer(&a, size).unwrap();
+        c.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn hand_written_one_event_ring_moves_every_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("one");
+        ShmFile::create(&path, floor_ring_len(16, 64).unwrap()).unwrap();
+        let a = args(path.to_str().unwrap(), OneStyle::RustApi, 100_000, 16, 64);
+        pair(a, Fixed::<64>, one_floor_producer, one_floor_consumer);
+    }
+
+    #[test]
+    fn every_style_moves_every_event() {
+        for &style in OneStyle::all() {
+            for size in [8usize, 64] {
+                let mut cleanup = Cleanup::default();
+                let name = unique("bench-one-test");
+                cleanup
+                    .ring(
+                        &name,
+                        &RingOptions::new()
+                            .capacity(16)
+                            .slot_size(size as u64)
+                            .packed(true),
+                    )
+                    .unwrap();
+                let a = args(&name, style, 5_000, 16, size);
+                if size == 8 {
+                    pair(a, Fixed::<8>, one_producer, one_consumer);
+                } else {
+                    pair(a, Fixed::<64>, one_producer, one_consumer);
+                }
+            }
+        }
+    }
+}
