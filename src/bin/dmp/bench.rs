@@ -2616,22 +2616,14 @@ fn targets(r: &Results) -> Vec<Target> {
     }
     for size in [8usize, 64] {
         for &style in OneStyle::all() {
-            let (base, goal, at_least) = style.target();
-            let v = r.one_rate(size, style.key()) / r.one_rate(size, one::base_key(base));
+            let i = style.info();
+            let v = r.one_rate(size, i.key) / r.one_rate(size, i.base.key());
             add(
-                format!(
-                    "one-event {}/{} {size}B",
-                    style.short(),
-                    OneStyle::base_label(base)
-                ),
-                format!(
-                    "one_event_{}_vs_{}_{size}",
-                    style.snake(),
-                    one::base_snake(base)
-                ),
+                format!("one-event {}/{} {size}B", i.short, i.base.short()),
+                format!("one_event_{}_vs_{}_{size}", i.snake, i.base.snake()),
                 v,
-                goal,
-                v >= at_least,
+                i.goal,
+                v >= i.at_least,
             );
         }
     }

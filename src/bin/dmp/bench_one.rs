@@ -16,9 +16,10 @@
 //! every event with a release store of its read index.
 //!
 //! Producer styles are [`OneStyle`]: adding one (for example a lean
-//! single-event call) is one variant with its label, key and target, plus
-//! one producer loop in [`one_producer`]; the rows, the table, the JSON and
-//! the targets follow from the variant list.
+//! single-event call) is one variant with its [`OneStyle::info`] (label,
+//! key, target, consumer API), plus one producer loop in [`one_producer`];
+//! the rows, the table, the JSON and the targets follow from the variant
+//! list.
 
 use super::{
     check, floor_ring_len, ready, received_rate, report, run_pair, spin_until, unique, waiting,
@@ -52,7 +53,7 @@ pub(crate) enum OneStyle {
     CAbi,
     // A lean single-event call (`Producer::publish_with` /
     // `dmp_publish_one`, once the library has them) goes here: one variant,
-    // its arms below, and its loop in `one_producer`.
+    // its `info` arm and its loop in `one_producer`.
 }
 
 /// What a style's figure is compared with in the targets table.
@@ -64,66 +65,96 @@ pub(crate) enum Base {
     Style(OneStyle),
 }
 
+/// Which API a style's consumer reads through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ConsumerApi {
+    /// The throughput rows' consumer: `wait_for`, `slots`, check, `commit`.
+    Rust,
+    /// `dmp_wait_for`, `dmp_consumer_span`, check, `dmp_commit`.
+    C,
+}
+
+/// Everything the table, the JSON output, the targets and the workers need
+/// to know about a style, but its producer loop.
+pub(crate) struct StyleInfo {
+    /// The command-line spelling (`--style`, clap's kebab-case).
+    pub cli: &'static str,
+    /// The table's row name.
+    pub label: &'static str,
+    /// The JSON row key.
+    pub key: &'static str,
+    /// The targets' names of the style (table, JSON).
+    pub short: &'static str,
+    pub snake: &'static str,
+    /// The targeted ratio: this style's rate over `base`'s is at least
+    /// `at_least` (printed as `goal`).
+    pub base: Base,
+    pub goal: &'static str,
+    pub at_least: f64,
+    pub consumer: ConsumerApi,
+}
+
 impl OneStyle {
     /// Every style, in table order.
     pub(crate) fn all() -> &'static [OneStyle] {
         <OneStyle as clap::ValueEnum>::value_variants()
     }
 
-    /// The command-line spelling (for `--style`).
-    fn as_str(self) -> &'static str {
+    /// The style's names, target and consumer: a new style's one arm.
+    pub(crate) fn info(self) -> StyleInfo {
         match self {
-            OneStyle::RustApi => "rust-api",
-            OneStyle::CAbi => "c-abi",
+            OneStyle::RustApi => StyleInfo {
+                cli: "rust-api",
+                label: "ring, Rust API, one per claim",
+                key: "dmp_one_rust",
+                short: "Rust API",
+                snake: "rust_api",
+                base: Base::HandWritten,
+                goal: ">= 0.9",
+                at_least: 0.9,
+                consumer: ConsumerApi::Rust,
+            },
+            OneStyle::CAbi => StyleInfo {
+                cli: "c-abi",
+                label: "ring, C ABI, one per claim (exported fns' own work, in-process)",
+                key: "dmp_one_c_abi",
+                short: "C ABI",
+                snake: "c_abi",
+                base: Base::Style(OneStyle::RustApi),
+                goal: ">= 0.8",
+                at_least: 0.8,
+                consumer: ConsumerApi::C,
+            },
         }
     }
 
-    /// How the table names the row.
-    pub(crate) fn label(self) -> &'static str {
-        match self {
-            OneStyle::RustApi => "ring, Rust API, one per claim",
-            OneStyle::CAbi => "ring, C ABI, one per claim (exported fns' own work, in-process)",
-        }
+    pub(crate) fn key(self) -> &'static str {
+        self.info().key
     }
+}
 
-    /// How the JSON output and the targets name the row.
+impl Base {
+    /// The key of the row this names.
     pub(crate) fn key(self) -> &'static str {
         match self {
-            OneStyle::RustApi => "dmp_one_rust",
-            OneStyle::CAbi => "dmp_one_c_abi",
+            Base::HandWritten => HAND_WRITTEN_KEY,
+            Base::Style(s) => s.info().key,
         }
     }
 
-    /// The targeted ratio: this style's rate over `Base`'s, at least the
-    /// given value (issue 12).
-    pub(crate) fn target(self) -> (Base, &'static str, f64) {
-        match self {
-            OneStyle::RustApi => (Base::HandWritten, ">= 0.9", 0.9),
-            OneStyle::CAbi => (Base::Style(OneStyle::RustApi), ">= 0.8", 0.8),
-        }
-    }
-
-    /// The targets table's name for `Base`.
-    pub(crate) fn base_label(base: Base) -> &'static str {
-        match base {
-            Base::HandWritten => "hand-written",
-            Base::Style(s) => s.short(),
-        }
-    }
-
-    /// The targets' JSON name of this style.
-    pub(crate) fn snake(self) -> &'static str {
-        match self {
-            OneStyle::RustApi => "rust_api",
-            OneStyle::CAbi => "c_abi",
-        }
-    }
-
-    /// The targets table's short name of this style.
+    /// The targets table's name of the row.
     pub(crate) fn short(self) -> &'static str {
         match self {
-            OneStyle::RustApi => "Rust API",
-            OneStyle::CAbi => "C ABI",
+            Base::HandWritten => "hand-written",
+            Base::Style(s) => s.info().short,
+        }
+    }
+
+    /// The targets' JSON name of the row.
+    pub(crate) fn snake(self) -> &'static str {
+        match self {
+            Base::HandWritten => "hand_written",
+            Base::Style(s) => s.info().snake,
         }
     }
 }
@@ -152,7 +183,7 @@ impl OneKind {
     pub(crate) fn label(self) -> &'static str {
         match self {
             OneKind::HandWritten => HAND_WRITTEN_LABEL,
-            OneKind::Ring(s) => s.label(),
+            OneKind::Ring(s) => s.info().label,
         }
     }
 }
@@ -215,22 +246,6 @@ pub(crate) fn one_rounds(rows: &[OneRow], size: usize, key: &str) -> Vec<f64> {
         .unwrap_or_default()
 }
 
-/// The targets' JSON name of `base`.
-pub(crate) fn base_snake(base: Base) -> &'static str {
-    match base {
-        Base::HandWritten => "hand_written",
-        Base::Style(s) => s.snake(),
-    }
-}
-
-/// The key of the row `base` names.
-pub(crate) fn base_key(base: Base) -> &'static str {
-    match base {
-        Base::HandWritten => HAND_WRITTEN_KEY,
-        Base::Style(s) => s.key(),
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Parent
 // ---------------------------------------------------------------------------
@@ -266,7 +281,7 @@ pub(crate) fn one_throughput(plan: &Plan, spec: OneSpec, events: u64) -> BoxResu
                 "--name".into(),
                 name,
                 "--style".into(),
-                style.as_str().into(),
+                style.info().cli.into(),
             ]);
             (Role::OneConsumer, Role::OneProducer)
         }
@@ -308,10 +323,9 @@ pub(crate) fn one_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
 
 /// The consumer side of a one-event ring row.
 pub(crate) fn one_consumer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
-    match a.style {
-        OneStyle::CAbi => c_abi_consumer(a, size),
-        // Every Rust-API style: the throughput rows' consumer.
-        OneStyle::RustApi => ring_consumer(a, size),
+    match a.style.info().consumer {
+        ConsumerApi::Rust => ring_consumer(a, size),
+        ConsumerApi::C => c_abi_consumer(a, size),
     }
 }
 
@@ -610,12 +624,12 @@ mod tests {
         assert_eq!(keys.len(), OneStyle::all().len() + 1);
         for &style in OneStyle::all() {
             // `--style` is spelled as clap parses it.
-            let parsed = <OneStyle as clap::ValueEnum>::from_str(style.as_str(), false);
+            let parsed = <OneStyle as clap::ValueEnum>::from_str(style.info().cli, false);
             assert_eq!(parsed, Ok(style));
-            let (base, _, _) = style.target();
+            let base = style.info().base;
             assert_ne!(base, Base::Style(style));
             for size in [8, 64] {
-                for key in [style.key(), base_key(base)] {
+                for key in [style.key(), base.key()] {
                     assert!(
                         rows.iter()
                             .any(|r| r.spec.size == size && r.spec.kind.key() == key),
