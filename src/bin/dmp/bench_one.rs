@@ -380,6 +380,14 @@ fn c_error(what: &str, status: i32) -> Box<dyn Error> {
     .into()
 }
 
+/// A NULL from a C ABI accessor, with the library's message.
+#[cold]
+fn c_null(what: &str) -> Box<dyn Error> {
+    // SAFETY: as in `c_error`.
+    let msg = unsafe { CStr::from_ptr(ffi::dmp_last_error_message()) };
+    format!("{what} returned NULL: {}", msg.to_string_lossy()).into()
+}
+
 /// A C ABI ring handle, closed on drop (after the producer or consumer
 /// opened from it, which own their own references).
 struct CRing(*mut dmp_ring);
@@ -453,7 +461,7 @@ fn c_abi_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
         }
         let slot = ffi::dmp_producer_slot(p.0, seq).cast::<u8>();
         if slot.is_null() {
-            return Err(c_error("dmp_producer_slot", -1));
+            return Err(c_null("dmp_producer_slot"));
         }
         // SAFETY: a non-null dmp_producer_slot is the claimed sequence's
         // payload of slot_size (= the event size, checked at open) bytes,
