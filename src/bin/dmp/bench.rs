@@ -2787,6 +2787,13 @@ fn print_table(r: &Results) {
         println!(
         "exported dmp_* functions from the Rust worker: it measures their own work (handle and null checks, panic boundary)."
     );
+        println!(
+        "ev/batch: events per wait of the consumer (hand-written ring: per reload of the write index). Near 1, the consumer keeps"
+    );
+        println!(
+        "up and every event crosses between the cores on its own; in the thousands, the producer runs about a ring ahead. Rates"
+    );
+        println!("of either ring swing between the two regimes from run to run: look at every round (--json) before trusting one figure.");
         println!();
         println!(
             "{:<68} {:>14} {:>8} {:>15} {:>9}",
