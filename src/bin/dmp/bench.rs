@@ -19,6 +19,13 @@
 //! processes on what may be two cores; `--mp2-placement` says where).
 //! Their events carry the producer id and its own counter, and the
 //! consumer checks every producer's events arrive complete and in order.
+//!
+//! One event per claim/publish (`bench_one.rs`): the Rust API and the C ABI
+//! against a hand-written ring that publishes and acknowledges every event
+//! (rigtorp SPSCQueue style), packed rings with default options.
+
+#[path = "bench_one.rs"]
+mod one;
 
 use crate::CmdResult;
 use disruptor_mp::sys::pin_to_cpu;
@@ -27,6 +34,7 @@ use disruptor_mp::{
 };
 use hdrhistogram::Histogram;
 use memmap2::MmapRaw;
+use one::{one_consumer, one_floor_consumer, one_floor_producer, one_producer, OneRow, OneStyle};
 use std::error::Error;
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
@@ -96,6 +104,24 @@ pub struct BenchArgs {
     /// Print the results as one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Run only these groups of rows (comma-separated; default: all).
+    /// Targets whose rows did not run are left out.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Group>,
+}
+
+/// A group of `dmp bench` rows, for `--only`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Group {
+    /// The main throughput table (floor, dmp rings, sockets).
+    Throughput,
+    /// The multi-producer comparison (with the single-producer rings it
+    /// compares with).
+    MultiProducer,
+    /// The ping-pong round trips.
+    PingPong,
+    /// One event per claim/publish: Rust API, C ABI, hand-written ring.
+    OneEvent,
 }
 
 /// Placement of the 2-producer workloads.
@@ -127,6 +153,10 @@ pub(crate) enum Role {
     FloorEcho,
     UdsPing,
     UdsEcho,
+    OneProducer,
+    OneConsumer,
+    OneFloorProducer,
+    OneFloorConsumer,
 }
 
 impl Role {
@@ -145,6 +175,10 @@ impl Role {
             Role::FloorEcho => "floor-echo",
             Role::UdsPing => "uds-ping",
             Role::UdsEcho => "uds-echo",
+            Role::OneProducer => "one-producer",
+            Role::OneConsumer => "one-consumer",
+            Role::OneFloorProducer => "one-floor-producer",
+            Role::OneFloorConsumer => "one-floor-consumer",
         }
     }
 }
@@ -237,6 +271,10 @@ pub struct WorkerArgs {
     /// checks on its commit and wait paths), never evicted here.
     #[arg(long)]
     optional: bool,
+    /// One-event ring roles: how the producer claims, writes and publishes
+    /// (and which API the consumer reads through).
+    #[arg(long, value_enum, default_value_t = OneStyle::RustApi)]
+    style: OneStyle,
 }
 
 // ---------------------------------------------------------------------------
@@ -580,6 +618,10 @@ pub fn worker(a: &WorkerArgs) -> CmdResult {
         Role::FloorEcho => floor_echo(a),
         Role::UdsPing => uds_ping(a),
         Role::UdsEcho => uds_echo(a),
+        Role::OneProducer => with_event_size!(a.size, one_producer(a)),
+        Role::OneConsumer => with_event_size!(a.size, one_consumer(a)),
+        Role::OneFloorProducer => with_event_size!(a.size, one_floor_producer(a)),
+        Role::OneFloorConsumer => with_event_size!(a.size, one_floor_consumer(a)),
     };
     r.map_err(|e| format!("bench-worker {}: {e}", a.role.as_str()).into())
 }
@@ -2092,6 +2134,8 @@ struct Results {
     tp: Vec<TpRow>,
     mp: Vec<MpRow>,
     pp: Vec<PpRow>,
+    /// One event per claim/publish (`bench_one.rs`).
+    one: Vec<OneRow>,
     targets: Vec<Target>,
 }
 
@@ -2154,6 +2198,26 @@ impl Results {
             .iter()
             .zip(single)
             .map(|(mp, sp)| mp / sp)
+            .collect()
+    }
+
+    /// A one-event row's rate.
+    fn one_rate(&self, size: usize, key: &str) -> f64 {
+        one::one_rate(&self.one, size, key)
+    }
+
+    /// A one-event row's rate over the hand-written one-event ring's.
+    fn one_vs_hand_written(&self, size: usize, key: &str) -> f64 {
+        self.one_rate(size, key) / self.one_rate(size, one::HAND_WRITTEN_KEY)
+    }
+
+    /// The same, round by round.
+    fn one_rounds_vs_hand_written(&self, size: usize, key: &str) -> Vec<f64> {
+        let base = one::one_rounds(&self.one, size, one::HAND_WRITTEN_KEY);
+        one::one_rounds(&self.one, size, key)
+            .iter()
+            .zip(base)
+            .map(|(v, b)| v / b)
             .collect()
     }
 
@@ -2296,23 +2360,38 @@ pub fn run(a: &BenchArgs) -> CmdResult {
         ..plan.clone()
     };
     let gap = Duration::from_micros(a.gap_us);
+    let runs = |g: Group| a.only.is_empty() || a.only.contains(&g);
     let started = Instant::now();
 
     let mut tp: Vec<TpRow> = throughput_specs()
         .into_iter()
+        .filter(|_| runs(Group::Throughput))
         .map(|spec| TpRow {
             spec,
             rounds: Vec::new(),
         })
         .collect();
-    let mut mp = mp_rows(&plan, a.mp2_placement);
+    let mut mp = if runs(Group::MultiProducer) {
+        mp_rows(&plan, a.mp2_placement)
+    } else {
+        Vec::new()
+    };
+    // Without the main table, the multi-producer comparison measures its
+    // single-producer busy-spin rings itself.
+    let tp_ran = runs(Group::Throughput);
     let mut pp: Vec<PpRow> = ping_pong_specs()
         .into_iter()
+        .filter(|_| runs(Group::PingPong))
         .map(|spec| PpRow {
             spec,
             rounds: Vec::new(),
         })
         .collect();
+    let mut one_rows = if runs(Group::OneEvent) {
+        one::one_rows()
+    } else {
+        Vec::new()
+    };
 
     // Every round runs every workload, so drift of the machine (other
     // load, vCPUs moving on the host) hits all of them alike.
@@ -2338,8 +2417,23 @@ pub fn run(a: &BenchArgs) -> CmdResult {
             )?;
             row.rounds.push(r);
         }
+        for row in &mut one_rows {
+            let s = row.spec;
+            let what = format!(
+                "{tag}one per claim/publish {}B {}, {events} events",
+                s.size,
+                s.kind.label()
+            );
+            let r = step(
+                "bench",
+                &what,
+                || one::one_throughput(&plan, s, events),
+                |r| fmt_rate(r.events_per_sec),
+            )?;
+            row.rounds.push(r);
+        }
         for row in &mut mp {
-            if row.spec.measured_as().is_some() {
+            if tp_ran && row.spec.measured_as().is_some() {
                 continue;
             }
             let s = &row.spec;
@@ -2382,7 +2476,7 @@ pub fn run(a: &BenchArgs) -> CmdResult {
 
     // The busy-spin single-producer rings are the main table's rows: the
     // same figure, printed again beside the multi-producer ones.
-    for row in &mut mp {
+    for row in mp.iter_mut().filter(|_| tp_ran) {
         if let Some(key) = row.spec.measured_as() {
             let size = row.spec.size;
             if let Some(t) = tp.iter().find(|t| t.spec.size == size && t.spec.key == key) {
@@ -2401,9 +2495,13 @@ pub fn run(a: &BenchArgs) -> CmdResult {
         tp,
         mp,
         pp,
+        one: one_rows,
         targets: Vec::new(),
     };
     results.targets = targets(&results);
+    if !a.only.is_empty() {
+        results.targets.retain(|t| t.value.is_finite());
+    }
     if a.json {
         println!("{}", json(&results));
     } else {
@@ -2516,6 +2614,19 @@ fn targets(r: &Results) -> Vec<Target> {
             v <= 1.2,
         );
     }
+    for size in [8usize, 64] {
+        for &style in OneStyle::all() {
+            let i = style.info();
+            let v = r.one_rate(size, i.key) / r.one_rate(size, i.base.key());
+            add(
+                format!("one-event {}/{} {size}B", i.short, i.base.short()),
+                format!("one_event_{}_vs_{}_{size}", i.snake, i.base.snake()),
+                v,
+                i.goal,
+                v >= i.at_least,
+            );
+        }
+    }
     let v = r.p50("dmp_blocking_paced") / r.p50("uds_paced");
     add(
         "blocking/UDS RTT p50 (paced)".into(),
@@ -2558,99 +2669,153 @@ fn print_table(r: &Results) {
         r.rounds,
         r.elapsed.as_secs_f64()
     );
-    println!();
-    println!(
-        "{:<38} {:>14} {:>8} {:>9} {:>9} {:>9}",
-        "workload", "result", "MB/s", "vs floor", "vs UDS", "ev/batch"
-    );
-    for row in &r.tp {
-        let s = &row.spec;
-        let rate = row.rate();
+    if r.tp.iter().any(|x| !x.rounds.is_empty()) {
+        println!();
         println!(
             "{:<38} {:>14} {:>8} {:>9} {:>9} {:>9}",
-            format!("throughput {:>2}B {}", s.size, s.label),
-            fmt_rate(rate),
-            row.best()
-                .map(Throughput::mb_per_sec)
-                .filter(|v| v.is_finite())
-                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
-            fmt_ratio(rate / r.rate(s.size, "floor")),
-            fmt_ratio(rate / r.rate(s.size, "uds")),
-            row.best()
-                .map(|t| t.avg_batch)
-                .filter(|v| v.is_finite())
-                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}")),
+            "workload", "result", "MB/s", "vs floor", "vs UDS", "ev/batch"
         );
+        for row in &r.tp {
+            let s = &row.spec;
+            let rate = row.rate();
+            println!(
+                "{:<38} {:>14} {:>8} {:>9} {:>9} {:>9}",
+                format!("throughput {:>2}B {}", s.size, s.label),
+                fmt_rate(rate),
+                row.best()
+                    .map(Throughput::mb_per_sec)
+                    .filter(|v| v.is_finite())
+                    .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
+                fmt_ratio(rate / r.rate(s.size, "floor")),
+                fmt_ratio(rate / r.rate(s.size, "uds")),
+                row.best()
+                    .map(|t| t.avg_batch)
+                    .filter(|v| v.is_finite())
+                    .map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}")),
+            );
+        }
     }
-    println!();
-    println!(
+    if r.mp.iter().any(|x| !x.rounds.is_empty()) {
+        println!();
+        println!(
         "multi-producer throughput: 1 consumer, {} events per workload (in all, split evenly between the producers), batches of {}, capacity {};",
         r.events, p.batch, p.capacity
     );
-    println!(
+        println!(
         "each event carries its producer's id and counter, checked in order per producer; \"vs SP\" is against the single-producer ring"
     );
-    println!(
+        println!(
         "with the same event size, layout and wait strategy (the busy-spin ones are the table above). Placement: CPUs of the"
     );
-    println!(
+        println!(
         "producer(s) (P) and the consumer (C). Three processes on two cores use yield: busy-spin would hold a core that another needs."
     );
-    println!(
+        println!(
         "The \"no counters\" rows turn the per-participant hot-path counters off (RingOptions::hot_counters(false)); the targets"
     );
-    println!("compare the main table's rings (counters on) with them. The \"optional\" rows attach an optional consumer (its commit");
-    println!("and wait paths check for eviction), compared with the main table's required one.");
-    println!();
-    println!(
-        "{:<46} {:<9} {:<10} {:>14} {:>8} {:>7} {:>9}",
-        "workload", "wait", "placement", "result", "MB/s", "vs SP", "ev/batch"
-    );
-    for row in &r.mp {
-        let s = &row.spec;
+        println!("compare the main table's rings (counters on) with them. The \"optional\" rows attach an optional consumer (its commit");
+        println!(
+            "and wait paths check for eviction), compared with the main table's required one."
+        );
+        println!();
         println!(
             "{:<46} {:<9} {:<10} {:>14} {:>8} {:>7} {:>9}",
-            s.label(),
-            s.strategy.label(),
-            row.placement.label(),
-            fmt_rate(row.rate()),
-            row.best()
-                .map(Throughput::mb_per_sec)
-                .filter(|v| v.is_finite())
-                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
-            if s.counters && !s.optional {
-                fmt_ratio(r.vs_single(s))
-            } else {
-                "-".to_string()
-            },
-            row.best()
-                .map(|t| t.avg_batch)
-                .filter(|v| v.is_finite())
-                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}")),
+            "workload", "wait", "placement", "result", "MB/s", "vs SP", "ev/batch"
         );
+        for row in &r.mp {
+            let s = &row.spec;
+            println!(
+                "{:<46} {:<9} {:<10} {:>14} {:>8} {:>7} {:>9}",
+                s.label(),
+                s.strategy.label(),
+                row.placement.label(),
+                fmt_rate(row.rate()),
+                row.best()
+                    .map(Throughput::mb_per_sec)
+                    .filter(|v| v.is_finite())
+                    .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
+                if s.counters && !s.optional {
+                    fmt_ratio(r.vs_single(s))
+                } else {
+                    "-".to_string()
+                },
+                row.best()
+                    .map(|t| t.avg_batch)
+                    .filter(|v| v.is_finite())
+                    .map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}")),
+            );
+        }
     }
-    println!();
-    println!(
-        "{:<38} {:>9} {:>9} {:>9} {:>9} {:>9}  p50 vs",
-        "ping-pong round trip, 8B", "p50", "p99", "p99.9", "max", "mean"
-    );
-    for row in &r.pp {
-        let Some(l) = row.best() else { continue };
-        let base = if row.spec.base == "floor" {
-            "floor"
-        } else {
-            "UDS"
-        };
+    if r.pp.iter().any(|x| !x.rounds.is_empty()) {
+        println!();
         println!(
-            "{:<38} {:>9} {:>9} {:>9} {:>9} {:>9}  {} {base}",
-            row.spec.label,
-            fmt_ns(l.p50),
-            fmt_ns(l.p99),
-            fmt_ns(l.p999),
-            fmt_ns(l.max),
-            fmt_ns(l.mean),
-            fmt_ratio(l.p50 / r.p50(row.spec.base)),
+            "{:<38} {:>9} {:>9} {:>9} {:>9} {:>9}  p50 vs",
+            "ping-pong round trip, 8B", "p50", "p99", "p99.9", "max", "mean"
         );
+        for row in &r.pp {
+            let Some(l) = row.best() else { continue };
+            let base = if row.spec.base == "floor" {
+                "floor"
+            } else {
+                "UDS"
+            };
+            println!(
+                "{:<38} {:>9} {:>9} {:>9} {:>9} {:>9}  {} {base}",
+                row.spec.label,
+                fmt_ns(l.p50),
+                fmt_ns(l.p99),
+                fmt_ns(l.p999),
+                fmt_ns(l.max),
+                fmt_ns(l.mean),
+                fmt_ratio(l.p50 / r.p50(row.spec.base)),
+            );
+        }
+    }
+    if r.one.iter().any(|x| !x.rounds.is_empty()) {
+        println!();
+        println!(
+        "one event per claim/publish: {} events per workload, packed rings of {} slots with default RingOptions (wake-ups and",
+        r.events, p.capacity
+    );
+        println!(
+        "hot counters on), busy-spin, P:{} C:{}, payloads verified; \"vs hand-written\" is against a hand-written SPSC ring",
+        p.producer_cpu, p.consumer_cpu
+    );
+        println!(
+        "(rigtorp SPSCQueue style) that publishes and acknowledges every event, same size, same run. The C ABI row calls the"
+    );
+        println!(
+        "exported dmp_* functions from the Rust worker: it measures their own work (handle and null checks, panic boundary)."
+    );
+        println!(
+        "ev/batch: events per wait of the consumer (hand-written ring: per reload of the write index). Near 1, the consumer keeps"
+    );
+        println!(
+        "up and every event crosses between the cores on its own; in the thousands, the producer runs about a ring ahead. Rates"
+    );
+        println!("of either ring swing between the two regimes from run to run: look at every round (--json) before trusting one figure.");
+        println!();
+        println!(
+            "{:<68} {:>14} {:>8} {:>15} {:>9}",
+            "workload", "result", "MB/s", "vs hand-written", "ev/batch"
+        );
+        for row in &r.one {
+            let s = &row.spec;
+            println!(
+                "{:<68} {:>14} {:>8} {:>15} {:>9}",
+                format!("{:>2}B {}", s.size, s.kind.label()),
+                fmt_rate(row.rate()),
+                row.best()
+                    .map(Throughput::mb_per_sec)
+                    .filter(|v| v.is_finite())
+                    .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
+                fmt_ratio(r.one_vs_hand_written(s.size, s.kind.key())),
+                row.best()
+                    .map(|t| t.avg_batch)
+                    .filter(|v| v.is_finite())
+                    .map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}")),
+            );
+        }
     }
     println!();
     println!("{:<38} {:>9} {:>9}", "targeted ratio", "measured", "target");
@@ -2737,6 +2902,7 @@ fn json(r: &Results) -> String {
                     list(r.rounds_counters_on_off(s).into_iter().map(json_num).collect())
                 },
                 s.measured_as()
+                    .filter(|_| !r.tp.is_empty())
                     .map_or_else(|| "null".to_string(), |k| format!("\"throughput:{k}\"")),
             )
         })
@@ -2762,6 +2928,34 @@ fn json(r: &Results) -> String {
             ))
         })
         .collect();
+    let one: Vec<String> = r
+        .one
+        .iter()
+        .map(|row| {
+            let s = &row.spec;
+            let key = s.kind.key();
+            format!(
+                "{{\"size\":{},\"workload\":\"{}\",\"label\":\"{}\",\"events\":{},\"events_per_sec\":{},\
+                 \"mb_per_sec\":{},\"vs_hand_written\":{},\"consumer_avg_batch\":{},\
+                 \"rounds_events_per_sec\":[{}],\"rounds_vs_hand_written\":[{}]}}",
+                s.size,
+                key,
+                s.kind.label(),
+                row.best().map_or(0, |t| t.events),
+                json_num(row.rate()),
+                json_num(row.best().map_or(f64::NAN, Throughput::mb_per_sec)),
+                json_num(r.one_vs_hand_written(s.size, key)),
+                json_num(row.best().map_or(f64::NAN, |t| t.avg_batch)),
+                list(row.rounds.iter().map(|t| json_num(t.events_per_sec)).collect()),
+                list(
+                    r.one_rounds_vs_hand_written(s.size, key)
+                        .into_iter()
+                        .map(json_num)
+                        .collect()
+                ),
+            )
+        })
+        .collect();
     let targets: Vec<String> = r
         .targets
         .iter()
@@ -2778,7 +2972,7 @@ fn json(r: &Results) -> String {
     format!(
         "{{\"config\":{{\"events\":{},\"round_trips\":{},\"rounds\":{},\"gap_us\":{},\"batch\":{},\
          \"capacity\":{},\"pingpong_capacity\":{},\"producer_cpu\":{},\"consumer_cpu\":{},\"elapsed_s\":{}}},\
-         \"throughput\":[{}],\"multi_producer\":[{}],\"ping_pong\":[{}],\"targets\":{{{}}}}}",
+         \"throughput\":[{}],\"multi_producer\":[{}],\"ping_pong\":[{}],\"one_event\":[{}],\"targets\":{{{}}}}}",
         r.events,
         r.round_trips,
         r.rounds,
@@ -2792,6 +2986,7 @@ fn json(r: &Results) -> String {
         list(tp),
         list(mp),
         list(pp),
+        list(one),
         list(targets),
     )
 }
