@@ -13,6 +13,7 @@
 use crate::layout::{counters as c, Layout, RegionKind};
 use crate::region::Region;
 use crate::sync::AtomicU64;
+use std::cell::Cell;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 
@@ -173,6 +174,12 @@ impl Counters {
 /// states the bound this gives readers.
 pub const FLUSH_EVERY: u64 = 1024;
 
+/// Low bits of the unflushed word that count batches: room for
+/// [`FLUSH_EVERY`] itself (the flush comes when that bit is set), so the
+/// batches never carry into the events above them.
+const BATCH_BITS: u32 = FLUSH_EVERY.trailing_zeros() + 1;
+const _: () = assert!(FLUSH_EVERY.is_power_of_two());
+
 /// The counters of one producer or consumer entry, as its holder updates
 /// them. Only the holder writes them.
 #[derive(Debug)]
@@ -184,11 +191,14 @@ pub struct EntryCounters {
     activity: NonNull<AtomicU64>,
     ring_waits: NonNull<AtomicU64>,
     ring_wakeups: NonNull<AtomicU64>,
-    /// This holder's running events and batches counts, kept in process
-    /// memory and stored to the segment by [`EntryCounters::flush`]: the
-    /// holder is their only writer, so it never reads them back.
-    events_seen: u64,
-    batches_seen: u64,
+    /// This holder's events and batches counts as of its last flush (the
+    /// holder is their only writer, so it never reads the segment's back)...
+    events_flushed: Cell<u64>,
+    batches_flushed: Cell<u64>,
+    /// ... and what it counted since: events in the high bits, batches in
+    /// the low [`BATCH_BITS`], so that counting a batch is one addition
+    /// to one word of process memory.
+    unflushed: Cell<u64>,
     /// Whether events and batches are counted (the ring's choice).
     hot: bool,
 }
@@ -203,8 +213,9 @@ impl EntryCounters {
         let events = slot(c::EVENTS);
         let batches = slot(c::BATCHES);
         EntryCounters {
-            events_seen: events.load(Ordering::Relaxed),
-            batches_seen: batches.load(Ordering::Relaxed),
+            events_flushed: Cell::new(events.load(Ordering::Relaxed)),
+            batches_flushed: Cell::new(batches.load(Ordering::Relaxed)),
+            unflushed: Cell::new(0),
             events: NonNull::from(events),
             batches: NonNull::from(batches),
             waits: NonNull::from(slot(c::WAITS)),
@@ -237,16 +248,14 @@ impl EntryCounters {
         a.store(a.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
     }
 
-    /// Counts a batch of `n` events (hot path: two additions in process
-    /// memory; every [`FLUSH_EVERY`] batches a flush to the segment).
+    /// Counts a batch of `n` events (hot path: one addition to a word of
+    /// process memory; every [`FLUSH_EVERY`] batches a flush to the
+    /// segment, which stores the counts only if the ring counts them).
     #[inline(always)]
     pub fn batch(&mut self, n: u64) {
-        if !self.hot {
-            return;
-        }
-        self.events_seen = self.events_seen.wrapping_add(n);
-        self.batches_seen = self.batches_seen.wrapping_add(1);
-        if self.batches_seen & (FLUSH_EVERY - 1) == 0 {
+        let acc = self.unflushed.get_mut();
+        *acc = acc.wrapping_add((n << BATCH_BITS) | 1);
+        if *acc & FLUSH_EVERY != 0 {
             self.flush();
         }
     }
@@ -257,11 +266,17 @@ impl EntryCounters {
     #[cold]
     #[inline(never)]
     pub fn flush(&self) {
+        let acc = self.unflushed.replace(0);
+        let events = self.events_flushed.get().wrapping_add(acc >> BATCH_BITS);
+        let batches = self
+            .batches_flushed
+            .get()
+            .wrapping_add(acc & ((1 << BATCH_BITS) - 1));
+        self.events_flushed.set(events);
+        self.batches_flushed.set(batches);
         if self.hot {
-            self.get(self.events)
-                .store(self.events_seen, Ordering::Relaxed);
-            self.get(self.batches)
-                .store(self.batches_seen, Ordering::Relaxed);
+            self.get(self.events).store(events, Ordering::Relaxed);
+            self.get(self.batches).store(batches, Ordering::Relaxed);
         }
         self.touch();
     }

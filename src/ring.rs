@@ -1101,7 +1101,7 @@ impl Producer {
         timeout: Duration,
         write: F,
     ) -> Result<i64> {
-        let slots = self.slots;
+        let slots = &self.slots;
         let fill = move |seq: i64| {
             // SAFETY: the sequencer calls this once `seq` is this producer's
             // (single: the lease and the gate check; multi: the claim) and

@@ -24,10 +24,11 @@ pub struct SingleSequencer {
     capacity: i64,
     wakeups: Wakeups,
     strategy: WaitStrategy,
-    /// Next sequence to claim.
-    next: i64,
     /// Last published sequence (mirror of the shared cursor).
     published: i64,
+    /// Sequences claimed after it and not yet published (so that a
+    /// one-event publish updates one field, not two).
+    unpublished: i64,
     /// Gating minimum as last read from the consumer table.
     cached_gate: i64,
     counters: EntryCounters,
@@ -73,7 +74,7 @@ impl SingleSequencer {
             capacity: capacity as i64,
             wakeups,
             strategy,
-            next: published + 1,
+            unpublished: 0,
             published,
             cached_gate,
             counters,
@@ -87,7 +88,7 @@ impl SingleSequencer {
 
     /// Highest claimed sequence (== `published()` when nothing is pending).
     pub fn claimed(&self) -> i64 {
-        self.next - 1
+        self.published + self.unpublished
     }
 
     /// The slot array.
@@ -109,13 +110,13 @@ impl SingleSequencer {
         watcher: impl FnOnce() -> Option<Watcher<'w>>,
     ) -> Result<i64> {
         super::check_batch(n, self.capacity)?;
-        let first = self.next;
+        let first = self.published + self.unpublished + 1;
         let last = first + n as i64 - 1;
         let wrap_point = last - self.capacity;
         if wrap_point > self.cached_gate {
             self.cached_gate = self.wait_for_gate(wrap_point, timeout, watcher())?;
         }
-        self.next = last + 1;
+        self.unpublished += n as i64;
         // Fault harness: claimed, not yet published.
         crate::fault::fault_point!("sp.claimed");
         Ok(first)
@@ -166,7 +167,7 @@ impl SingleSequencer {
     /// sequence and lie within the claimed range.
     #[inline]
     pub fn publish(&mut self, lo: i64, hi: i64) -> Result<()> {
-        if lo != self.published + 1 || hi < lo || hi >= self.next {
+        if lo != self.published + 1 || hi < lo || hi > self.published + self.unpublished {
             return Err(self.out_of_range(lo, hi));
         }
         self.slots.mark_published(lo, hi);
@@ -175,6 +176,7 @@ impl SingleSequencer {
         if self.cursor.publish(hi, self.wakeups) {
             self.counters.wakeup();
         }
+        self.unpublished -= hi - self.published;
         self.published = hi;
         self.counters.batch((hi - lo + 1) as u64);
         Ok(())
@@ -191,10 +193,10 @@ impl SingleSequencer {
         watcher: impl FnOnce() -> Option<Watcher<'w>>,
         write: impl FnOnce(i64),
     ) -> Result<i64> {
-        let seq = self.next;
-        if seq != self.published + 1 {
+        if self.unpublished != 0 {
             return Err(self.claim_outstanding());
         }
+        let seq = self.published + 1;
         let wrap_point = seq - self.capacity;
         if wrap_point > self.cached_gate {
             self.cached_gate = self.wait_for_gate(wrap_point, timeout, watcher())?;
@@ -208,7 +210,6 @@ impl SingleSequencer {
         if self.cursor.publish(seq, self.wakeups) {
             self.counters.wakeup();
         }
-        self.next = seq + 1;
         self.published = seq;
         self.counters.batch(1);
         Ok(seq)
@@ -219,7 +220,7 @@ impl SingleSequencer {
         Error::SequenceOutOfRange(format!(
             "[{}, {}] is claimed and unpublished: publish or unclaim it before publishing single events",
             self.published + 1,
-            self.next - 1
+            self.published + self.unpublished
         ))
     }
 
@@ -228,15 +229,15 @@ impl SingleSequencer {
         Error::SequenceOutOfRange(format!(
             "publish [{lo}, {hi}]: the next publish must start at {} and end by {} (claimed)",
             self.published + 1,
-            self.next - 1
+            self.published + self.unpublished
         ))
     }
 
     /// Gives back claimed but unpublished sequences from `from` on, so the
     /// next claim reuses them.
     pub fn unclaim(&mut self, from: i64) {
-        if from > self.published && from < self.next {
-            self.next = from;
+        if from > self.published && from <= self.published + self.unpublished {
+            self.unpublished = from - self.published - 1;
         }
     }
 }
