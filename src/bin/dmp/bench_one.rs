@@ -51,9 +51,12 @@ pub(crate) enum OneStyle {
     /// `dmp_producer_slot`, `dmp_publish`; `dmp_wait_for`,
     /// `dmp_consumer_span`, `dmp_commit`), called from the Rust worker.
     CAbi,
-    // A lean single-event call (`Producer::publish_with` /
-    // `dmp_publish_one`, once the library has them) goes here: one variant,
-    // its `info` arm and its loop in `one_producer`.
+    /// The one-event calls: `Producer::publish_with` per event, and a
+    /// consumer on `Consumer::consume_with`, one event per call and commit.
+    RustOne,
+    /// The same through `dmp_publish_one` and `dmp_consume_one`, called
+    /// from the Rust worker.
+    COne,
 }
 
 /// What a style's figure is compared with in the targets table.
@@ -72,6 +75,10 @@ pub(crate) enum ConsumerApi {
     Rust,
     /// `dmp_wait_for`, `dmp_consumer_span`, check, `dmp_commit`.
     C,
+    /// `Consumer::consume_with`: one event per call, each committed.
+    RustOne,
+    /// `dmp_consume_one`: one event per call, copied out and committed.
+    COne,
 }
 
 /// Everything the table, the JSON output, the targets and the workers need
@@ -124,6 +131,28 @@ impl OneStyle {
                 goal: ">= 0.8",
                 at_least: 0.8,
                 consumer: ConsumerApi::C,
+            },
+            OneStyle::RustOne => StyleInfo {
+                cli: "rust-one",
+                label: "ring, publish_with / consume_with, one per call",
+                key: "dmp_one_rust_one",
+                short: "Rust one-event calls",
+                snake: "rust_one",
+                base: Base::HandWritten,
+                goal: ">= 0.9",
+                at_least: 0.9,
+                consumer: ConsumerApi::RustOne,
+            },
+            OneStyle::COne => StyleInfo {
+                cli: "c-one",
+                label: "ring, dmp_publish_one / dmp_consume_one (in-process calls)",
+                key: "dmp_one_c_one",
+                short: "C one-event calls",
+                snake: "c_one",
+                base: Base::Style(OneStyle::RustOne),
+                goal: ">= 0.8",
+                at_least: 0.8,
+                consumer: ConsumerApi::COne,
             },
         }
     }
@@ -318,6 +347,8 @@ pub(crate) fn one_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
     match a.style {
         OneStyle::RustApi => rust_api_producer(a, size),
         OneStyle::CAbi => c_abi_producer(a, size),
+        OneStyle::RustOne => rust_one_producer(a, size),
+        OneStyle::COne => c_one_producer(a, size),
     }
 }
 
@@ -326,7 +357,49 @@ pub(crate) fn one_consumer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
     match a.style.info().consumer {
         ConsumerApi::Rust => ring_consumer(a, size),
         ConsumerApi::C => c_abi_consumer(a, size),
+        ConsumerApi::RustOne => rust_one_consumer(a, size),
+        ConsumerApi::COne => c_one_consumer(a, size),
     }
+}
+
+/// `publish_with` per event.
+fn rust_one_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
+    let ring = open_throughput_ring(a, size.get())?;
+    let mut p = ring.producer(a.strategy.wait())?;
+    ready()?;
+    let start = Instant::now();
+    for i in 0..a.events {
+        let mut written = Ok(());
+        p.publish_with(STALL, |slot| written = write_event(slot, size, i))
+            .map_err(waiting("a free slot"))?;
+        written?;
+    }
+    report(&[
+        ("events", a.events as f64),
+        ("span_ns", super::nanos(start.elapsed())),
+    ])
+}
+
+/// `consume_with` per event, checking each; every call counts as a batch.
+fn rust_one_consumer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
+    let ring = open_throughput_ring(a, size.get())?;
+    let mut c = ring.consumer(CONSUMER_NAME, &[], a.strategy.wait())?;
+    ready()?;
+    let base = c.next_sequence();
+    let mut receipt = Receipt::new();
+    for i in 0..a.events {
+        let checked = c
+            .consume_with(STALL, |seq, slot| {
+                if seq - base != i as i64 {
+                    return Err(format!("event {i} arrived at sequence {seq}").into());
+                }
+                check(slot, size, i)
+            })
+            .map_err(waiting("events"))?;
+        checked?;
+        receipt.batch(1);
+    }
+    receipt.report(a.events)
 }
 
 /// `claim(1)`, write the slot, `publish(seq, seq)`, per event.
@@ -421,6 +494,23 @@ impl Drop for CRing {
 
 struct CProducer(*mut dmp_producer);
 
+impl CProducer {
+    /// A busy-spinning producer of `ring`, through `dmp_producer_open`.
+    fn open(ring: &CRing) -> BoxResult<CProducer> {
+        let mut o = MaybeUninit::<dmp_producer_options>::uninit();
+        ffi::dmp_producer_options_init(o.as_mut_ptr());
+        // SAFETY: dmp_producer_options_init initialises every field.
+        let mut o = unsafe { o.assume_init() };
+        o.wait_strategy = DMP_WAIT_BUSY_SPIN;
+        let mut p: *mut dmp_producer = std::ptr::null_mut();
+        c_status(
+            "dmp_producer_open",
+            ffi::dmp_producer_open(ring.0, &o, &mut p),
+        )?;
+        Ok(CProducer(p))
+    }
+}
+
 impl Drop for CProducer {
     fn drop(&mut self) {
         let _ = ffi::dmp_producer_close(self.0);
@@ -428,6 +518,25 @@ impl Drop for CProducer {
 }
 
 struct CConsumer(*mut dmp_consumer);
+
+impl CConsumer {
+    /// The bench's busy-spinning consumer of `ring`, through
+    /// `dmp_consumer_open`.
+    fn open(ring: &CRing) -> BoxResult<CConsumer> {
+        let mut o = MaybeUninit::<dmp_consumer_options>::uninit();
+        ffi::dmp_consumer_options_init(o.as_mut_ptr());
+        // SAFETY: dmp_consumer_options_init initialises every field.
+        let mut o = unsafe { o.assume_init() };
+        o.wait_strategy = DMP_WAIT_BUSY_SPIN;
+        let name = CString::new(CONSUMER_NAME)?;
+        let mut c: *mut dmp_consumer = std::ptr::null_mut();
+        c_status(
+            "dmp_consumer_open",
+            ffi::dmp_consumer_open(ring.0, name.as_ptr(), &o, &mut c),
+        )?;
+        Ok(CConsumer(c))
+    }
+}
 
 impl Drop for CConsumer {
     fn drop(&mut self) {
@@ -440,17 +549,7 @@ impl Drop for CConsumer {
 fn c_abi_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
     let n = size.get();
     let ring = CRing::open(a, n)?;
-    let mut o = MaybeUninit::<dmp_producer_options>::uninit();
-    ffi::dmp_producer_options_init(o.as_mut_ptr());
-    // SAFETY: dmp_producer_options_init initialises every field.
-    let mut o = unsafe { o.assume_init() };
-    o.wait_strategy = DMP_WAIT_BUSY_SPIN;
-    let mut p: *mut dmp_producer = std::ptr::null_mut();
-    c_status(
-        "dmp_producer_open",
-        ffi::dmp_producer_open(ring.0, &o, &mut p),
-    )?;
-    let p = CProducer(p);
+    let p = CProducer::open(&ring)?;
     ready()?;
     let start = Instant::now();
     for i in 0..a.events {
@@ -478,24 +577,67 @@ fn c_abi_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
     report(&[("events", a.events as f64), ("span_ns", super::nanos(span))])
 }
 
+/// `dmp_publish_one` per event, from an event built in a local buffer.
+fn c_one_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
+    let n = size.get();
+    let ring = CRing::open(a, n)?;
+    let p = CProducer::open(&ring)?;
+    ready()?;
+    let mut event = vec![0u8; n];
+    let start = Instant::now();
+    for i in 0..a.events {
+        write_event(&mut event[..n], size, i)?;
+        let st = ffi::dmp_publish_one(
+            p.0,
+            event.as_ptr().cast(),
+            n,
+            STALL_NS,
+            std::ptr::null_mut(),
+        );
+        if st != DMP_STATUS_OK {
+            return Err(c_error("dmp_publish_one (a free slot)", st));
+        }
+    }
+    let span = start.elapsed();
+    drop(p);
+    drop(ring);
+    report(&[("events", a.events as f64), ("span_ns", super::nanos(span))])
+}
+
+/// `dmp_consume_one` per event into a local buffer, checking each.
+fn c_one_consumer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
+    let n = size.get();
+    let ring = CRing::open(a, n)?;
+    let c = CConsumer::open(&ring)?;
+    ready()?;
+    let mut base = 0i64;
+    c_status("dmp_consumer_next", ffi::dmp_consumer_next(c.0, &mut base))?;
+    let mut event = vec![0u8; n];
+    let mut receipt = Receipt::new();
+    for i in 0..a.events {
+        let mut seq = 0i64;
+        let st = ffi::dmp_consume_one(c.0, event.as_mut_ptr().cast(), n, STALL_NS, &mut seq);
+        if st != DMP_STATUS_OK {
+            return Err(c_error("dmp_consume_one (events)", st));
+        }
+        if seq - base != i as i64 {
+            return Err(format!("event {i} arrived at sequence {seq}").into());
+        }
+        check(&event[..n], size, i)?;
+        receipt.batch(1);
+    }
+    drop(c);
+    drop(ring);
+    receipt.report(a.events)
+}
+
 /// `dmp_wait_for`, `dmp_consumer_span` (the C counterpart of
 /// `Consumer::slots`, as benches/ffi/bench_worker.c reads), check every
 /// event, `dmp_commit(available)`.
 fn c_abi_consumer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
     let n = size.get();
     let ring = CRing::open(a, n)?;
-    let mut o = MaybeUninit::<dmp_consumer_options>::uninit();
-    ffi::dmp_consumer_options_init(o.as_mut_ptr());
-    // SAFETY: dmp_consumer_options_init initialises every field.
-    let mut o = unsafe { o.assume_init() };
-    o.wait_strategy = DMP_WAIT_BUSY_SPIN;
-    let name = CString::new(CONSUMER_NAME)?;
-    let mut c: *mut dmp_consumer = std::ptr::null_mut();
-    c_status(
-        "dmp_consumer_open",
-        ffi::dmp_consumer_open(ring.0, name.as_ptr(), &o, &mut c),
-    )?;
-    let c = CConsumer(c);
+    let c = CConsumer::open(&ring)?;
     ready()?;
     let mut base = 0i64;
     c_status("dmp_consumer_next", ffi::dmp_consumer_next(c.0, &mut base))?;
