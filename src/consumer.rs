@@ -10,7 +10,7 @@ use crate::sequence::{minimum_of, SharedSequence, Wakeups};
 use crate::slots::{Slots, Stamp};
 use crate::sys;
 use crate::table::Tables;
-use crate::wait::{wait_until, Poll, WaitStrategy};
+use crate::wait::{wait_noting, Poll, WaitStrategy};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -389,13 +389,19 @@ impl ConsumerCore {
                     .saturating_duration_since(now)
                     .max(Duration::from_nanos(1))
             };
-            let polled = wait_until(self.strategy, left, "events", || {
-                if resolved(slots.state(seq)) {
-                    Poll::Ready(scan_resolved(&slots, seq, limit))
-                } else {
-                    Poll::Pending(Some(notice))
-                }
-            });
+            let polled = wait_noting(
+                self.strategy,
+                left,
+                "events",
+                || {
+                    if resolved(slots.state(seq)) {
+                        Poll::Ready(scan_resolved(&slots, seq, limit))
+                    } else {
+                        Poll::Pending(Some(notice))
+                    }
+                },
+                || self.counters.touch(),
+            );
             match polled {
                 Ok((available, abandoned)) => {
                     self.stuck = None;
@@ -503,7 +509,7 @@ impl ConsumerCore {
             // `seq` means everything before it is published too.
             Barrier::Cursor(cursor) => {
                 let (slots, cursor) = (self.slots, *cursor);
-                wait_until(self.strategy, timeout, "events", || {
+                let poll = || {
                     if slots.is_published(seq) {
                         return Poll::Ready(seq);
                     }
@@ -516,11 +522,14 @@ impl ConsumerCore {
                         }
                     }
                     Poll::Pending(Some(cursor))
+                };
+                wait_noting(self.strategy, timeout, "events", poll, || {
+                    self.counters.touch()
                 })?
             }
             Barrier::Dependencies(mask) => {
                 let mask = *mask;
-                wait_until(
+                wait_noting(
                     self.strategy,
                     timeout,
                     "dependencies to commit",
@@ -528,6 +537,7 @@ impl ConsumerCore {
                         (min, _) if min >= seq => Poll::Ready(min),
                         (_, at) => Poll::Pending(at.map(|i| self.tables.consumer_sequence(i))),
                     },
+                    || self.counters.touch(),
                 )?
             }
         };

@@ -649,10 +649,12 @@ fn watch_prints_refreshes_with_rates() {
     let name = ShmName::new("obs-watch");
     let target = [name.0.as_str()];
     create(&target, &["--capacity", "1024", "--slot-size", "8"]);
-    // A paced producer (no consumer gates it): about 2,000 events/s.
+    // A paced producer (no consumer gates it): at most 20,000 events/s, so
+    // it flushes its counts (every 1024 batches, docs/OPERATIONS.md) about
+    // every 50 ms, well inside each 300 ms refresh.
     let mut p = producer(
         &target,
-        &["--count", "1000000000", "--pause-us", "500", "--first", "0"],
+        &["--count", "1000000000", "--pause-us", "50", "--first", "0"],
     );
     p.wait_line("producing", READY);
     let mut c = dmp();
