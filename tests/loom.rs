@@ -469,58 +469,98 @@ mod models {
     // handshakes alone, explored without a preemption bound.
 
     /// A consumer sleeps on the cursor; the producer's publish wakes it.
-    #[test]
-    fn futex_consumer_sleeps_on_cursor() {
-        explore("futex_consumer_sleeps_on_cursor", NO_BOUND, || {
-            let (ring, (mut c, mut p)) = ring(small(2), |r| {
-                let c = r.consumer("c", &[], WaitStrategy::Blocking).unwrap();
-                (c, r.producer(WaitStrategy::Blocking).unwrap())
-            });
-            let t = thread::spawn(move || {
-                assert_eq!(c.wait_for(0, WAIT).unwrap(), 0);
-                c
-            });
-            p.send(&7u64, WAIT).unwrap();
-            drop((t.join().unwrap(), p, ring));
+    fn consumer_sleeps_on_cursor(m: Membarrier) {
+        let _mode = MembarrierMode::set(m);
+        let (ring, (mut c, mut p)) = ring(small(2), |r| {
+            let c = r.consumer("c", &[], WaitStrategy::Blocking).unwrap();
+            (c, r.producer(WaitStrategy::Blocking).unwrap())
         });
+        let t = thread::spawn(move || {
+            assert_eq!(c.wait_for(0, WAIT).unwrap(), 0);
+            c
+        });
+        p.send(&7u64, WAIT).unwrap();
+        drop((t.join().unwrap(), p, ring));
     }
 
     /// A consumer of a multi-producer ring sleeps on the notice; a
     /// producer's publish wakes it.
-    #[test]
-    fn futex_consumer_sleeps_on_notice() {
-        explore("futex_consumer_sleeps_on_notice", NO_BOUND, || {
-            let (ring, (mut c, mut p)) = ring(multi(2), |r| {
-                let c = r.consumer("c", &[], WaitStrategy::Blocking).unwrap();
-                (c, r.producer(WaitStrategy::Blocking).unwrap())
-            });
-            let t = thread::spawn(move || {
-                assert_eq!(c.wait_for(0, WAIT).unwrap(), 0);
-                c
-            });
-            p.send(&7u64, WAIT).unwrap();
-            drop((t.join().unwrap(), p, ring));
+    fn consumer_sleeps_on_notice(m: Membarrier) {
+        let _mode = MembarrierMode::set(m);
+        let (ring, (mut c, mut p)) = ring(multi(2), |r| {
+            let c = r.consumer("c", &[], WaitStrategy::Blocking).unwrap();
+            (c, r.producer(WaitStrategy::Blocking).unwrap())
         });
+        let t = thread::spawn(move || {
+            assert_eq!(c.wait_for(0, WAIT).unwrap(), 0);
+            c
+        });
+        p.send(&7u64, WAIT).unwrap();
+        drop((t.join().unwrap(), p, ring));
     }
 
     /// The producer of a full ring sleeps on the consumer's sequence; the
     /// consumer's commit wakes it.
+    fn producer_sleeps_on_consumer(m: Membarrier) {
+        let _mode = MembarrierMode::set(m);
+        let (ring, (mut c, mut p)) = ring(small(2), |r| {
+            let c = r.consumer("c", &[], WaitStrategy::Blocking).unwrap();
+            (c, r.producer(WaitStrategy::Blocking).unwrap())
+        });
+        p.send(&1u64, WAIT).unwrap();
+        p.send(&2u64, WAIT).unwrap();
+        let t = thread::spawn(move || {
+            assert_eq!(p.claim(1, WAIT).unwrap(), 2);
+            p
+        });
+        assert_eq!(c.wait_for(0, WAIT).unwrap(), 1);
+        c.commit(0).unwrap();
+        drop((t.join().unwrap(), c, ring));
+    }
+
+    // Each handshake with the light writers (membarrier works, the default)
+    // and with the fenced fallback (the kernel refuses membarrier: fenced
+    // writers, sleepers without a barrier). No lost wake-up either way.
+
+    #[test]
+    fn futex_consumer_sleeps_on_cursor() {
+        explore("futex_consumer_sleeps_on_cursor", NO_BOUND, || {
+            consumer_sleeps_on_cursor(Membarrier::Works)
+        });
+    }
+
+    #[test]
+    fn futex_consumer_sleeps_on_notice() {
+        explore("futex_consumer_sleeps_on_notice", NO_BOUND, || {
+            consumer_sleeps_on_notice(Membarrier::Works)
+        });
+    }
+
     #[test]
     fn futex_producer_sleeps_on_consumer() {
         explore("futex_producer_sleeps_on_consumer", NO_BOUND, || {
-            let (ring, (mut c, mut p)) = ring(small(2), |r| {
-                let c = r.consumer("c", &[], WaitStrategy::Blocking).unwrap();
-                (c, r.producer(WaitStrategy::Blocking).unwrap())
-            });
-            p.send(&1u64, WAIT).unwrap();
-            p.send(&2u64, WAIT).unwrap();
-            let t = thread::spawn(move || {
-                assert_eq!(p.claim(1, WAIT).unwrap(), 2);
-                p
-            });
-            assert_eq!(c.wait_for(0, WAIT).unwrap(), 1);
-            c.commit(0).unwrap();
-            drop((t.join().unwrap(), c, ring));
+            producer_sleeps_on_consumer(Membarrier::Works)
+        });
+    }
+
+    #[test]
+    fn futex_fenced_consumer_sleeps_on_cursor() {
+        explore("futex_fenced_consumer_sleeps_on_cursor", NO_BOUND, || {
+            consumer_sleeps_on_cursor(Membarrier::Refused)
+        });
+    }
+
+    #[test]
+    fn futex_fenced_consumer_sleeps_on_notice() {
+        explore("futex_fenced_consumer_sleeps_on_notice", NO_BOUND, || {
+            consumer_sleeps_on_notice(Membarrier::Refused)
+        });
+    }
+
+    #[test]
+    fn futex_fenced_producer_sleeps_on_consumer() {
+        explore("futex_fenced_producer_sleeps_on_consumer", NO_BOUND, || {
+            producer_sleeps_on_consumer(Membarrier::Refused)
         });
     }
 
@@ -569,67 +609,6 @@ mod models {
         fn drop(&mut self) {
             membarrier(Membarrier::Works);
         }
-    }
-
-    // The three handshakes again where the kernel refuses membarrier:
-    // publishers fall back to the fenced (sequentially consistent) store
-    // and load, and sleepers get no barrier. Still no lost wake-up.
-
-    /// Fallback: a consumer sleeps on the cursor.
-    #[test]
-    fn futex_fenced_consumer_sleeps_on_cursor() {
-        explore("futex_fenced_consumer_sleeps_on_cursor", NO_BOUND, || {
-            let _mode = MembarrierMode::set(Membarrier::Refused);
-            let (ring, (mut c, mut p)) = ring(small(2), |r| {
-                let c = r.consumer("c", &[], WaitStrategy::Blocking).unwrap();
-                (c, r.producer(WaitStrategy::Blocking).unwrap())
-            });
-            let t = thread::spawn(move || {
-                assert_eq!(c.wait_for(0, WAIT).unwrap(), 0);
-                c
-            });
-            p.send(&7u64, WAIT).unwrap();
-            drop((t.join().unwrap(), p, ring));
-        });
-    }
-
-    /// Fallback: a consumer of a multi-producer ring sleeps on the notice.
-    #[test]
-    fn futex_fenced_consumer_sleeps_on_notice() {
-        explore("futex_fenced_consumer_sleeps_on_notice", NO_BOUND, || {
-            let _mode = MembarrierMode::set(Membarrier::Refused);
-            let (ring, (mut c, mut p)) = ring(multi(2), |r| {
-                let c = r.consumer("c", &[], WaitStrategy::Blocking).unwrap();
-                (c, r.producer(WaitStrategy::Blocking).unwrap())
-            });
-            let t = thread::spawn(move || {
-                assert_eq!(c.wait_for(0, WAIT).unwrap(), 0);
-                c
-            });
-            p.send(&7u64, WAIT).unwrap();
-            drop((t.join().unwrap(), p, ring));
-        });
-    }
-
-    /// Fallback: the producer of a full ring sleeps on the consumer.
-    #[test]
-    fn futex_fenced_producer_sleeps_on_consumer() {
-        explore("futex_fenced_producer_sleeps_on_consumer", NO_BOUND, || {
-            let _mode = MembarrierMode::set(Membarrier::Refused);
-            let (ring, (mut c, mut p)) = ring(small(2), |r| {
-                let c = r.consumer("c", &[], WaitStrategy::Blocking).unwrap();
-                (c, r.producer(WaitStrategy::Blocking).unwrap())
-            });
-            p.send(&1u64, WAIT).unwrap();
-            p.send(&2u64, WAIT).unwrap();
-            let t = thread::spawn(move || {
-                assert_eq!(p.claim(1, WAIT).unwrap(), 2);
-                p
-            });
-            assert_eq!(c.wait_for(0, WAIT).unwrap(), 1);
-            c.commit(0).unwrap();
-            drop((t.join().unwrap(), c, ring));
-        });
     }
 
     /// The light handshake needs the sleeper's barrier, and the models can

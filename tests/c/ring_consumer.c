@@ -16,6 +16,28 @@ static int fail(const char *what, int32_t st) {
     return 1;
 }
 
+/* The order check: the event at `seq` is intact and follows the last one. */
+struct order {
+    uint64_t expected;
+    int have_expected;
+};
+
+static int check_event(struct order *o, const uint8_t *slot, uint32_t size, int64_t seq) {
+    uint64_t i = 0;
+    if (check_payload(slot, size, &i) != 0) {
+        fprintf(stderr, "ring_consumer: torn payload at sequence %lld\n", (long long)seq);
+        return 1;
+    }
+    if (o->have_expected && i != o->expected) {
+        fprintf(stderr, "ring_consumer: event %llu at %lld, expected %llu\n", (unsigned long long)i,
+                (long long)seq, (unsigned long long)o->expected);
+        return 1;
+    }
+    o->expected = i + 1;
+    o->have_expected = 1;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc != 4 && !(argc == 5 && strcmp(argv[4], "one") == 0)) {
         fprintf(stderr, "usage: ring_consumer RING NAME COUNT [one]\n");
@@ -43,8 +65,8 @@ int main(int argc, char **argv) {
     printf("ready %s\n", argv[2]);
     fflush(stdout);
 
-    uint64_t got = 0, expected = 0;
-    int have_expected = 0;
+    uint64_t got = 0;
+    struct order order = {0, 0};
     int64_t next = 0;
     st = dmp_consumer_next(c, &next);
     if (st != DMP_STATUS_OK) return fail("next", st);
@@ -54,18 +76,12 @@ int main(int argc, char **argv) {
         int64_t seq = -1;
         st = dmp_consume_one(c, event, info.slot_size, TIMEOUT_NS, &seq);
         if (st != DMP_STATUS_OK) return fail("consume_one", st);
-        uint64_t i = 0;
-        if (seq != next + (int64_t)got || check_payload(event, info.slot_size, &i) != 0) {
-            fprintf(stderr, "ring_consumer: torn payload or sequence %lld\n", (long long)seq);
+        if (seq != next + (int64_t)got) {
+            fprintf(stderr, "ring_consumer: event %llu at sequence %lld\n", (unsigned long long)got,
+                    (long long)seq);
             return 1;
         }
-        if (have_expected && i != expected) {
-            fprintf(stderr, "ring_consumer: event %llu at %lld, expected %llu\n",
-                    (unsigned long long)i, (long long)seq, (unsigned long long)expected);
-            return 1;
-        }
-        expected = i + 1;
-        have_expected = 1;
+        if (check_event(&order, event, info.slot_size, seq) != 0) return 1;
     }
     free(event);
     while (got < count) {
@@ -76,18 +92,7 @@ int main(int argc, char **argv) {
         for (int64_t s = next; s <= avail; s++) {
             const uint8_t *slot = (const uint8_t *)dmp_consumer_slot(c, s);
             if (slot == NULL) return fail("slot", DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
-            uint64_t i = 0;
-            if (check_payload(slot, info.slot_size, &i) != 0) {
-                fprintf(stderr, "ring_consumer: torn payload at sequence %lld\n", (long long)s);
-                return 1;
-            }
-            if (have_expected && i != expected) {
-                fprintf(stderr, "ring_consumer: event %llu at %lld, expected %llu\n",
-                        (unsigned long long)i, (long long)s, (unsigned long long)expected);
-                return 1;
-            }
-            expected = i + 1;
-            have_expected = 1;
+            if (check_event(&order, slot, info.slot_size, s) != 0) return 1;
         }
         st = dmp_commit(c, avail);
         if (st != DMP_STATUS_OK) return fail("commit", st);
@@ -95,7 +100,7 @@ int main(int argc, char **argv) {
         next = avail + 1;
     }
     printf("consumed %llu events, last event %llu\n", (unsigned long long)got,
-           (unsigned long long)(expected - 1));
+           (unsigned long long)(order.expected - 1));
     if (dmp_consumer_close(c) != DMP_STATUS_OK) return 1;
     if (dmp_ring_close(ring) != DMP_STATUS_OK) return 1;
     return 0;
