@@ -361,9 +361,9 @@ impl ConsumerCore {
     /// sequences sit in the lines the caller reads next.
     #[inline(never)]
     fn wait_for_stamps(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
-        if resolved(self.slots.state(seq)) {
-            let limit = self.committed.saturating_add(self.slots.capacity() as i64);
-            let (hi, abandoned) = scan_resolved(&self.slots, seq, limit);
+        let limit = self.committed.saturating_add(self.slots.capacity() as i64);
+        let (hi, abandoned) = self.slots.resolved_run(seq, limit);
+        if hi >= seq {
             self.note_abandoned(abandoned);
             self.available = hi;
             return Ok(self.available);
@@ -407,10 +407,9 @@ impl ConsumerCore {
                     .max(Duration::from_nanos(1))
             };
             let polled = wait_until(self.strategy, left, "events", || {
-                if resolved(slots.state(seq)) {
-                    Poll::Ready(scan_resolved(&slots, seq, limit))
-                } else {
-                    Poll::Pending(Some(notice))
+                match slots.resolved_run(seq, limit) {
+                    (hi, abandoned) if hi >= seq => Poll::Ready((hi, abandoned)),
+                    _ => Poll::Pending(Some(notice)),
                 }
             });
             match polled {
@@ -783,23 +782,4 @@ fn join(tables: &Tables, index: u32, multi: bool) -> i64 {
 #[inline]
 fn resolved(stamp: Stamp) -> bool {
     matches!(stamp, Stamp::Published | Stamp::Abandoned)
-}
-
-/// The end of the run of resolved sequences from `seq` (resolved), at most
-/// `limit`, and the first abandoned one in it.
-#[inline]
-fn scan_resolved(slots: &Slots, seq: i64, limit: i64) -> (i64, Option<i64>) {
-    let mut abandoned = None;
-    let mut hi = seq - 1;
-    while hi < limit {
-        match slots.state(hi + 1) {
-            Stamp::Published => {}
-            Stamp::Abandoned => {
-                abandoned.get_or_insert(hi + 1);
-            }
-            _ => break,
-        }
-        hi += 1;
-    }
-    (hi.max(seq), abandoned)
 }
