@@ -304,6 +304,16 @@ impl Slots {
         let all = ONES * u64::from(f);
         let mut index = first;
         while index <= last {
+            if index & 7 == 0 {
+                // Whole words: one release store per eight flags.
+                while index + 7 <= last {
+                    self.flag_word(index).store(all.to_le(), Ordering::Release);
+                    index += 8;
+                }
+                if index > last {
+                    break;
+                }
+            }
             let start = index & !7;
             let from = index - start;
             let to = last.min(start + 7) - start;
@@ -405,12 +415,24 @@ impl Slots {
         while next <= limit {
             let index = next as u64 & self.mask;
             let own = ONES * u64::from(flag::published(next, self.shift));
-            let raw = u64::from_le(self.flag_word(index).load(Ordering::Acquire));
-            // The common case: eight published sequences of one word.
-            if index & 7 == 0 && raw == own && capacity >= 8 && limit - next >= 7 {
-                next += 8;
-                continue;
+            if index & 7 == 0 && capacity >= 8 {
+                // The common case: whole words of eight published sequences
+                // of this lap, one load and one comparison each.
+                let stop = limit.min(next | self.mask as i64);
+                let start = next;
+                while next + 7 <= stop
+                    && u64::from_le(
+                        self.flag_word(index + (next - start) as u64)
+                            .load(Ordering::Acquire),
+                    ) == own
+                {
+                    next += 8;
+                }
+                if next > start {
+                    continue;
+                }
             }
+            let raw = u64::from_le(self.flag_word(index).load(Ordering::Acquire));
             let at = index & 7;
             // Flags of this word from `next` on, in this lap and in range.
             let n = (8 - at)
