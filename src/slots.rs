@@ -355,9 +355,23 @@ impl Slots {
                 lo = end + 1;
             }
         } else if self.stamped() {
-            for seq in lo..=hi {
-                self.stamp(seq)
-                    .store(stamp_published(seq), Ordering::Release);
+            // Walk the stamps by address (a plain loop: no range iterator,
+            // no multiplication per stamp).
+            let stride = self.stamp_stride as usize;
+            let mut seq = lo;
+            while seq <= hi {
+                // A lap's part at a time: no wrap check per stamp.
+                let stop = hi.min(seq | self.mask as i64);
+                let mut at = ((seq as u64 & self.mask) * self.stamp_stride) as usize;
+                while seq <= stop {
+                    // SAFETY: as in `stamp`: `at` is the offset of the stamp
+                    // of a slot (index < capacity, up to the lap's last),
+                    // 8-byte aligned, only accessed atomically.
+                    let stamp: &AtomicI64 = unsafe { crate::sync::atomic_at(self.stamps.add(at)) };
+                    stamp.store(stamp_published(seq), Ordering::Release);
+                    seq += 1;
+                    at += stride;
+                }
             }
         }
     }
@@ -399,15 +413,27 @@ impl Slots {
         let mut abandoned = None;
         let mut next = seq;
         if !self.flagged() {
-            while next <= limit {
-                match self.state(next) {
-                    Stamp::Published => {}
-                    Stamp::Abandoned => {
+            // Inline stamps, one per slot: walk them by address, a lap's
+            // part at a time (no wrap check per stamp).
+            let stride = self.stamp_stride as usize;
+            'laps: while next <= limit {
+                let stop = limit.min(next | self.mask as i64);
+                let mut at = ((next as u64 & self.mask) * self.stamp_stride) as usize;
+                while next <= stop {
+                    // SAFETY: as in `stamp`: `at` is the offset of the stamp
+                    // of a slot (index < capacity, up to the lap's last),
+                    // 8-byte aligned, only accessed atomically.
+                    let stamp: &AtomicI64 = unsafe { crate::sync::atomic_at(self.stamps.add(at)) };
+                    let v = stamp.load(Ordering::Acquire);
+                    if v != stamp_published(next) {
+                        if v != stamp_abandoned(next) {
+                            break 'laps;
+                        }
                         abandoned.get_or_insert(next);
                     }
-                    _ => break,
+                    next += 1;
+                    at += stride;
                 }
-                next += 1;
             }
             return (next - 1, abandoned);
         }
@@ -562,6 +588,11 @@ mod tests {
 
     impl Flagged {
         fn new(capacity: u64) -> Flagged {
+            Flagged::with(capacity, true)
+        }
+
+        /// `packed: false`: the same ring with inline 8-byte stamps.
+        fn with(capacity: u64, packed: bool) -> Flagged {
             let layout = Layout::compute(Params {
                 capacity,
                 slot_size: 8,
@@ -569,7 +600,7 @@ mod tests {
                 max_producers: 2,
                 producer_mode: ProducerMode::Multi,
                 type_id: 0,
-                flags: FLAG_PACKED,
+                flags: if packed { FLAG_PACKED } else { 0 },
                 unblock_timeout_ns: 1_000_000_000,
             })
             .unwrap();
@@ -582,7 +613,7 @@ mod tests {
             // long as `slots` (dropped with it) is used.
             let region = unsafe { Region::from_raw(base, layout.total_size as usize) };
             let slots = Slots::new(&region, &layout);
-            assert!(slots.flagged());
+            assert_eq!(slots.flagged(), packed);
             Flagged {
                 slots,
                 mem,
@@ -641,8 +672,17 @@ mod tests {
 
     #[test]
     fn flag_runs_are_found_word_by_word() {
+        runs_are_found(true);
+    }
+
+    #[test]
+    fn stamp_runs_are_found_across_laps() {
+        runs_are_found(false);
+    }
+
+    fn runs_are_found(packed: bool) {
         for capacity in [1u64, 2, 4, 8, 16, 64] {
-            let f = Flagged::new(capacity);
+            let f = Flagged::with(capacity, packed);
             let c = capacity as i64;
             let mut next = 0i64;
             // Batches of every length up to a ring's worth, across laps.
