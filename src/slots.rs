@@ -342,8 +342,18 @@ impl Slots {
 
     /// Stamps `[lo, hi]` published (release: the payloads written before
     /// are visible to whoever sees a stamp). Nothing to do without stamps.
-    #[inline]
+    #[inline(always)]
     pub fn mark_published(&self, lo: i64, hi: i64) {
+        // One event at a time, a multi-producer publish has no further
+        // stamps: no call.
+        if lo <= hi {
+            self.mark_run(lo, hi);
+        }
+    }
+
+    /// [`Slots::mark_published`] of a non-empty range.
+    #[inline]
+    fn mark_run(&self, lo: i64, hi: i64) {
         if self.flagged() {
             // At most a ring's worth: split where the ring wraps (the next
             // lap has the next round).
@@ -354,24 +364,30 @@ impl Slots {
                 self.set_flags(lo, end, flag::published(lo, self.shift));
                 lo = end + 1;
             }
-        } else if self.stamped() {
-            // Walk the stamps by address (a plain loop: no range iterator,
-            // no multiplication per stamp).
+        } else if !self.stamps.is_null() {
+            // Walk the stamps by address: no range iterator, no
+            // multiplication per stamp, one comparison for the wrap.
+            let index = lo as u64 & self.mask;
             let stride = self.stamp_stride as usize;
+            let mut at = (index * self.stamp_stride) as usize;
+            let mut lap_end = lo + (self.mask - index) as i64;
             let mut seq = lo;
-            while seq <= hi {
-                // A lap's part at a time: no wrap check per stamp.
-                let stop = hi.min(seq | self.mask as i64);
-                let mut at = ((seq as u64 & self.mask) * self.stamp_stride) as usize;
-                while seq <= stop {
-                    // SAFETY: as in `stamp`: `at` is the offset of the stamp
-                    // of a slot (index < capacity, up to the lap's last),
-                    // 8-byte aligned, only accessed atomically.
-                    let stamp: &AtomicI64 = unsafe { crate::sync::atomic_at(self.stamps.add(at)) };
-                    stamp.store(stamp_published(seq), Ordering::Release);
-                    seq += 1;
+            loop {
+                // SAFETY: as in `stamp`: `at` is the offset of the stamp of
+                // slot `seq & mask` (< capacity), 8-byte aligned, only
+                // accessed atomically.
+                let stamp: &AtomicI64 = unsafe { crate::sync::atomic_at(self.stamps.add(at)) };
+                stamp.store(stamp_published(seq), Ordering::Release);
+                if seq == hi {
+                    break;
+                }
+                if seq == lap_end {
+                    at = 0;
+                    lap_end += self.mask as i64 + 1;
+                } else {
                     at += stride;
                 }
+                seq += 1;
             }
         }
     }
@@ -380,10 +396,10 @@ impl Slots {
     /// stamps: ask the cursor).
     #[inline]
     pub fn is_published(&self, seq: i64) -> bool {
-        if self.flagged() {
-            return self.state(seq) == Stamp::Published;
+        if !self.stamps.is_null() {
+            return self.stamp(seq).load(Ordering::Acquire) == stamp_published(seq);
         }
-        self.stamped() && self.stamp(seq).load(Ordering::Acquire) == stamp_published(seq)
+        self.flagged() && self.state(seq) == Stamp::Published
     }
 
     /// What the stamp of `seq` says (stamped rings only).
@@ -408,58 +424,36 @@ impl Slots {
     /// abandoned) sequences from `seq`, at most `limit` (`seq - 1`: `seq`
     /// is not resolved), and the first abandoned sequence in it. Flagged
     /// rings check eight sequences per load.
-    #[inline]
+    #[inline(always)]
     pub fn resolved_run(&self, seq: i64, limit: i64) -> (i64, Option<i64>) {
         let mut abandoned = None;
         let mut next = seq;
         if !self.flagged() {
-            // Inline stamps, one per slot: walk them by address, a lap's
-            // part at a time (no wrap check per stamp).
-            let stride = self.stamp_stride as usize;
-            'laps: while next <= limit {
-                let stop = limit.min(next | self.mask as i64);
-                let mut at = ((next as u64 & self.mask) * self.stamp_stride) as usize;
-                while next <= stop {
-                    // SAFETY: as in `stamp`: `at` is the offset of the stamp
-                    // of a slot (index < capacity, up to the lap's last),
-                    // 8-byte aligned, only accessed atomically.
-                    let stamp: &AtomicI64 = unsafe { crate::sync::atomic_at(self.stamps.add(at)) };
-                    let v = stamp.load(Ordering::Acquire);
-                    if v != stamp_published(next) {
-                        if v != stamp_abandoned(next) {
-                            break 'laps;
-                        }
-                        abandoned.get_or_insert(next);
-                    }
-                    next += 1;
-                    at += stride;
-                }
-            }
-            return (next - 1, abandoned);
+            return self.stamped_run(seq, limit);
         }
         let capacity = self.mask + 1;
         while next <= limit {
             let index = next as u64 & self.mask;
             let own = ONES * u64::from(flag::published(next, self.shift));
-            if index & 7 == 0 && capacity >= 8 {
-                // The common case: whole words of eight published sequences
-                // of this lap, one load and one comparison each.
-                let stop = limit.min(next | self.mask as i64);
-                let start = next;
-                while next + 7 <= stop
-                    && u64::from_le(
-                        self.flag_word(index + (next - start) as u64)
-                            .load(Ordering::Acquire),
-                    ) == own
-                {
-                    next += 8;
-                }
-                if next > start {
-                    continue;
-                }
-            }
             let raw = u64::from_le(self.flag_word(index).load(Ordering::Acquire));
             let at = index & 7;
+            if at == 0 && raw == own && capacity >= 8 && limit - next >= 7 {
+                // The common case: whole words of eight published sequences
+                // of this lap, one load and one comparison each (the words
+                // lie in this lap: capacity is a multiple of 8).
+                let stop = limit.min(next | self.mask as i64);
+                let mut word = index;
+                loop {
+                    next += 8;
+                    word += 8;
+                    if next + 7 > stop
+                        || u64::from_le(self.flag_word(word).load(Ordering::Acquire)) != own
+                    {
+                        break;
+                    }
+                }
+                continue;
+            }
             // Flags of this word from `next` on, in this lap and in range.
             let n = (8 - at)
                 .min(capacity - index)
@@ -468,13 +462,48 @@ impl Slots {
             let x = (raw ^ own) >> (8 * at);
             let unresolved = x & !ONES;
             let run = (u64::from(unresolved.trailing_zeros()) / 8).min(n);
-            let gone = x & ONES & low_bytes(run);
-            if gone != 0 && abandoned.is_none() {
-                abandoned = Some(next + i64::from(gone.trailing_zeros() / 8));
+            // Low bits set: abandoned flags (or, past the run, flags of
+            // other rounds); rare, so looked at only then.
+            let odd = x & ONES;
+            if odd != 0 && abandoned.is_none() {
+                let gone = odd & low_bytes(run);
+                if gone != 0 {
+                    abandoned = Some(next + i64::from(gone.trailing_zeros() / 8));
+                }
             }
             next += run as i64;
             if run < n {
                 break;
+            }
+        }
+        (next - 1, abandoned)
+    }
+
+    /// [`Slots::resolved_run`] with inline stamps.
+    #[inline]
+    fn stamped_run(&self, seq: i64, limit: i64) -> (i64, Option<i64>) {
+        let mut abandoned = None;
+        let mut next = seq;
+        // Inline stamps, one per slot: walk them by address, a lap's
+        // part at a time (no wrap check per stamp).
+        let stride = self.stamp_stride as usize;
+        'laps: while next <= limit {
+            let stop = limit.min(next | self.mask as i64);
+            let mut at = ((next as u64 & self.mask) * self.stamp_stride) as usize;
+            while next <= stop {
+                // SAFETY: as in `stamp`: `at` is the offset of the stamp
+                // of a slot (index < capacity, up to the lap's last),
+                // 8-byte aligned, only accessed atomically.
+                let stamp: &AtomicI64 = unsafe { crate::sync::atomic_at(self.stamps.add(at)) };
+                let v = stamp.load(Ordering::Acquire);
+                if v != stamp_published(next) {
+                    if v != stamp_abandoned(next) {
+                        break 'laps;
+                    }
+                    abandoned.get_or_insert(next);
+                }
+                next += 1;
+                at += stride;
             }
         }
         (next - 1, abandoned)
