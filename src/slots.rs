@@ -58,11 +58,14 @@ use std::sync::atomic::Ordering;
 ///   was read, so the flag is of `s`'s lap or an earlier one; otherwise the
 ///   sequence is lapped and left alone. Its compare-and-swap then succeeds
 ///   only on the exact word it read. The one case 64-bit stamps decide and
-///   this does not: a resolver stopped between reading the counter and its
-///   compare-and-swap while an ungated ring goes 64 or more laps further,
-///   to a flag byte equal to the one it read (round and state); its
-///   compare-and-swap then marks a sequence nobody reads (no consumer
-///   gated it, and consumers that join start after the claim counter).
+///   this does not: a resolver descheduled between reading the counter and
+///   its compare-and-swap (two instructions) while a ring that no consumer
+///   gates goes a multiple of 128 laps further, back to the very flag byte
+///   it read. Its compare-and-swap then succeeds on a later lap's flag,
+///   and a consumer that joined meanwhile could take the slot's next lap
+///   for published. With a gating consumer this cannot happen (nobody
+///   claims `s + capacity` before `s` is resolved); docs/ARCHITECTURE.md
+///   lists it among the limits.
 pub mod flag {
     /// `(lap + 1) mod 128` of `seq` in a ring of `2^shift` slots.
     #[inline]
