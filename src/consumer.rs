@@ -362,7 +362,11 @@ impl ConsumerCore {
     #[inline(never)]
     fn wait_for_stamps(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
         let limit = self.committed.saturating_add(self.slots.capacity() as i64);
-        let (hi, abandoned) = self.slots.resolved_run(seq, limit);
+        // From the first sequence not yet scanned (`seq` itself unless the
+        // caller skips ahead), so that everything up to `available` was
+        // seen resolved and the abandoned ones noted.
+        let from = self.available.saturating_add(1).min(seq);
+        let (hi, abandoned) = self.slots.resolved_run(from, limit);
         if hi >= seq {
             self.note_abandoned(abandoned);
             self.available = hi;
@@ -385,6 +389,8 @@ impl ConsumerCore {
             self.slots,
             self.committed.saturating_add(self.slots.capacity() as i64),
         );
+        // As in `wait_for_stamps`: scan from the first sequence not scanned.
+        let from = self.available.saturating_add(1).min(seq);
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
         loop {
@@ -407,7 +413,7 @@ impl ConsumerCore {
                     .max(Duration::from_nanos(1))
             };
             let polled = wait_until(self.strategy, left, "events", || {
-                match slots.resolved_run(seq, limit) {
+                match slots.resolved_run(from, limit) {
                     (hi, abandoned) if hi >= seq => Poll::Ready((hi, abandoned)),
                     _ => Poll::Pending(Some(notice)),
                 }
@@ -558,7 +564,13 @@ impl ConsumerCore {
         if seq <= self.committed || seq > self.available {
             return Err(self.unreadable(seq));
         }
-        if self.multi && self.slots.state(seq) == Stamp::Abandoned {
+        // A first-stage consumer's stamp scans found no abandoned sequence
+        // below `abandoned_at`: one comparison instead of a stamp load.
+        let scanned = matches!(self.barrier, Barrier::Stamps(_));
+        if self.multi
+            && (seq >= self.abandoned_at.get() || !scanned)
+            && self.slots.state(seq) == Stamp::Abandoned
+        {
             return Err(Error::Abandoned { seq });
         }
         Ok(())
@@ -597,8 +609,10 @@ impl ConsumerCore {
         if let Some(seq) = (lo..=hi).find(abandoned) {
             return Err(Error::Abandoned { seq });
         }
-        // Those known were before `lo`: find the next one, if any.
-        let next = (hi + 1..=self.available).find(abandoned);
+        // None in the range: the lowest abandoned sequence not yet
+        // committed, if any (one before `lo` stays recorded, so that
+        // `check_readable` of it still looks at its stamp).
+        let next = (self.committed + 1..=self.available).find(abandoned);
         self.abandoned_at.set(next.unwrap_or(i64::MAX));
         Ok(())
     }
