@@ -344,9 +344,13 @@ impl ConsumerCore {
     /// sequences sit in the lines the caller reads next.
     #[inline(never)]
     fn wait_for_stamps(&mut self, segment: &Segment, seq: i64, timeout: Duration) -> Result<i64> {
-        if resolved(self.slots.state(seq)) {
-            let limit = self.committed.saturating_add(self.slots.capacity() as i64);
-            let (hi, abandoned) = scan_resolved(&self.slots, seq, limit);
+        let limit = self.committed.saturating_add(self.slots.capacity() as i64);
+        // From the first sequence not yet scanned (`seq` itself unless the
+        // caller skips ahead), so that everything up to `available` was
+        // seen resolved and the abandoned ones noted.
+        let from = self.available.saturating_add(1).min(seq);
+        let (hi, abandoned) = self.slots.resolved_run(from, limit);
+        if hi >= seq {
             self.note_abandoned(abandoned);
             self.available = hi;
             return Ok(self.available);
@@ -368,6 +372,8 @@ impl ConsumerCore {
             self.slots,
             self.committed.saturating_add(self.slots.capacity() as i64),
         );
+        // As in `wait_for_stamps`: scan from the first sequence not scanned.
+        let from = self.available.saturating_add(1).min(seq);
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
         loop {
@@ -393,12 +399,9 @@ impl ConsumerCore {
                 self.strategy,
                 left,
                 "events",
-                || {
-                    if resolved(slots.state(seq)) {
-                        Poll::Ready(scan_resolved(&slots, seq, limit))
-                    } else {
-                        Poll::Pending(Some(notice))
-                    }
+                || match slots.resolved_run(from, limit) {
+                    (hi, abandoned) if hi >= seq => Poll::Ready((hi, abandoned)),
+                    _ => Poll::Pending(Some(notice)),
                 },
                 || self.counters.touch(),
             );
@@ -552,7 +555,13 @@ impl ConsumerCore {
         if seq <= self.committed || seq > self.available {
             return Err(self.unreadable(seq));
         }
-        if self.multi && self.slots.state(seq) == Stamp::Abandoned {
+        // A first-stage consumer's stamp scans found no abandoned sequence
+        // below `abandoned_at`: one comparison instead of a stamp load.
+        let scanned = matches!(self.barrier, Barrier::Stamps(_));
+        if self.multi
+            && (seq >= self.abandoned_at.get() || !scanned)
+            && self.slots.state(seq) == Stamp::Abandoned
+        {
             return Err(Error::Abandoned { seq });
         }
         Ok(())
@@ -591,8 +600,10 @@ impl ConsumerCore {
         if let Some(seq) = (lo..=hi).find(abandoned) {
             return Err(Error::Abandoned { seq });
         }
-        // Those known were before `lo`: find the next one, if any.
-        let next = (hi + 1..=self.available).find(abandoned);
+        // None in the range: the lowest abandoned sequence not yet
+        // committed, if any (one before `lo` stays recorded, so that
+        // `check_readable` of it still looks at its stamp).
+        let next = (self.committed + 1..=self.available).find(abandoned);
         self.abandoned_at.set(next.unwrap_or(i64::MAX));
         Ok(())
     }
@@ -825,23 +836,4 @@ fn join(tables: &Tables, index: u32, multi: bool) -> i64 {
 #[inline]
 fn resolved(stamp: Stamp) -> bool {
     matches!(stamp, Stamp::Published | Stamp::Abandoned)
-}
-
-/// The end of the run of resolved sequences from `seq` (resolved), at most
-/// `limit`, and the first abandoned one in it.
-#[inline]
-fn scan_resolved(slots: &Slots, seq: i64, limit: i64) -> (i64, Option<i64>) {
-    let mut abandoned = None;
-    let mut hi = seq - 1;
-    while hi < limit {
-        match slots.state(hi + 1) {
-            Stamp::Published => {}
-            Stamp::Abandoned => {
-                abandoned.get_or_insert(hi + 1);
-            }
-            _ => break,
-        }
-        hi += 1;
-    }
-    (hi.max(seq), abandoned)
 }

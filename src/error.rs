@@ -117,7 +117,7 @@ pub enum Error {
     },
     /// The segment was written by another format version.
     #[error(
-        "segment {} has format version {found}, this library reads version {expected}",
+        "segment {} has format version {found}, this library reads version {expected}: drain it with a release that reads version {found}, then remove it (`dmp rm`) and create it again",
         .path.display()
     )]
     VersionMismatch {

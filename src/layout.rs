@@ -10,8 +10,10 @@ use std::path::Path;
 
 /// The eight bytes every segment starts with.
 pub const MAGIC: [u8; 8] = *b"DMPRING\0";
-/// The format version this library reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this library reads and writes. Version 2: packed
+/// multi-producer rings keep one-byte round flags in the availability array
+/// (version 1 kept an 8-byte stamp per slot there).
+pub const FORMAT_VERSION: u32 = 2;
 /// Size of the header block at offset 0.
 pub const HEADER_SIZE: u64 = 512;
 /// Written as a native `u32`; reads back differently on another byte order.
@@ -123,8 +125,9 @@ pub enum RegionKind {
     Producers = 2,
     /// The slots.
     Slots = 3,
-    /// Multi-producer packed rings: one availability word per slot (the
-    /// stamps that stamped slots carry inline). Empty otherwise.
+    /// Multi-producer packed rings: one availability flag byte per slot
+    /// (round and state; see `slots`), read and written as aligned 64-bit
+    /// words of eight flags. Empty otherwise.
     Availability = 4,
     /// Counters: ring-wide, then per producer entry, then per consumer
     /// entry (see [`counters`]).
@@ -310,9 +313,10 @@ impl Layout {
         place(RegionKind::Counters, counters * counters::SLOT, LINE).ok_or_else(too_large)?;
         if params.producer_mode == ProducerMode::Multi && stamp_offset == 0 {
             // Packed slots have no room for stamps: multi-producer rings
-            // keep them in an array of their own, eight to a cache line.
-            let words = cap.checked_mul(8).ok_or_else(too_large)?;
-            place(RegionKind::Availability, words, LINE).ok_or_else(too_large)?;
+            // keep a one-byte flag per slot in an array of their own, 64 to
+            // a cache line, in whole 64-bit words.
+            let bytes = round_up(cap, 8).ok_or_else(too_large)?;
+            place(RegionKind::Availability, bytes, LINE).ok_or_else(too_large)?;
         }
         let total_size = round_up(at, PAGE).ok_or_else(too_large)?;
         if total_size > MAX_TOTAL_SIZE {
@@ -846,9 +850,10 @@ mod tests {
         let mut bad = h.clone();
         bad[field::CAPACITY] ^= 1;
         assert_eq!(st(&bad, l.total_size), Status::ChecksumMismatch);
-        let mut v2 = h.clone();
-        v2[field::FORMAT_VERSION] = 2;
-        assert_eq!(st(&v2, l.total_size), Status::VersionMismatch);
+        // The previous version (8-byte availability stamps) is refused.
+        let mut v1 = h.clone();
+        v1[field::FORMAT_VERSION..field::FORMAT_VERSION + 4].copy_from_slice(&1u32.to_ne_bytes());
+        assert_eq!(st(&v1, l.total_size), Status::VersionMismatch);
         // Offsets outside the mapping, with a valid checksum.
         let mut far = h.clone();
         far[field::REGIONS + 3 * 16..field::REGIONS + 3 * 16 + 8]

@@ -5,13 +5,111 @@
 //! A stamp holds `sequence + 1` once the sequence is published,
 //! `-(sequence + 1)` once it is abandoned (multi-producer rings), and
 //! anything else (0, or a value of an earlier lap) before. Packed
-//! multi-producer rings keep the same stamps in an availability array of
-//! their own; packed single-producer rings have none (the cursor tells).
+//! multi-producer rings keep a one-byte *flag* per slot instead, in an
+//! availability array of their own (see [`flag`]); packed single-producer
+//! rings have neither (the cursor tells).
+//!
+//! The flags are read and written as aligned 64-bit words of eight flags
+//! (never as single bytes, so that every access to that memory is an
+//! atomic of one size): a consumer checks eight sequences with one load,
+//! and a producer publishes the flags of a batch with one store per eight
+//! sequences, plus one read-modify-write for each word it shares with a
+//! neighbouring claim.
 
 use crate::layout::{stamp_abandoned, stamp_published, Layout, RegionKind};
 use crate::region::Region;
-use crate::sync::AtomicI64;
+use crate::sync::{AtomicI64, AtomicU64};
 use std::sync::atomic::Ordering;
+
+/// The one-byte availability flags of packed multi-producer rings.
+///
+/// The flag of sequence `s` (lap `L = s / capacity`) is
+/// `round << 1 | abandoned`, with `round = (L + 1) mod 128`: published
+/// `s` reads `round(s) << 1`, abandoned `s` reads `round(s) << 1 | 1`. A
+/// slot never written holds 0, round 0, the round of lap -1, so every
+/// sequence of lap 0 starts pending. A reader of `s` takes the round
+/// distance `d = (flag >> 1) - round(s) mod 128`: 0 is `s` itself
+/// (published or abandoned by the low bit), 1..=63 a later lap (lapped),
+/// 64..=127 an earlier lap (pending). Every byte value means something, so
+/// garbage written by a hostile peer is never undefined behaviour: at
+/// worst a wrong answer about that one sequence, as with 8-byte stamps.
+///
+/// **Why seven bits are enough.** The distance is exact as long as the
+/// flag a reader sees was written for a lap within 64 before or 63 after
+/// its own:
+///
+/// - *Earlier laps.* A flag lags only by laps whose sequence of that slot
+///   is claimed and not yet resolved (every publish or abandonment writes
+///   the flag, unless the slot already holds a later lap). A producer holds
+///   at most one claim, so at most `max_producers <= 64` claims are
+///   unresolved at any time, and a flag lags its slot's newest claim by at
+///   most 64 laps. Reading a lag of 64 or more as pending needs only that;
+///   mistaking a stale flag for published or abandoned `s` needs a lag of
+///   128 laps, which cannot happen.
+/// - *Later laps, consumers.* A gating consumer reading `s` has resolved
+///   `s - capacity` (so the flag is at most one lap behind) and holds the
+///   producers back before `s + capacity` (so it is never ahead): it only
+///   ever sees `d` in {-1, 0}. (An optional consumer that was evicted may
+///   see later laps; its commit reports the eviction, as with stamps.)
+/// - *Later laps, producers and abandoners* ([`Slots::resolve`]): without a
+///   gating consumer, producers may lap a stalled claim any number of
+///   times. `resolve` reads the flag, then the claim counter: a counter
+///   below `s + capacity` means no later lap had been claimed when the flag
+///   was read, so the flag is of `s`'s lap or an earlier one; otherwise the
+///   sequence is lapped and left alone. Its compare-and-swap then succeeds
+///   only on the exact word it read. The one case 64-bit stamps decide and
+///   this does not: a resolver descheduled between reading the counter and
+///   its compare-and-swap (two instructions) while a ring that no consumer
+///   gates goes a multiple of 128 laps further, back to the very flag byte
+///   it read. Its compare-and-swap then succeeds on a later lap's flag,
+///   and a consumer that joined meanwhile could take the slot's next lap
+///   for published. With a gating consumer this cannot happen (nobody
+///   claims `s + capacity` before `s` is resolved); docs/ARCHITECTURE.md
+///   lists it among the limits.
+pub mod flag {
+    /// `(lap + 1) mod 128` of `seq` in a ring of `2^shift` slots.
+    #[inline]
+    pub fn round(seq: i64, shift: u32) -> u8 {
+        (((seq as u64) >> shift).wrapping_add(1) & 0x7f) as u8
+    }
+
+    /// The flag of published `seq`.
+    #[inline]
+    pub fn published(seq: i64, shift: u32) -> u8 {
+        round(seq, shift) << 1
+    }
+
+    /// The flag of abandoned `seq`.
+    #[inline]
+    pub fn abandoned(seq: i64, shift: u32) -> u8 {
+        round(seq, shift) << 1 | 1
+    }
+
+    /// What flag `f` says about `seq`.
+    #[inline]
+    pub fn classify(seq: i64, shift: u32, f: u8) -> super::Stamp {
+        use super::Stamp;
+        match (f >> 1).wrapping_sub(round(seq, shift)) & 0x7f {
+            0 if f & 1 == 0 => Stamp::Published,
+            0 => Stamp::Abandoned,
+            1..=63 => Stamp::Lapped,
+            _ => Stamp::Pending,
+        }
+    }
+}
+
+/// `0x01` in every byte of a word.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The low `n` bytes (`n <= 8`) of a word.
+#[inline]
+fn low_bytes(n: u64) -> u64 {
+    if n >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
+    }
+}
 
 /// What the stamp of a sequence says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,9 +133,13 @@ pub struct Slots {
     slot_size: usize,
     /// Whether the slots are packed (no inline stamps).
     packed: bool,
-    /// First stamp (null: no stamps) and the distance between stamps.
+    /// First stamp (null: no inline stamps) and the distance between them.
     stamps: *mut u8,
     stamp_stride: u64,
+    /// Packed multi-producer rings: the availability flags (null: none).
+    flags: *mut u8,
+    /// log2(capacity): a sequence's lap is `seq >> shift`.
+    shift: u32,
 }
 
 // SAFETY: the pointer refers to shared memory that outlives every holder
@@ -61,11 +163,17 @@ impl Slots {
                 unsafe { base.add(layout.stamp_offset as usize) },
                 layout.stride,
             )
-        } else if layout.has_region(RegionKind::Availability) {
-            let (off, size) = layout.region(RegionKind::Availability);
-            (region.ptr(off, size as usize), 8)
         } else {
             (std::ptr::null_mut(), 0)
+        };
+        let flags = if packed && layout.has_region(RegionKind::Availability) {
+            let (off, size) = layout.region(RegionKind::Availability);
+            // Whole words covering every slot's flag (checked by the layout;
+            // asserted here so that a flag word is never out of bounds).
+            assert!(size >= (layout.mask + 1).div_ceil(8) * 8);
+            region.ptr(off, size as usize)
+        } else {
+            std::ptr::null_mut()
         };
         Slots {
             base,
@@ -75,6 +183,8 @@ impl Slots {
             packed,
             stamps,
             stamp_stride,
+            flags,
+            shift: (layout.mask + 1).trailing_zeros(),
         }
     }
 
@@ -114,11 +224,18 @@ impl Slots {
         ]
     }
 
-    /// Whether sequences carry publication stamps (every ring but packed
-    /// single-producer ones).
+    /// Whether sequences carry publication stamps or flags (every ring but
+    /// packed single-producer ones).
     #[inline]
     pub fn stamped(&self) -> bool {
-        !self.stamps.is_null()
+        !self.stamps.is_null() || !self.flags.is_null()
+    }
+
+    /// Whether availability is kept in one-byte flags (packed
+    /// multi-producer rings) rather than 8-byte stamps.
+    #[inline]
+    pub fn flagged(&self) -> bool {
+        !self.flags.is_null()
     }
 
     /// Whether the slots are packed (contiguous payloads, see
@@ -146,27 +263,134 @@ impl Slots {
         unsafe { self.base.add((index * self.stride) as usize) }
     }
 
-    /// The publication stamp of the sequence `seq` (stamped rings only).
+    /// The publication stamp of the sequence `seq` (inline stamps only).
     #[inline]
     fn stamp(&self, seq: i64) -> &AtomicI64 {
-        debug_assert!(self.stamped());
+        debug_assert!(!self.stamps.is_null());
         let index = seq as u64 & self.mask;
-        // SAFETY: inline stamps lie inside their slot (see `new`), and the
-        // availability array holds capacity words, bounds-checked in `new`;
-        // index < capacity. Stamps are 8-byte aligned (page- or line-aligned
-        // bases, strides and offsets multiples of 8) and only ever accessed
-        // atomically.
+        // SAFETY: inline stamps lie inside their slot (see `new`), index <
+        // capacity. Stamps are 8-byte aligned (page-aligned base, strides
+        // and offsets multiples of 8) and only ever accessed atomically.
         unsafe { crate::sync::atomic_at(self.stamps.add((index * self.stamp_stride) as usize)) }
+    }
+
+    /// The word of eight flags holding slot `index`'s (flagged rings only),
+    /// as an atomic; its value is in memory order, so `u64::from_le` puts
+    /// the flag of slot `8w + j` in bits `8j..8j + 8` on any machine.
+    #[inline]
+    fn flag_word(&self, index: u64) -> &AtomicU64 {
+        debug_assert!(self.flagged() && index <= self.mask);
+        // SAFETY: the availability array holds round_up(capacity, 8)
+        // bytes, bounds-checked in `new`, and index < capacity, so the
+        // word at index & !7 lies inside it. Its base is line-aligned and
+        // the offset a multiple of 8; the array is only ever accessed as
+        // atomic 64-bit words.
+        unsafe { crate::sync::atomic_at(self.flags.add((index & !7) as usize)) }
+    }
+
+    /// The flag byte of `seq` (flagged rings only).
+    #[inline]
+    fn flag(&self, seq: i64) -> u8 {
+        let index = seq as u64 & self.mask;
+        let word = u64::from_le(self.flag_word(index).load(Ordering::Acquire));
+        (word >> (8 * (index & 7))) as u8
+    }
+
+    /// Sets the flags of `[lo, hi]`, which lie in one lap (contiguous
+    /// indices), to `f`: one release store per word wholly inside the
+    /// range, a compare-and-swap for a word shared with other sequences
+    /// (their flags belong to other claims and are left as they are).
+    #[inline]
+    fn set_flags(&self, lo: i64, hi: i64, f: u8) {
+        let first = lo as u64 & self.mask;
+        let last = first + (hi - lo) as u64;
+        let all = ONES * u64::from(f);
+        let mut index = first;
+        while index <= last {
+            if index & 7 == 0 {
+                // Whole words: one release store per eight flags.
+                while index + 7 <= last {
+                    self.flag_word(index).store(all.to_le(), Ordering::Release);
+                    index += 8;
+                }
+                if index > last {
+                    break;
+                }
+            }
+            let start = index & !7;
+            let from = index - start;
+            let to = last.min(start + 7) - start;
+            let word = self.flag_word(index);
+            if from == 0 && to == 7 {
+                word.store(all.to_le(), Ordering::Release);
+            } else {
+                let mine = low_bytes(to + 1) & !low_bytes(from);
+                let mut current = word.load(Ordering::Relaxed);
+                loop {
+                    let new = (u64::from_le(current) & !mine) | (all & mine);
+                    match word.compare_exchange_weak(
+                        current,
+                        new.to_le(),
+                        Ordering::Release,
+                        Ordering::Relaxed,
+                    ) {
+                        Ok(_) => break,
+                        Err(seen) => current = seen,
+                    }
+                }
+            }
+            index = start + 8;
+        }
     }
 
     /// Stamps `[lo, hi]` published (release: the payloads written before
     /// are visible to whoever sees a stamp). Nothing to do without stamps.
-    #[inline]
+    #[inline(always)]
     pub fn mark_published(&self, lo: i64, hi: i64) {
-        if self.stamped() {
-            for seq in lo..=hi {
-                self.stamp(seq)
-                    .store(stamp_published(seq), Ordering::Release);
+        // One event at a time, a multi-producer publish has no further
+        // stamps: no call.
+        if lo <= hi {
+            self.mark_run(lo, hi);
+        }
+    }
+
+    /// [`Slots::mark_published`] of a non-empty range.
+    #[inline]
+    fn mark_run(&self, lo: i64, hi: i64) {
+        if self.flagged() {
+            // At most a ring's worth: split where the ring wraps (the next
+            // lap has the next round).
+            let mut lo = lo;
+            while lo <= hi {
+                let lap_end = lo | self.mask as i64;
+                let end = hi.min(lap_end);
+                self.set_flags(lo, end, flag::published(lo, self.shift));
+                lo = end + 1;
+            }
+        } else if !self.stamps.is_null() {
+            // Walk the stamps by address: no range iterator, no
+            // multiplication per stamp, one comparison for the wrap.
+            let index = lo as u64 & self.mask;
+            let stride = self.stamp_stride as usize;
+            let mut at = (index * self.stamp_stride) as usize;
+            let mut lap_end = lo + (self.mask - index) as i64;
+            let mut seq = lo;
+            loop {
+                // SAFETY: as in `stamp`: `at` is the offset of the stamp of
+                // slot `seq & mask` (< capacity), 8-byte aligned, only
+                // accessed atomically.
+                let stamp: &AtomicI64 = unsafe { crate::sync::atomic_at(self.stamps.add(at)) };
+                stamp.store(stamp_published(seq), Ordering::Release);
+                if seq == hi {
+                    break;
+                }
+                if seq == lap_end {
+                    at = 0;
+                    lap_end += self.mask as i64 + 1;
+                } else {
+                    at += stride;
+                }
+                seq += 1;
             }
         }
     }
@@ -175,18 +399,117 @@ impl Slots {
     /// stamps: ask the cursor).
     #[inline]
     pub fn is_published(&self, seq: i64) -> bool {
-        self.stamped() && self.stamp(seq).load(Ordering::Acquire) == stamp_published(seq)
+        if !self.stamps.is_null() {
+            return self.stamp(seq).load(Ordering::Acquire) == stamp_published(seq);
+        }
+        self.flagged() && self.state(seq) == Stamp::Published
     }
 
     /// What the stamp of `seq` says (stamped rings only).
     #[inline]
     pub fn state(&self, seq: i64) -> Stamp {
+        if self.flagged() {
+            return flag::classify(seq, self.shift, self.flag(seq));
+        }
         classify(seq, self.stamp(seq).load(Ordering::Acquire))
     }
 
-    /// The raw stamp word of `seq` (diagnostics and recovery).
+    /// The raw stamp word of `seq`, or its flag byte in flagged rings
+    /// (diagnostics and recovery).
     pub fn raw_stamp(&self, seq: i64) -> i64 {
+        if self.flagged() {
+            return i64::from(self.flag(seq));
+        }
         self.stamp(seq).load(Ordering::Acquire)
+    }
+
+    /// Multi-producer rings: the end of the run of resolved (published or
+    /// abandoned) sequences from `seq`, at most `limit` (`seq - 1`: `seq`
+    /// is not resolved), and the first abandoned sequence in it. Flagged
+    /// rings check eight sequences per load.
+    #[inline(always)]
+    pub fn resolved_run(&self, seq: i64, limit: i64) -> (i64, Option<i64>) {
+        let mut abandoned = None;
+        let mut next = seq;
+        if !self.flagged() {
+            return self.stamped_run(seq, limit);
+        }
+        let capacity = self.mask + 1;
+        while next <= limit {
+            let index = next as u64 & self.mask;
+            let own = ONES * u64::from(flag::published(next, self.shift));
+            let raw = u64::from_le(self.flag_word(index).load(Ordering::Acquire));
+            let at = index & 7;
+            if at == 0 && raw == own && capacity >= 8 && limit - next >= 7 {
+                // The common case: whole words of eight published sequences
+                // of this lap, one load and one comparison each (the words
+                // lie in this lap: capacity is a multiple of 8).
+                let stop = limit.min(next | self.mask as i64);
+                let mut word = index;
+                loop {
+                    next += 8;
+                    word += 8;
+                    if next + 7 > stop
+                        || u64::from_le(self.flag_word(word).load(Ordering::Acquire)) != own
+                    {
+                        break;
+                    }
+                }
+                continue;
+            }
+            // Flags of this word from `next` on, in this lap and in range.
+            let n = (8 - at)
+                .min(capacity - index)
+                .min((limit - next) as u64 + 1);
+            // Zero bytes: `next + j`'s own round (published or abandoned).
+            let x = (raw ^ own) >> (8 * at);
+            let unresolved = x & !ONES;
+            let run = (u64::from(unresolved.trailing_zeros()) / 8).min(n);
+            // Low bits set: abandoned flags (or, past the run, flags of
+            // other rounds); rare, so looked at only then.
+            let odd = x & ONES;
+            if odd != 0 && abandoned.is_none() {
+                let gone = odd & low_bytes(run);
+                if gone != 0 {
+                    abandoned = Some(next + i64::from(gone.trailing_zeros() / 8));
+                }
+            }
+            next += run as i64;
+            if run < n {
+                break;
+            }
+        }
+        (next - 1, abandoned)
+    }
+
+    /// [`Slots::resolved_run`] with inline stamps.
+    #[inline]
+    fn stamped_run(&self, seq: i64, limit: i64) -> (i64, Option<i64>) {
+        let mut abandoned = None;
+        let mut next = seq;
+        // Inline stamps, one per slot: walk them by address, a lap's
+        // part at a time (no wrap check per stamp).
+        let stride = self.stamp_stride as usize;
+        'laps: while next <= limit {
+            let stop = limit.min(next | self.mask as i64);
+            let mut at = ((next as u64 & self.mask) * self.stamp_stride) as usize;
+            while next <= stop {
+                // SAFETY: as in `stamp`: `at` is the offset of the stamp
+                // of a slot (index < capacity, up to the lap's last),
+                // 8-byte aligned, only accessed atomically.
+                let stamp: &AtomicI64 = unsafe { crate::sync::atomic_at(self.stamps.add(at)) };
+                let v = stamp.load(Ordering::Acquire);
+                if v != stamp_published(next) {
+                    if v != stamp_abandoned(next) {
+                        break 'laps;
+                    }
+                    abandoned.get_or_insert(next);
+                }
+                next += 1;
+                at += stride;
+            }
+        }
+        (next - 1, abandoned)
     }
 
     /// Moves the stamp of `seq` from pending to `target` (published or
@@ -195,8 +518,15 @@ impl Slots {
     /// call moved it; otherwise the state it already had (resolved by the
     /// other party, or a slot a later lap already uses, which is never
     /// touched).
+    ///
+    /// `claimed` is the ring's claim counter: flagged rings read it after
+    /// the flag, to tell a later lap that their narrow round cannot (see
+    /// [`flag`]).
     #[inline]
-    pub fn resolve(&self, seq: i64, published: bool) -> Result<(), Stamp> {
+    pub fn resolve(&self, seq: i64, published: bool, claimed: &AtomicI64) -> Result<(), Stamp> {
+        if self.flagged() {
+            return self.resolve_flag(seq, published, claimed);
+        }
         let stamp = self.stamp(seq);
         let new = if published {
             stamp_published(seq)
@@ -210,6 +540,48 @@ impl Slots {
                 other => return Err(other),
             }
             match stamp.compare_exchange_weak(current, new, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Ok(()),
+                Err(seen) => current = seen,
+            }
+        }
+    }
+}
+
+impl Slots {
+    /// [`Slots::resolve`] in a flagged ring: a compare-and-swap of the word
+    /// holding `seq`'s flag that changes that flag only.
+    #[inline]
+    fn resolve_flag(&self, seq: i64, published: bool, claimed: &AtomicI64) -> Result<(), Stamp> {
+        let index = seq as u64 & self.mask;
+        let word = self.flag_word(index);
+        let shift = 8 * (index & 7);
+        let new = if published {
+            flag::published(seq, self.shift)
+        } else {
+            flag::abandoned(seq, self.shift)
+        };
+        let mut current = word.load(Ordering::Acquire);
+        loop {
+            let value = u64::from_le(current);
+            // Read after the flag (acquire): if the flag had been written
+            // for a later lap, that lap's claim came before it, and the
+            // counter shows it. Below `seq + capacity`, the flag is of this
+            // lap or an earlier one (within 64, see [`flag`]), so what it
+            // says is exact; at or above, a later lap may own the slot.
+            if claimed.load(Ordering::Acquire) >= seq.saturating_add(self.capacity() as i64) {
+                return Err(Stamp::Lapped);
+            }
+            match flag::classify(seq, self.shift, (value >> shift) as u8) {
+                Stamp::Pending => {}
+                other => return Err(other),
+            }
+            let next = (value & !(0xff << shift)) | (u64::from(new) << shift);
+            match word.compare_exchange_weak(
+                current,
+                next.to_le(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => return Ok(()),
                 Err(seen) => current = seen,
             }
@@ -235,6 +607,186 @@ fn classify(seq: i64, v: i64) -> Stamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::{Params, ProducerMode, FLAG_PACKED};
+
+    /// The slots of a fresh packed multi-producer ring of `capacity` in
+    /// zeroed, page-aligned memory (freed when the holder drops).
+    struct Flagged {
+        slots: Slots,
+        mem: *mut u8,
+        alloc: std::alloc::Layout,
+        claim: AtomicI64,
+    }
+
+    impl Flagged {
+        fn new(capacity: u64) -> Flagged {
+            Flagged::with(capacity, true)
+        }
+
+        /// `packed: false`: the same ring with inline 8-byte stamps.
+        fn with(capacity: u64, packed: bool) -> Flagged {
+            let layout = Layout::compute(Params {
+                capacity,
+                slot_size: 8,
+                max_consumers: 2,
+                max_producers: 2,
+                producer_mode: ProducerMode::Multi,
+                type_id: 0,
+                flags: if packed { FLAG_PACKED } else { 0 },
+                unblock_timeout_ns: 1_000_000_000,
+            })
+            .unwrap();
+            let alloc =
+                std::alloc::Layout::from_size_align(layout.total_size as usize, 4096).unwrap();
+            // SAFETY: non-zero size; freed in Drop with the same layout.
+            let mem = unsafe { std::alloc::alloc_zeroed(alloc) };
+            let base = std::ptr::NonNull::new(mem).unwrap();
+            // SAFETY: `mem` holds total_size bytes, page-aligned, for as
+            // long as `slots` (dropped with it) is used.
+            let region = unsafe { Region::from_raw(base, layout.total_size as usize) };
+            let slots = Slots::new(&region, &layout);
+            assert_eq!(slots.flagged(), packed);
+            Flagged {
+                slots,
+                mem,
+                alloc,
+                claim: AtomicI64::new(-1),
+            }
+        }
+
+        /// Claims through `hi` and publishes `[lo, hi]` as a producer does.
+        fn publish(&self, lo: i64, hi: i64) -> Result<(), Stamp> {
+            self.claim.fetch_max(hi, Ordering::SeqCst);
+            self.slots.resolve(lo, true, &self.claim)?;
+            self.slots.mark_published(lo + 1, hi);
+            Ok(())
+        }
+    }
+
+    impl Drop for Flagged {
+        fn drop(&mut self) {
+            // SAFETY: allocated in `new` with `alloc`.
+            unsafe { std::alloc::dealloc(self.mem, self.alloc) }
+        }
+    }
+
+    #[test]
+    fn flags_tell_laps_apart_within_the_window() {
+        // Capacity 4 (shift 2): every lap distance from -64 to 63 reads
+        // right, across the wrap of the seven-bit round.
+        for lap in [0i64, 1, 63, 64, 126, 127, 128, 200, 1 << 40] {
+            let s = lap * 4 + 1;
+            for d in -64i64..=63 {
+                let other = s + d * 4;
+                if other < 0 {
+                    continue;
+                }
+                let expect = match d {
+                    0 => Stamp::Published,
+                    1.. => Stamp::Lapped,
+                    _ => Stamp::Pending,
+                };
+                assert_eq!(
+                    flag::classify(s, 2, flag::published(other, 2)),
+                    expect,
+                    "lap {lap}, distance {d}"
+                );
+                let expect = if d == 0 { Stamp::Abandoned } else { expect };
+                assert_eq!(flag::classify(s, 2, flag::abandoned(other, 2)), expect);
+            }
+        }
+        // A slot never written is pending for lap 0 and every lap within
+        // 64 of it.
+        for s in 0..64 * 4 {
+            assert_eq!(flag::classify(s, 2, 0), Stamp::Pending, "seq {s}");
+        }
+    }
+
+    #[test]
+    fn flag_runs_are_found_word_by_word() {
+        runs_are_found(true);
+    }
+
+    #[test]
+    fn stamp_runs_are_found_across_laps() {
+        runs_are_found(false);
+    }
+
+    fn runs_are_found(packed: bool) {
+        for capacity in [1u64, 2, 4, 8, 16, 64] {
+            let f = Flagged::with(capacity, packed);
+            let c = capacity as i64;
+            let mut next = 0i64;
+            // Batches of every length up to a ring's worth, across laps.
+            for round in 0..(3 * c + 5) {
+                let n = 1 + round % c;
+                let (hi, gone) = f.slots.resolved_run(next, next + c - 1);
+                assert_eq!((hi, gone), (next - 1, None), "capacity {c} before {next}");
+                f.publish(next, next + n - 1).unwrap();
+                // Abandon the sequence after the batch when there is room.
+                let abandoned = (n < c).then_some(next + n);
+                if let Some(a) = abandoned {
+                    f.claim.fetch_max(a, Ordering::SeqCst);
+                    f.slots.resolve(a, false, &f.claim).unwrap();
+                }
+                let end = abandoned.unwrap_or(next + n - 1);
+                for s in next..=end {
+                    let want = if Some(s) == abandoned {
+                        Stamp::Abandoned
+                    } else {
+                        Stamp::Published
+                    };
+                    assert_eq!(f.slots.state(s), want, "capacity {c}, seq {s}");
+                }
+                assert_eq!(
+                    f.slots.resolved_run(next, next + c - 1),
+                    (end, abandoned),
+                    "capacity {c}, from {next}"
+                );
+                // A limit inside the run ends it there.
+                assert_eq!(f.slots.resolved_run(next, next).0, next);
+                next = end + 1;
+            }
+        }
+    }
+
+    #[test]
+    fn neighbouring_claims_keep_each_others_flags() {
+        let f = Flagged::new(16);
+        f.publish(3, 5).unwrap();
+        f.publish(0, 2).unwrap();
+        f.publish(9, 9).unwrap();
+        f.publish(6, 8).unwrap();
+        assert_eq!(f.slots.resolved_run(0, 15), (9, None));
+        // Another lap over the same words.
+        f.publish(16, 20).unwrap();
+        assert_eq!(f.slots.state(21), Stamp::Pending);
+        assert_eq!(f.slots.state(10), Stamp::Pending);
+        assert_eq!(f.slots.resolved_run(10, 25), (9, None));
+        assert_eq!(f.slots.resolved_run(16, 31), (20, None));
+        assert_eq!(f.slots.state(4), Stamp::Lapped);
+        assert_eq!(f.slots.state(5), Stamp::Published);
+    }
+
+    #[test]
+    fn a_lapped_claim_is_left_alone_however_far_behind() {
+        // No consumer gates: other producers go 1, 64, 128 and 300 laps
+        // past a stalled claim of sequence 1; its publish and an
+        // abandonment both find it lapped and write nothing.
+        for laps in [1i64, 64, 128, 300] {
+            let f = Flagged::new(4);
+            f.publish(0, 0).unwrap();
+            f.claim.fetch_max(1, Ordering::SeqCst);
+            // Later laps of slot 1 included (5, 9, ...).
+            for s in 2..=1 + laps * 4 {
+                f.publish(s, s).unwrap();
+            }
+            let before = f.slots.raw_stamp(1);
+            assert_eq!(f.slots.resolve(1, true, &f.claim), Err(Stamp::Lapped));
+            assert_eq!(f.slots.resolve(1, false, &f.claim), Err(Stamp::Lapped));
+            assert_eq!(f.slots.raw_stamp(1), before, "{laps} laps");
+        }
+    }
 
     #[test]
     fn stamps_tell_laps_apart() {

@@ -133,6 +133,14 @@ fn write_segment_seeds() {
                     b[CHECKSUM_OFFSET] ^= 0x80;
                     b
                 }),
+                ("version-1", {
+                    // The previous format (8-byte availability stamps).
+                    let mut b = bytes.clone();
+                    b[field::FORMAT_VERSION..field::FORMAT_VERSION + 4]
+                        .copy_from_slice(&1u32.to_ne_bytes());
+                    reseal(&mut b);
+                    b
+                }),
                 ("version-9", {
                     let mut b = bytes.clone();
                     b[field::FORMAT_VERSION..field::FORMAT_VERSION + 4]

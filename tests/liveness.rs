@@ -255,6 +255,11 @@ fn a_stopped_optional_consumer_is_evicted_learns_what_it_lost_and_rejoins() {
             "--rejoin",
             "--drain-ms",
             "500",
+            // Slow enough that the producer is still held back when the
+            // stop lands (a `dmp stat` takes a few hundred ms here, the
+            // unpaced pair moved the 200 000 events in about 100 ms).
+            "--pause-us",
+            "1000",
         ],
     );
     let p = producer(&name, 200_000, &[]);

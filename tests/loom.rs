@@ -258,9 +258,9 @@ mod models {
     /// never a slot still being written: every stamp in the run says
     /// published and the payload is the one written for that sequence),
     /// and sees every event exactly once.
-    fn multi_producer(capacity: u64, events: [i64; 2]) {
+    fn multi_producer(capacity: u64, events: [i64; 2], packed: bool) {
         let total = events[0] + events[1];
-        let (ring, (mut c, ps)) = ring(multi(capacity), |r| {
+        let (ring, (mut c, ps)) = ring(multi(capacity).packed(packed), |r| {
             let c = r.consumer("c", &[], WaitStrategy::Blocking).unwrap();
             let ps = [
                 r.producer(WaitStrategy::Blocking).unwrap(),
@@ -312,14 +312,23 @@ mod models {
     #[test]
     fn mp_capacity_2_two_producers() {
         explore("mp_capacity_2_two_producers", 2, || {
-            multi_producer(2, [1, 1])
+            multi_producer(2, [1, 1], false)
+        });
+    }
+
+    /// The same on a packed ring: availability in one-byte flags, two to
+    /// a word here, so each producer's flag write races the other's.
+    #[test]
+    fn mp_packed_capacity_2_two_producers() {
+        explore("mp_packed_capacity_2_two_producers", 2, || {
+            multi_producer(2, [1, 1], true)
         });
     }
 
     #[test]
     fn mp_capacity_2_two_producers_wrapping() {
         explore("mp_capacity_2_two_producers_wrapping", 1, || {
-            multi_producer(2, [2, 1])
+            multi_producer(2, [2, 1], false)
         });
     }
 
@@ -331,8 +340,8 @@ mod models {
     /// consumer reads every event with its payload and nothing is counted
     /// abandoned, or the publish fails with `ClaimAbandoned` and the
     /// consumer sees every sequence abandoned, each counted once.
-    fn abandon_race(n: u64) {
-        let (ring, (mut c, mut p)) = ring(multi(2), |r| {
+    fn abandon_race(n: u64, packed: bool) {
+        let (ring, (mut c, mut p)) = ring(multi(2).packed(packed), |r| {
             let c = r.consumer("c", &[], WaitStrategy::Blocking).unwrap();
             (c, r.producer(WaitStrategy::Blocking).unwrap())
         });
@@ -397,12 +406,22 @@ mod models {
 
     #[test]
     fn mp_abandon_races_publish() {
-        explore("mp_abandon_races_publish", 3, || abandon_race(1));
+        explore("mp_abandon_races_publish", 3, || abandon_race(1, false));
     }
 
     #[test]
     fn mp_abandon_races_publish_of_two() {
-        explore("mp_abandon_races_publish_of_two", 3, || abandon_race(2));
+        explore("mp_abandon_races_publish_of_two", 3, || {
+            abandon_race(2, false)
+        });
+    }
+
+    /// The same on a packed ring (one-byte flags in one shared word).
+    #[test]
+    fn mp_packed_abandon_races_publish_of_two() {
+        explore("mp_packed_abandon_races_publish_of_two", 3, || {
+            abandon_race(2, true)
+        });
     }
 
     // ---------------------------------------------------------------

@@ -887,7 +887,7 @@ fn inspect_shows_header_regions_and_both_tables() {
     c.args(["inspect", &name.0]);
     let out = ok(c, "dmp inspect");
     for needle in [
-        "format version 1",
+        "format version 2",
         "flags          0x1 (wake-ups)",
         "producer mode  Multi",
         "max producers  3",

@@ -144,3 +144,59 @@ fn an_intent_that_lost_the_counter_race_is_not_the_claim() {
     assert_eq!(c.wait_for(4, Duration::ZERO).unwrap(), 5);
     assert_eq!(ring.abandoned(), 4);
 }
+
+#[test]
+fn abandoned_sequences_stay_abandoned_whatever_order_they_are_read_in() {
+    // The consumer remembers where its scans found abandoned sequences, so
+    // that reading a published one needs no stamp load; reads in any order
+    // must still see every abandoned one. Stamped and packed (one-byte
+    // flags) rings alike.
+    for packed in [false, true] {
+        let name = Name::new("order");
+        let ring = Ring::create(
+            &name.0,
+            &RingOptions::new()
+                .capacity(16)
+                .slot_size(8)
+                .packed(packed)
+                .producer_mode(ProducerMode::Multi)
+                .max_producers(4)
+                .unblock_timeout(UNBLOCK),
+        )
+        .unwrap();
+        let mut c = ring.consumer("c", &[], WaitStrategy::Yield).unwrap();
+        // Entry 1 claimed 0..=4, published 0 and 1, and died.
+        leave_claim(&ring, 1, 0, 4, claim::CLAIMED, 4, &[0, 1]);
+        let mut p = ring.producer(WaitStrategy::Yield).unwrap();
+        for v in [50u64, 60] {
+            p.send(&v, Duration::from_secs(1)).unwrap();
+        }
+        assert_eq!(c.wait_for(0, Duration::ZERO).unwrap(), 1);
+        // 2..=4 are abandoned after the unblock timeout.
+        assert_eq!(c.wait_for(2, Duration::from_secs(10)).unwrap(), 6);
+        assert_eq!(ring.abandoned(), 3, "packed {packed}");
+        // Later sequences first, then the abandoned ones, then earlier.
+        assert_eq!(c.read::<u64>(6).unwrap(), 60);
+        assert_eq!(c.read::<u64>(5).unwrap(), 50);
+        if packed {
+            c.slots(5, 6).unwrap();
+        }
+        for s in 2..=4 {
+            let e = c.read::<u64>(s).unwrap_err();
+            assert_eq!(
+                e.status(),
+                Status::Abandoned,
+                "packed {packed}, seq {s}: {e}"
+            );
+            assert!(c.is_abandoned(s));
+        }
+        if packed {
+            assert_eq!(c.slots(1, 3).unwrap_err().status(), Status::Abandoned);
+            c.slots(5, 6).unwrap();
+            assert_eq!(c.slots(2, 2).unwrap_err().status(), Status::Abandoned);
+        }
+        c.read::<u64>(0).unwrap();
+        c.read::<u64>(1).unwrap();
+        c.commit(6).unwrap();
+    }
+}

@@ -10,8 +10,10 @@
 //! Hot path of a claim and publish of `n` events without contention: one
 //! load and one compare-and-swap of the claim counter, five stores to the
 //! producer's own cache line (the record), one compare-and-swap of the first
-//! stamp (the line the producer just wrote) and `n - 1` stamp stores; with
-//! wake-ups, one fence and one load. No system call, lock or allocation.
+//! stamp (the line the producer just wrote) and `n - 1` stamp stores (packed
+//! rings: one-byte flags, one store per eight and a compare-and-swap per
+//! word shared with a neighbouring claim); with wake-ups, one fence and one
+//! load. No system call, lock or allocation.
 
 use super::Watcher;
 use crate::counters::EntryCounters;
@@ -251,7 +253,7 @@ impl MultiSequencer {
         }
         // The first stamp decides between this producer and an abandoner;
         // once it is ours, nobody else writes the stamps of this range.
-        if let Err(found) = self.slots.resolve(lo, true) {
+        if let Err(found) = self.slots.resolve(lo, true, self.tables.claim()) {
             return Err(self.lost(lo, found));
         }
         // Fault harness: the first stamp is ours, the rest not yet written.

@@ -44,7 +44,7 @@ pub fn abandon_run(tables: &Tables, slots: &Slots, from: i64, to: i64, owner: Op
                 break;
             }
         }
-        match slots.resolve(seq, false) {
+        match slots.resolve(seq, false, tables.claim()) {
             Ok(()) => count += 1,
             // A publisher won this stamp: if it is the first of its claim,
             // that producer now stores the rest of its range, which must

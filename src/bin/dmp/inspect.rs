@@ -90,7 +90,9 @@ pub fn inspect(a: &InspectArgs) -> CmdResult {
         "slot size      {} (stride {}, {})",
         p.slot_size,
         l.stride,
-        if l.stamp_offset == 0 {
+        if l.stamp_offset == 0 && l.has_region(RegionKind::Availability) {
+            "packed; availability: a one-byte round flag per slot".to_string()
+        } else if l.stamp_offset == 0 {
             "packed, no stamps".to_string()
         } else {
             format!("stamp at +{}", l.stamp_offset)
