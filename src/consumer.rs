@@ -10,7 +10,7 @@ use crate::sequence::{minimum_of, SharedSequence, Wakeups};
 use crate::slots::{Slots, Stamp};
 use crate::sys;
 use crate::table::Tables;
-use crate::wait::{wait_noting, Poll, WaitStrategy};
+use crate::wait::{wait_until, Poll, WaitStrategy};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -395,16 +395,12 @@ impl ConsumerCore {
                     .saturating_duration_since(now)
                     .max(Duration::from_nanos(1))
             };
-            let polled = wait_noting(
-                self.strategy,
-                left,
-                "events",
-                || match slots.resolved_run(from, limit) {
+            let polled = wait_until(self.strategy, left, "events", || {
+                match slots.resolved_run(from, limit) {
                     (hi, abandoned) if hi >= seq => Poll::Ready((hi, abandoned)),
                     _ => Poll::Pending(Some(notice)),
-                },
-                || self.counters.touch(),
-            );
+                }
+            });
             match polled {
                 Ok((available, abandoned)) => {
                     self.stuck = None;
@@ -512,7 +508,7 @@ impl ConsumerCore {
             // `seq` means everything before it is published too.
             Barrier::Cursor(cursor) => {
                 let (slots, cursor) = (self.slots, *cursor);
-                let poll = || {
+                wait_until(self.strategy, timeout, "events", || {
                     if slots.is_published(seq) {
                         return Poll::Ready(seq);
                     }
@@ -525,14 +521,11 @@ impl ConsumerCore {
                         }
                     }
                     Poll::Pending(Some(cursor))
-                };
-                wait_noting(self.strategy, timeout, "events", poll, || {
-                    self.counters.touch()
                 })?
             }
             Barrier::Dependencies(mask) => {
                 let mask = *mask;
-                wait_noting(
+                wait_until(
                     self.strategy,
                     timeout,
                     "dependencies to commit",
@@ -540,7 +533,6 @@ impl ConsumerCore {
                         (min, _) if min >= seq => Poll::Ready(min),
                         (_, at) => Poll::Pending(at.map(|i| self.tables.consumer_sequence(i))),
                     },
-                    || self.counters.touch(),
                 )?
             }
         };

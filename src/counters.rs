@@ -261,18 +261,11 @@ impl EntryCounters {
     }
 
     /// Stores the events and batches counts to the segment and refreshes
-    /// the last-activity time (cold: every [`FLUSH_EVERY`] batches, and
-    /// when the holder leaves).
+    /// the last-activity time (cold: every [`FLUSH_EVERY`] batches, every
+    /// wait, and when the holder leaves).
     #[cold]
     #[inline(never)]
     pub fn flush(&self) {
-        self.flush_counts();
-        self.touch();
-    }
-
-    /// Stores the events and batches counts to the segment (no clock).
-    #[inline]
-    fn flush_counts(&self) {
         let acc = self.unflushed.replace(0);
         let events = self.events_flushed.get().wrapping_add(acc >> BATCH_BITS);
         let batches = self
@@ -285,6 +278,7 @@ impl EntryCounters {
             self.get(self.events).store(events, Ordering::Relaxed);
             self.get(self.batches).store(batches, Ordering::Relaxed);
         }
+        self.touch();
     }
 
     /// Records the current time as the last activity (cold).
@@ -294,20 +288,15 @@ impl EntryCounters {
             .store(crate::sys::unix_time_ns(), Ordering::Relaxed);
     }
 
-    /// Counts a wait and flushes the events and batches counts (cold, but
-    /// no clock: an event that arrives at once must be seen at once);
-    /// `back_pressure` also counts it ring-wide (a producer held back by
-    /// consumers). A wait that lasts refreshes the last-activity time with
-    /// [`EntryCounters::touch`] (the wait loop's `long` hook).
+    /// Counts a wait (cold); `back_pressure` also counts it ring-wide (a
+    /// producer held back by consumers).
     #[cold]
     pub fn wait(&self, back_pressure: bool) {
         self.add(self.waits, 1);
         if back_pressure {
             self.get(self.ring_waits).fetch_add(1, Ordering::Relaxed);
         }
-        if self.unflushed.get() != 0 {
-            self.flush_counts();
-        }
+        self.flush();
     }
 
     /// Counts a wait that timed out (cold).

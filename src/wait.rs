@@ -98,35 +98,6 @@ impl WaitStrategy {
     }
 }
 
-/// A wait's timeout, started by its first clock read.
-struct Clock<F: FnOnce()> {
-    timeout: Duration,
-    /// `None` until the first clock read; then the deadline (`None`: the
-    /// timeout does not fit an `Instant`, so it never expires).
-    deadline: Option<Option<Instant>>,
-    /// Run at the first clock read.
-    long: Option<F>,
-}
-
-impl<F: FnOnce()> Clock<F> {
-    fn expired(&mut self, now: Instant) -> bool {
-        let timeout = self.timeout;
-        let long = &mut self.long;
-        let deadline = *self.deadline.get_or_insert_with(|| {
-            if let Some(f) = long.take() {
-                f();
-            }
-            now.checked_add(timeout)
-        });
-        deadline.is_some_and(|d| now >= d)
-    }
-
-    /// The deadline (after a first `expired`).
-    fn deadline(&self) -> Option<Instant> {
-        self.deadline.flatten()
-    }
-}
-
 /// What a poll found.
 pub enum Poll<T> {
     /// The condition holds.
@@ -137,29 +108,13 @@ pub enum Poll<T> {
 
 /// Waits until `poll` is ready, following `strategy`, for at most
 /// `timeout`. A zero timeout polls once and returns `WouldBlock`.
+// SPIN_POLLS is 0 under loom, which makes `polls <= SPIN_POLLS` look odd.
+#[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
 pub fn wait_until<T>(
     strategy: WaitStrategy,
     timeout: Duration,
     what: &'static str,
-    poll: impl FnMut() -> Poll<T>,
-) -> Result<T> {
-    wait_noting(strategy, timeout, what, poll, || {})
-}
-
-/// [`wait_until`], calling `long` once when the wait is not over at once:
-/// at its first clock read, about [`POLLS_PER_CLOCK_READ`] polls in (a
-/// microsecond or so), where the bookkeeping of a wait that lasts (the
-/// participant's last-activity time) costs nothing that matters. Entering
-/// a wait reads no clock, so an event that arrives within the first polls
-/// is seen at once; the timeout runs from that first clock read.
-// SPIN_POLLS is 0 under loom, which makes `polls <= SPIN_POLLS` look odd.
-#[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
-pub fn wait_noting<T>(
-    strategy: WaitStrategy,
-    timeout: Duration,
-    what: &'static str,
     mut poll: impl FnMut() -> Poll<T>,
-    long: impl FnOnce(),
 ) -> Result<T> {
     let mut target = match poll() {
         Poll::Ready(v) => return Ok(v),
@@ -168,25 +123,22 @@ pub fn wait_noting<T>(
     if timeout.is_zero() {
         return Err(Error::WouldBlock(what));
     }
-    let mut clock = Clock {
-        timeout,
-        deadline: None,
-        long: Some(long),
-    };
+    let start = Instant::now();
+    let deadline = start.checked_add(timeout);
+    let expired = |now: Instant| deadline.is_some_and(|d| now >= d);
     let mut polls: u32 = 0;
     loop {
         polls = polls.wrapping_add(1);
         if polls <= SPIN_POLLS || strategy == WaitStrategy::BusySpin {
             crate::sync::spin_loop();
-            if polls % POLLS_PER_CLOCK_READ == 0 && clock.expired(Instant::now()) {
+            if polls % POLLS_PER_CLOCK_READ == 0 && expired(Instant::now()) {
                 break;
             }
         } else {
             let now = Instant::now();
-            if clock.expired(now) {
+            if expired(now) {
                 break;
             }
-            let deadline = clock.deadline();
             match strategy {
                 WaitStrategy::BusySpin | WaitStrategy::Yield => std::thread::yield_now(),
                 WaitStrategy::Sleep(d) => {

@@ -46,17 +46,15 @@ pub struct Watcher<'a> {
 /// [`crate::liveness::WATCH_INTERVAL`] runs `check` (the watch over the
 /// consumer holding it back; it may evict that consumer or fail). A
 /// non-blocking attempt that finds the ring full runs `check` once and
-/// polls again, so an evicted consumer frees the ring for it too. `long`
-/// runs once if the wait lasts (see [`crate::wait::wait_noting`]).
+/// polls again, so an evicted consumer frees the ring for it too.
 pub(crate) fn watched_wait<T>(
     strategy: crate::wait::WaitStrategy,
     timeout: std::time::Duration,
     what: &'static str,
     mut poll: impl FnMut() -> crate::wait::Poll<T>,
     mut check: impl FnMut() -> Result<()>,
-    long: impl FnOnce(),
 ) -> Result<T> {
-    use crate::wait::{wait_noting, wait_until, Poll};
+    use crate::wait::{wait_until, Poll};
     use std::time::Instant;
     if timeout.is_zero() {
         return match wait_until(strategy, timeout, what, &mut poll) {
@@ -71,7 +69,6 @@ pub(crate) fn watched_wait<T>(
         };
     }
     let deadline = Instant::now().checked_add(timeout);
-    let mut long = Some(long);
     loop {
         let left = deadline.map_or(crate::liveness::WATCH_INTERVAL, |d| {
             d.saturating_duration_since(Instant::now())
@@ -79,10 +76,7 @@ pub(crate) fn watched_wait<T>(
         let slice = left
             .min(crate::liveness::WATCH_INTERVAL)
             .max(std::time::Duration::from_nanos(1));
-        let noted = long.take();
-        match wait_noting(strategy, slice, what, &mut poll, || {
-            noted.into_iter().for_each(|f| f())
-        }) {
+        match wait_until(strategy, slice, what, &mut poll) {
             Ok(v) => return Ok(v),
             Err(Error::Timeout { what, .. }) => {
                 check()?;

@@ -22,7 +22,7 @@ use crate::layout::claim;
 use crate::sequence::{SharedSequence, Wakeups};
 use crate::slots::{Slots, Stamp};
 use crate::table::{ClaimRecord, Tables};
-use crate::wait::{wait_noting, Poll, WaitStrategy};
+use crate::wait::{wait_until, Poll, WaitStrategy};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -211,24 +211,17 @@ impl MultiSequencer {
         };
         let what = "consumers to free slots";
         match watcher {
-            None => wait_noting(self.strategy, left, what, poll, || self.counters.touch()),
-            Some(w) => super::watched_wait(
-                self.strategy,
-                left,
-                what,
-                poll,
-                || {
-                    let current = tables.claim().load(Ordering::SeqCst);
-                    w.watch.check(
-                        w.segment,
-                        &tables,
-                        w.policy,
-                        current + n - capacity,
-                        current,
-                    )
-                },
-                || self.counters.touch(),
-            ),
+            None => wait_until(self.strategy, left, what, poll),
+            Some(w) => super::watched_wait(self.strategy, left, what, poll, || {
+                let current = tables.claim().load(Ordering::SeqCst);
+                w.watch.check(
+                    w.segment,
+                    &tables,
+                    w.policy,
+                    current + n - capacity,
+                    current,
+                )
+            }),
         }
         .map_err(|e| match e {
             Error::Timeout { what, .. } => {

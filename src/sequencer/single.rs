@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::sequence::{SharedSequence, Wakeups};
 use crate::slots::Slots;
 use crate::table::Tables;
-use crate::wait::{wait_noting, Poll, WaitStrategy};
+use crate::wait::{wait_until, Poll, WaitStrategy};
 use std::time::Duration;
 
 /// Process-local state of the ring's single producer.
@@ -145,18 +145,11 @@ impl SingleSequencer {
         };
         let what = "consumers to free slots";
         match watcher {
-            None => wait_noting(self.strategy, timeout, what, poll, || self.counters.touch()),
-            Some(w) => super::watched_wait(
-                self.strategy,
-                timeout,
-                what,
-                poll,
-                || {
-                    w.watch
-                        .check(w.segment, &tables, w.policy, wrap_point, published)
-                },
-                || self.counters.touch(),
-            ),
+            None => wait_until(self.strategy, timeout, what, poll),
+            Some(w) => super::watched_wait(self.strategy, timeout, what, poll, || {
+                w.watch
+                    .check(w.segment, &tables, w.policy, wrap_point, published)
+            }),
         }
         .inspect_err(|e| {
             if matches!(e, Error::Timeout { .. }) {
