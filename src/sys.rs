@@ -92,16 +92,31 @@ pub fn membarrier_registered() -> bool {
     if seen != 0 && seen & !1 == me {
         return seen & 1 == 1;
     }
-    let ok = membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED);
+    let ok = !refused_by_fault() && membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED);
     REGISTERED.store(me | u64::from(ok), Ordering::Relaxed);
     ok
 }
 
+/// Fault harness: `DMP_FAULTS=membarrier.register=drop` makes this process
+/// one where the kernel refuses membarrier (the fenced fallback).
+fn refused_by_fault() -> bool {
+    #[cfg(feature = "fault-injection")]
+    {
+        crate::fault::hit("membarrier.register").is_err()
+    }
+    #[cfg(not(feature = "fault-injection"))]
+    {
+        false
+    }
+}
+
 /// Executes a full memory barrier on every CPU running a thread of a
 /// registered process (`MEMBARRIER_CMD_GLOBAL_EXPEDITED`, about a
-/// microsecond). Returns `false` if the kernel refused.
+/// microsecond). Returns `false` if the kernel refused, and without trying
+/// in a process whose registration was refused (a seccomp filter refuses
+/// both).
 pub fn barrier_all_registered() -> bool {
-    membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)
+    membarrier_registered() && membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)
 }
 
 /// Reserves `len` bytes of backing store for `file` so that later page

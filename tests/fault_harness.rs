@@ -1110,3 +1110,62 @@ fn same_seed_same_trace() {
     );
     assert!(a.len() > 3, "the plan records the schedule");
 }
+
+/// The wake-up handshake across processes of both kinds: one where the
+/// kernel grants membarrier (light writer, barrier before sleeping) and one
+/// where it is refused (`membarrier.register=drop`: fenced writer, sleeps
+/// in 1 ms slices). A paced blocking producer and a blocking consumer, each
+/// way round, move every event, checked by the consumer; the fault must
+/// have fired, so the fallback really ran.
+#[test]
+fn wake_ups_work_between_light_and_fenced_processes() {
+    let _serial = serial();
+    let dmp = fault_dmp();
+    let count = "3000";
+    for refused in ["consumer", "producer"] {
+        let shm = ShmName::new(&format!("fenced-{refused}"));
+        let mut create = Command::new(&dmp);
+        create.args(["create", &shm.0, "--capacity", "64", "--slot-size", "16"]);
+        let (ok, out) = support::run(create, "dmp create", BOUND);
+        assert!(ok, "{out}");
+        let fault = |who: &str, cmd: &mut Command| {
+            if who == refused {
+                cmd.env("DMP_FAULTS", "membarrier.register=drop");
+            }
+        };
+        let mut c = Command::new(&dmp);
+        c.args(["consume", &shm.0, "--name", "c", "--count", count])
+            .args(["--wait", "block", "--timeout-ms", "20000"]);
+        fault("consumer", &mut c);
+        let mut consumer = Proc::spawn(c, "blocking consumer");
+        consumer.wait_line("ready", BOUND);
+        let mut p = Command::new(&dmp);
+        p.args(["produce", &shm.0, "--count", count, "--first", "0"])
+            .args([
+                "--wait",
+                "block",
+                "--pause-us",
+                "100",
+                "--timeout-ms",
+                "20000",
+            ]);
+        fault("producer", &mut p);
+        let (ok, produced) = Proc::spawn(p, "paced blocking producer").finish(BOUND);
+        assert!(ok, "producer: {produced}");
+        let (ok, consumed) = consumer.finish(BOUND);
+        assert!(ok, "consumer: {consumed}");
+        assert!(
+            consumed.contains("consumed 3000 events") && consumed.contains("last event 2999"),
+            "{consumed}"
+        );
+        let log = if refused == "consumer" {
+            &consumed
+        } else {
+            &produced
+        };
+        assert!(
+            log.contains("fault: membarrier.register"),
+            "the {refused} did not take the fallback: {log}"
+        );
+    }
+}
