@@ -1212,22 +1212,31 @@ pub extern "C" fn dmp_publish_one(
     })
 }
 
-/// `len` bytes at `event` for a slot of `slot_size`: refused when too long,
-/// or null with a non-zero length.
+/// `len` bytes at `event` for a slot of `slot_size` (see [`event_len`]).
 #[inline]
 fn event_bytes<'a>(event: *const c_void, len: usize, slot_size: usize) -> Result<&'a [u8]> {
-    if len > slot_size {
-        return Err(event_too_long(len, slot_size));
-    }
-    if len == 0 {
+    if !event_len(event.is_null(), len, slot_size, "event")? {
         return Ok(&[]);
-    }
-    if event.is_null() {
-        return Err(Error::NullPointer("event"));
     }
     // SAFETY: non-null, and the caller passes `len` readable bytes (the
     // documented contract of the calls taking an event and its length).
     Ok(unsafe { std::slice::from_raw_parts(event as *const u8, len) })
+}
+
+/// Checks an event buffer's length against the slot size and its pointer
+/// against null; `Ok(false)` for an empty buffer (any pointer).
+#[inline]
+fn event_len(null: bool, len: usize, slot_size: usize, name: &'static str) -> Result<bool> {
+    if len > slot_size {
+        return Err(event_too_long(len, slot_size));
+    }
+    if len == 0 {
+        return Ok(false);
+    }
+    if null {
+        return Err(Error::NullPointer(name));
+    }
+    Ok(true)
 }
 
 #[cold]
@@ -1470,17 +1479,11 @@ pub extern "C" fn dmp_consume_one(
 }
 
 /// `len` writable bytes at `buf` for a slot of `slot_size` (see
-/// [`event_bytes`]).
+/// [`event_len`]).
 #[inline]
 fn buffer_bytes<'a>(buf: *mut c_void, len: usize, slot_size: usize) -> Result<&'a mut [u8]> {
-    if len > slot_size {
-        return Err(event_too_long(len, slot_size));
-    }
-    if len == 0 {
+    if !event_len(buf.is_null(), len, slot_size, "buf")? {
         return Ok(&mut []);
-    }
-    if buf.is_null() {
-        return Err(Error::NullPointer("buf"));
     }
     // SAFETY: non-null, and the caller passes `len` writable bytes that no
     // other thread uses during the call (documented contract).

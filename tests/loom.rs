@@ -487,26 +487,11 @@ mod models {
     // checks that no sleeper misses its wake-up. These are the three
     // handshakes alone, explored without a preemption bound.
 
-    /// A consumer sleeps on the cursor; the producer's publish wakes it.
-    fn consumer_sleeps_on_cursor(m: Membarrier) {
+    /// A consumer sleeps, on the cursor (single-producer `options`) or on
+    /// the notice (multi-producer); the producer's publish wakes it.
+    fn consumer_sleeps(options: RingOptions, m: Membarrier) {
         let _mode = MembarrierMode::set(m);
-        let (ring, (mut c, mut p)) = ring(small(2), |r| {
-            let c = r.consumer("c", &[], WaitStrategy::Blocking).unwrap();
-            (c, r.producer(WaitStrategy::Blocking).unwrap())
-        });
-        let t = thread::spawn(move || {
-            assert_eq!(c.wait_for(0, WAIT).unwrap(), 0);
-            c
-        });
-        p.send(&7u64, WAIT).unwrap();
-        drop((t.join().unwrap(), p, ring));
-    }
-
-    /// A consumer of a multi-producer ring sleeps on the notice; a
-    /// producer's publish wakes it.
-    fn consumer_sleeps_on_notice(m: Membarrier) {
-        let _mode = MembarrierMode::set(m);
-        let (ring, (mut c, mut p)) = ring(multi(2), |r| {
+        let (ring, (mut c, mut p)) = ring(options, |r| {
             let c = r.consumer("c", &[], WaitStrategy::Blocking).unwrap();
             (c, r.producer(WaitStrategy::Blocking).unwrap())
         });
@@ -544,14 +529,14 @@ mod models {
     #[test]
     fn futex_consumer_sleeps_on_cursor() {
         explore("futex_consumer_sleeps_on_cursor", NO_BOUND, || {
-            consumer_sleeps_on_cursor(Membarrier::Works)
+            consumer_sleeps(small(2), Membarrier::Works)
         });
     }
 
     #[test]
     fn futex_consumer_sleeps_on_notice() {
         explore("futex_consumer_sleeps_on_notice", NO_BOUND, || {
-            consumer_sleeps_on_notice(Membarrier::Works)
+            consumer_sleeps(multi(2), Membarrier::Works)
         });
     }
 
@@ -565,14 +550,14 @@ mod models {
     #[test]
     fn futex_fenced_consumer_sleeps_on_cursor() {
         explore("futex_fenced_consumer_sleeps_on_cursor", NO_BOUND, || {
-            consumer_sleeps_on_cursor(Membarrier::Refused)
+            consumer_sleeps(small(2), Membarrier::Refused)
         });
     }
 
     #[test]
     fn futex_fenced_consumer_sleeps_on_notice() {
         explore("futex_fenced_consumer_sleeps_on_notice", NO_BOUND, || {
-            consumer_sleeps_on_notice(Membarrier::Refused)
+            consumer_sleeps(multi(2), Membarrier::Refused)
         });
     }
 
