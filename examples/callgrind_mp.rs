@@ -1,7 +1,9 @@
 //! Profiling aid (not part of the build's tests): one thread moves events
 //! through a ring in batches, producer then consumer, so that callgrind
 //! counts the instructions per event of each mode repeatably.
-//! `callgrind_mp {sp|mp} {packed|stamped} EVENTS BATCH`
+//! `callgrind_mp {sp|mp} {packed|stamped} EVENTS BATCH`; a BATCH of 0
+//! moves each event with the one-event calls (`publish_with`,
+//! `consume_with`).
 use disruptor_mp::{Location, ProducerMode, Ring, RingOptions, WaitStrategy};
 use std::time::Duration;
 
@@ -33,6 +35,17 @@ fn main() {
     let t = Duration::from_secs(1);
     let mut sum = 0u64;
     let mut i = 0;
+    if batch == 0 {
+        for n in 0..events {
+            p.publish_with(t, |s| s[..8].copy_from_slice(&n.to_le_bytes()))
+                .unwrap();
+            sum = c
+                .consume_with(t, |_, s| sum.wrapping_add(s[0] as u64))
+                .unwrap();
+        }
+        println!("{sum}");
+        return;
+    }
     while i < events {
         let first = p.claim(batch, t).unwrap();
         let last = first + batch as i64 - 1;

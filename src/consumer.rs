@@ -664,6 +664,24 @@ impl ConsumerCore {
         if seq <= self.available && !(self.multi && self.may_be_abandoned(seq)) {
             return Ok(seq);
         }
+        // Caught up with a single producer: one load tells whether `seq`
+        // is there (its stamp, or the cursor in packed rings), before any
+        // call. A stamped ring returns `seq` alone and leaves the cursor
+        // line to the producer.
+        if let Barrier::Cursor(cursor) = &self.barrier {
+            if self.slots.stamped() {
+                if self.slots.is_published(seq) {
+                    self.available = seq;
+                    return Ok(seq);
+                }
+            } else {
+                let available = cursor.get();
+                if available >= seq {
+                    self.available = self.clamp(available);
+                    return Ok(seq);
+                }
+            }
+        }
         self.next_event_slow(segment, timeout)
     }
 

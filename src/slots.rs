@@ -133,6 +133,9 @@ pub struct Slots {
     slot_size: usize,
     /// Whether the slots are packed (no inline stamps).
     packed: bool,
+    /// Whether availability is kept per slot (inline stamps or flags):
+    /// one load on the one-event paths instead of two null tests.
+    stamped: bool,
     /// First stamp (null: no inline stamps) and the distance between them.
     stamps: *mut u8,
     stamp_stride: u64,
@@ -181,6 +184,7 @@ impl Slots {
             stride: layout.stride,
             slot_size: layout.params.slot_size as usize,
             packed,
+            stamped: !stamps.is_null() || !flags.is_null(),
             stamps,
             stamp_stride,
             flags,
@@ -228,7 +232,7 @@ impl Slots {
     /// packed single-producer ones).
     #[inline]
     pub fn stamped(&self) -> bool {
-        !self.stamps.is_null() || !self.flags.is_null()
+        self.stamped
     }
 
     /// Whether availability is kept in one-byte flags (packed
@@ -347,9 +351,9 @@ impl Slots {
     /// are visible to whoever sees a stamp). Nothing to do without stamps.
     #[inline(always)]
     pub fn mark_published(&self, lo: i64, hi: i64) {
-        // One event at a time, a multi-producer publish has no further
-        // stamps: no call.
-        if lo <= hi {
+        // Packed single-producer rings have no stamps, and one event at a
+        // time a multi-producer publish has no further ones: no call.
+        if lo <= hi && self.stamped() {
             self.mark_run(lo, hi);
         }
     }
