@@ -44,3 +44,24 @@ fn one_producer_two_consumers_in_one_process() {
     assert_eq!(got_b, got_a);
     Ring::unlink(&loc).unwrap();
 }
+
+/// A consumer of a single producer's stamped ring reads a short run of
+/// published events from their stamps, and a long one up to the cursor;
+/// both end at the last published event, never past it.
+#[test]
+fn a_stamped_batch_ends_at_the_last_published_event() {
+    let loc = Location::shm(format!("dmp-smoke-batch-{}", std::process::id()));
+    let ring = Ring::create(&loc, &RingOptions::new().capacity(256).slot_size(8)).unwrap();
+    Ring::unlink(&loc).unwrap();
+    let mut c = ring.consumer("c", &[], WaitStrategy::Yield).unwrap();
+    let mut p = ring.producer(WaitStrategy::Yield).unwrap();
+    let t = Duration::from_secs(5);
+    for (events, expect_last) in [(5u64, 4i64), (100, 104), (1, 105)] {
+        for i in 0..events {
+            p.send(&i, t).unwrap();
+        }
+        let next = c.next_sequence();
+        assert_eq!(c.wait_for(next, t).unwrap(), expect_last, "after {events}");
+        c.commit(expect_last).unwrap();
+    }
+}
