@@ -275,6 +275,9 @@ pub struct WorkerArgs {
     /// (and which API the consumer reads through).
     #[arg(long, value_enum, default_value_t = OneStyle::RustApi)]
     style: OneStyle,
+    /// One-event producers: rounds of work computed before each event.
+    #[arg(long, default_value_t = 0)]
+    work: u32,
 }
 
 // ---------------------------------------------------------------------------
@@ -2202,19 +2205,19 @@ impl Results {
     }
 
     /// A one-event row's rate.
-    fn one_rate(&self, size: usize, key: &str) -> f64 {
-        one::one_rate(&self.one, size, key)
+    fn one_rate(&self, spec: one::OneSpec) -> f64 {
+        one::one_rate(&self.one, spec)
     }
 
     /// A one-event row's rate over the hand-written one-event ring's.
-    fn one_vs_hand_written(&self, size: usize, key: &str) -> f64 {
-        self.one_rate(size, key) / self.one_rate(size, one::HAND_WRITTEN_KEY)
+    fn one_vs_hand_written(&self, spec: one::OneSpec) -> f64 {
+        self.one_rate(spec) / self.one_rate(spec.hand_written())
     }
 
     /// The same, round by round.
-    fn one_rounds_vs_hand_written(&self, size: usize, key: &str) -> Vec<f64> {
-        let base = one::one_rounds(&self.one, size, one::HAND_WRITTEN_KEY);
-        one::one_rounds(&self.one, size, key)
+    fn one_rounds_vs_hand_written(&self, spec: one::OneSpec) -> Vec<f64> {
+        let base = one::one_rounds(&self.one, spec.hand_written());
+        one::one_rounds(&self.one, spec)
             .iter()
             .zip(base)
             .map(|(v, b)| v / b)
@@ -2422,7 +2425,7 @@ pub fn run(a: &BenchArgs) -> CmdResult {
             let what = format!(
                 "{tag}one per claim/publish {}B {}, {events} events",
                 s.size,
-                s.kind.label()
+                s.label()
             );
             let r = step(
                 "bench",
@@ -2614,18 +2617,30 @@ fn targets(r: &Results) -> Vec<Target> {
             v <= 1.2,
         );
     }
-    for size in [8usize, 64] {
-        for &style in OneStyle::all() {
-            let i = style.info();
-            let v = r.one_rate(size, i.key) / r.one_rate(size, i.base.key());
-            add(
-                format!("one-event {}/{} {size}B", i.short, i.base.short()),
-                format!("one_event_{}_vs_{}_{size}", i.snake, i.base.snake()),
-                v,
-                i.goal,
-                v >= i.at_least,
-            );
-        }
+    for row in &r.one {
+        let (s, Some(base)) = (row.spec, row.spec.base()) else {
+            continue;
+        };
+        let one::OneKind::Ring(style) = s.kind else {
+            continue;
+        };
+        let (i, size) = (style.info(), s.size);
+        let (work, work_key) = match s.work {
+            0 => (String::new(), String::new()),
+            w => (format!(", work {w}"), format!("_work_{w}")),
+        };
+        let v = r.one_rate(s) / r.one_rate(base);
+        add(
+            format!("one-event {}/{} {size}B{work}", i.short, i.base.short()),
+            format!(
+                "one_event_{}_vs_{}_{size}{work_key}",
+                i.snake,
+                i.base.snake()
+            ),
+            v,
+            i.goal,
+            v >= i.at_least,
+        );
     }
     let v = r.p50("dmp_blocking_paced") / r.p50("uds_paced");
     add(
@@ -2794,6 +2809,14 @@ fn print_table(r: &Results) {
         "up and every event crosses between the cores on its own; in the thousands, the producer runs about a ring ahead. Rates"
     );
         println!("of either ring swing between the two regimes from run to run: look at every round (--json) before trusting one figure.");
+        println!(
+            "\"work {}/event\": the producer computes {} rounds of xorshift before each event, as a producer that decodes or builds",
+            one::WORK_ROUNDS,
+            one::WORK_ROUNDS
+        );
+        println!(
+            "its events does; without it the hand-written producer does nothing but two stores per event, which holds it a ring ahead."
+        );
         println!();
         println!(
             "{:<68} {:>14} {:>8} {:>15} {:>9}",
@@ -2803,13 +2826,13 @@ fn print_table(r: &Results) {
             let s = &row.spec;
             println!(
                 "{:<68} {:>14} {:>8} {:>15} {:>9}",
-                format!("{:>2}B {}", s.size, s.kind.label()),
+                format!("{:>2}B {}", s.size, s.label()),
                 fmt_rate(row.rate()),
                 row.best()
                     .map(Throughput::mb_per_sec)
                     .filter(|v| v.is_finite())
                     .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
-                fmt_ratio(r.one_vs_hand_written(s.size, s.kind.key())),
+                fmt_ratio(r.one_vs_hand_written(*s)),
                 row.best()
                     .map(|t| t.avg_batch)
                     .filter(|v| v.is_finite())
@@ -2933,22 +2956,23 @@ fn json(r: &Results) -> String {
         .iter()
         .map(|row| {
             let s = &row.spec;
-            let key = s.kind.key();
+            let key = s.key();
             format!(
-                "{{\"size\":{},\"workload\":\"{}\",\"label\":\"{}\",\"events\":{},\"events_per_sec\":{},\
+                "{{\"size\":{},\"work\":{},\"workload\":\"{}\",\"label\":\"{}\",\"events\":{},\"events_per_sec\":{},\
                  \"mb_per_sec\":{},\"vs_hand_written\":{},\"consumer_avg_batch\":{},\
                  \"rounds_events_per_sec\":[{}],\"rounds_vs_hand_written\":[{}]}}",
                 s.size,
+                s.work,
                 key,
-                s.kind.label(),
+                s.label(),
                 row.best().map_or(0, |t| t.events),
                 json_num(row.rate()),
                 json_num(row.best().map_or(f64::NAN, Throughput::mb_per_sec)),
-                json_num(r.one_vs_hand_written(s.size, key)),
+                json_num(r.one_vs_hand_written(*s)),
                 json_num(row.best().map_or(f64::NAN, |t| t.avg_batch)),
                 list(row.rounds.iter().map(|t| json_num(t.events_per_sec)).collect()),
                 list(
-                    r.one_rounds_vs_hand_written(s.size, key)
+                    r.one_rounds_vs_hand_written(*s)
                         .into_iter()
                         .map(json_num)
                         .collect()

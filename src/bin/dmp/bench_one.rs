@@ -163,14 +163,6 @@ impl OneStyle {
 }
 
 impl Base {
-    /// The key of the row this names.
-    pub(crate) fn key(self) -> &'static str {
-        match self {
-            Base::HandWritten => HAND_WRITTEN_KEY,
-            Base::Style(s) => s.info().key,
-        }
-    }
-
     /// The targets table's name of the row.
     pub(crate) fn short(self) -> &'static str {
         match self {
@@ -217,11 +209,76 @@ impl OneKind {
     }
 }
 
-/// A one-event row: event size and transport.
+/// A one-event row: event size, the producer's own work per event and
+/// transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct OneSpec {
     pub size: usize,
+    /// Rounds of [`produce`] the producer computes before each event (0:
+    /// none, the producer loop does nothing but publish).
+    pub work: u32,
     pub kind: OneKind,
+}
+
+impl OneSpec {
+    /// The table's name of the row, after its size.
+    pub(crate) fn label(&self) -> String {
+        match self.work {
+            0 => self.kind.label().to_string(),
+            w => format!("{}, work {w}/event", self.kind.label()),
+        }
+    }
+
+    /// The JSON name of the row's workload.
+    pub(crate) fn key(&self) -> String {
+        match self.work {
+            0 => self.kind.key().to_string(),
+            w => format!("{}_work_{w}", self.kind.key()),
+        }
+    }
+
+    /// The row of the same size and work this one is compared with.
+    pub(crate) fn base(&self) -> Option<OneSpec> {
+        let kind = match self.kind {
+            OneKind::HandWritten => return None,
+            OneKind::Ring(style) => match style.info().base {
+                Base::HandWritten => OneKind::HandWritten,
+                Base::Style(s) => OneKind::Ring(s),
+            },
+        };
+        Some(OneSpec { kind, ..*self })
+    }
+
+    /// The row of the same size and work on the hand-written ring.
+    pub(crate) fn hand_written(&self) -> OneSpec {
+        OneSpec {
+            kind: OneKind::HandWritten,
+            ..*self
+        }
+    }
+}
+
+/// The producer's work per event in the rows with work: what a producer
+/// that computes its events (decodes a tick, fills an order) spends
+/// between publications. Without it, the hand-written ring's producer does
+/// nothing but two stores per event; rings whose producer does anything
+/// more fall from "the producer runs a ring ahead" into "every event
+/// crosses between the cores on its own" (seen here: two rounds of a
+/// loop per event cut the hand-written ring's 8-byte rate 4x), so the rows
+/// without work compare regimes as much as rings.
+pub(crate) const WORK_ROUNDS: u32 = 16;
+
+/// `rounds` dependent xorshift steps from `i`, which the optimiser cannot
+/// drop: the producer's own work per event in the rows with work.
+#[inline]
+pub(crate) fn produce(i: u64, rounds: u32) {
+    let mut x = i | 1;
+    for _ in 0..rounds {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    std::hint::black_box(x);
 }
 
 /// A one-event row and its rounds; the best round counts.
@@ -244,33 +301,42 @@ impl OneRow {
 }
 
 /// The one-event rows of a run: for 8- and 64-byte events, the
-/// hand-written ring first, then every producer style.
+/// hand-written ring first, then every producer style; then 8-byte events
+/// whose producer works [`WORK_ROUNDS`] per event, on the hand-written
+/// ring and with the Rust calls.
 pub(crate) fn one_rows() -> Vec<OneRow> {
-    let mut rows = Vec::new();
-    for size in [8usize, 64] {
-        let kinds = std::iter::once(OneKind::HandWritten)
-            .chain(OneStyle::all().iter().map(|&s| OneKind::Ring(s)));
-        for kind in kinds {
-            rows.push(OneRow {
-                spec: OneSpec { size, kind },
-                rounds: Vec::new(),
-            });
-        }
-    }
-    rows
+    let every = std::iter::once(OneKind::HandWritten)
+        .chain(OneStyle::all().iter().map(|&s| OneKind::Ring(s)));
+    let specs = [8usize, 64]
+        .into_iter()
+        .flat_map(|size| every.clone().map(move |kind| (size, 0, kind)))
+        .chain(
+            [
+                OneKind::HandWritten,
+                OneKind::Ring(OneStyle::RustApi),
+                OneKind::Ring(OneStyle::RustOne),
+            ]
+            .map(|kind| (8, WORK_ROUNDS, kind)),
+        );
+    specs
+        .map(|(size, work, kind)| OneRow {
+            spec: OneSpec { size, work, kind },
+            rounds: Vec::new(),
+        })
+        .collect()
 }
 
-/// The rate of the row of `size` and `key`.
-pub(crate) fn one_rate(rows: &[OneRow], size: usize, key: &str) -> f64 {
+/// The rate of the row of `spec`.
+pub(crate) fn one_rate(rows: &[OneRow], spec: OneSpec) -> f64 {
     rows.iter()
-        .find(|r| r.spec.size == size && r.spec.kind.key() == key)
+        .find(|r| r.spec == spec)
         .map_or(f64::NAN, OneRow::rate)
 }
 
-/// The rates of the row of `size` and `key`, round by round.
-pub(crate) fn one_rounds(rows: &[OneRow], size: usize, key: &str) -> Vec<f64> {
+/// The rates of the row of `spec`, round by round.
+pub(crate) fn one_rounds(rows: &[OneRow], spec: OneSpec) -> Vec<f64> {
     rows.iter()
-        .find(|r| r.spec.size == size && r.spec.kind.key() == key)
+        .find(|r| r.spec == spec)
         .map(|r| r.rounds.iter().map(|t| t.events_per_sec).collect())
         .unwrap_or_default()
 }
@@ -322,6 +388,8 @@ pub(crate) fn one_throughput(plan: &Plan, spec: OneSpec, events: u64) -> BoxResu
         size.to_string(),
         "--batch".into(),
         "1".into(),
+        "--work".into(),
+        spec.work.to_string(),
         "--capacity".into(),
         plan.capacity.to_string(),
     ]);
@@ -369,6 +437,7 @@ fn rust_one_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
     ready()?;
     let start = Instant::now();
     for i in 0..a.events {
+        produce(i, a.work);
         let mut written = Ok(());
         p.publish_with(STALL, |slot| written = write_event(slot, size, i))
             .map_err(waiting("a free slot"))?;
@@ -409,6 +478,7 @@ fn rust_api_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
     ready()?;
     let start = Instant::now();
     for i in 0..a.events {
+        produce(i, a.work);
         let seq = p.claim(1, STALL).map_err(waiting("a free slot"))?;
         write_event(p.slot_mut(seq)?, size, i)?;
         p.publish(seq, seq)?;
@@ -553,6 +623,7 @@ fn c_abi_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
     ready()?;
     let start = Instant::now();
     for i in 0..a.events {
+        produce(i, a.work);
         let mut seq = 0i64;
         let st = ffi::dmp_claim(p.0, 1, STALL_NS, &mut seq);
         if st != DMP_STATUS_OK {
@@ -586,6 +657,7 @@ fn c_one_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
     let mut event = vec![0u8; n];
     let start = Instant::now();
     for i in 0..a.events {
+        produce(i, a.work);
         write_event(&mut event[..n], size, i)?;
         let st = ffi::dmp_publish_one(
             p.0,
@@ -718,6 +790,7 @@ pub(crate) fn one_floor_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<
     let start = Instant::now();
     let mut cached_tail = 0u64;
     for i in 0..a.events {
+        produce(i, a.work);
         if i - cached_tail >= a.capacity {
             cached_tail = spin_until("a free record", || {
                 let t = tail.load(Ordering::Acquire);
@@ -768,26 +841,35 @@ mod tests {
     #[test]
     fn styles_have_distinct_names_and_targets_with_rows() {
         let rows = one_rows();
-        let mut keys: Vec<&str> = rows.iter().map(|r| r.spec.kind.key()).collect();
+        // The JSON names a row by its size and workload key.
+        let mut keys: Vec<(usize, String)> =
+            rows.iter().map(|r| (r.spec.size, r.spec.key())).collect();
         keys.sort_unstable();
+        let n = keys.len();
         keys.dedup();
-        assert_eq!(keys.len(), OneStyle::all().len() + 1);
+        assert_eq!(keys.len(), n, "two rows share a JSON key");
         for &style in OneStyle::all() {
             // `--style` is spelled as clap parses it.
             let parsed = <OneStyle as clap::ValueEnum>::from_str(style.info().cli, false);
             assert_eq!(parsed, Ok(style));
-            let base = style.info().base;
-            assert_ne!(base, Base::Style(style));
+            assert_ne!(style.info().base, Base::Style(style));
             for size in [8, 64] {
-                for key in [style.key(), base.key()] {
-                    assert!(
-                        rows.iter()
-                            .any(|r| r.spec.size == size && r.spec.kind.key() == key),
-                        "no {size}B row {key}"
-                    );
-                }
+                let spec = OneSpec {
+                    size,
+                    work: 0,
+                    kind: OneKind::Ring(style),
+                };
+                assert!(rows.iter().any(|r| r.spec == spec), "no row {spec:?}");
             }
         }
+        // Every row's base and hand-written rows are measured too.
+        for r in &rows {
+            let base = r.spec.base().into_iter();
+            for other in base.chain([r.spec.hand_written()]) {
+                assert!(rows.iter().any(|x| x.spec == other), "no row {other:?}");
+            }
+        }
+        assert!(rows.iter().any(|r| r.spec.work > 0));
     }
 
     fn args(name: &str, style: OneStyle, events: u64, capacity: u64, size: usize) -> WorkerArgs {
@@ -808,6 +890,7 @@ mod tests {
             go: false,
             optional: false,
             style,
+            work: 0,
         }
     }
 
