@@ -68,7 +68,7 @@ events="${events:-20000000}"
 rounds="${rounds:-5}"
 
 if [[ -z "$dmp" ]]; then
-    (cd "$repo" && cargo build --release --locked --lib --bin dmp) >&2
+    (cd "$repo" && cargo build --release --locked -p disruptor-mp -p dmp) >&2
     out="${CARGO_TARGET_DIR:-$repo/target}/release"
     dmp="$out/dmp"
     libdir="$out"

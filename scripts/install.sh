@@ -60,8 +60,8 @@ if [[ -z "$artefacts" ]]; then
     target_dir="${CARGO_TARGET_DIR:-$repo/target}"
     log="$(mktemp)"
     trap 'rm -f "$log"' EXIT
-    echo "== cargo rustc --release --lib (target dir $target_dir)"
-    (cd "$repo" && cargo rustc --release --lib --locked -- --print native-static-libs) 2>&1 | tee "$log" >&2
+    echo "== cargo rustc -p disruptor-mp --release --lib (target dir $target_dir)"
+    (cd "$repo" && cargo rustc -p disruptor-mp --release --lib --locked -- --print native-static-libs) 2>&1 | tee "$log" >&2
     printed="$(sed -n 's/^note: native-static-libs: //p' "$log" | tail -n 1)"
     if [[ -n "$printed" && "$printed" != "$native_libs" ]]; then
         echo "install.sh: the static library now needs: $printed" >&2

@@ -13,9 +13,7 @@ use support::{dmp, run, Proc, ShmName};
 const T: Duration = Duration::from_secs(120);
 
 fn c_source(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/c")
-        .join(name)
+    support::repo_root().join("tests/c").join(name)
 }
 
 /// The C programs, built once per test process.

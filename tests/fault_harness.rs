@@ -17,7 +17,7 @@ mod support;
 use serde_json::{json, Value};
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitStatus};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -51,7 +51,7 @@ const CLASSES: [&str; 7] = [
 fn fault_dmp() -> PathBuf {
     static DMP: OnceLock<PathBuf> = OnceLock::new();
     DMP.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = support::repo_root();
         let target = root.join("target").join("faults");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let started = Instant::now();
@@ -60,6 +60,8 @@ fn fault_dmp() -> PathBuf {
             .args([
                 "build",
                 "--release",
+                "-p",
+                "dmp",
                 "--features",
                 "fault-injection",
                 "--bin",
@@ -1009,9 +1011,7 @@ fn run_seed(seed: u64) -> (Vec<String>, PathBuf) {
             if left.is_empty() { "ok" } else { "VIOLATED" }
         ));
     }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("fault-traces");
+    let dir = support::repo_root().join("target").join("fault-traces");
     std::fs::create_dir_all(&dir).expect("trace directory");
     let path = dir.join(format!("{seed}.json"));
     let trace = r.trace(failure.as_deref());

@@ -47,7 +47,10 @@ fn checked_in_header_is_current() {
 
 #[test]
 fn shared_library_exports_only_dmp_symbols_and_has_a_soname() {
-    let lib = disruptor_mp_test_support::shared_library();
+    // `cargo test` builds every crate type of the library into
+    // `target/<profile>/deps`, beside this test's executable.
+    let exe = std::env::current_exe().expect("test exe path");
+    let lib = exe.with_file_name("libdisruptor_mp.so");
     assert!(lib.exists(), "{} not built", lib.display());
     let nm = std::process::Command::new("nm")
         .args(["-D", "--defined-only"])
@@ -74,6 +77,3 @@ fn shared_library_exports_only_dmp_symbols_and_has_a_soname() {
         "no SONAME {soname}: {text}"
     );
 }
-
-#[path = "support/mod.rs"]
-mod disruptor_mp_test_support;

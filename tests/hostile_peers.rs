@@ -335,7 +335,7 @@ fn scenario(mode: Mode, target: Target, seed: u64) -> String {
 fn hostile_abi_exe() -> &'static PathBuf {
     static P: OnceLock<PathBuf> = OnceLock::new();
     P.get_or_init(|| {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/hostile_abi.c");
+        let src = support::repo_root().join("tests/c/hostile_abi.c");
         support::compile_c(&[&src], "hostile_abi", false)
     })
 }

@@ -28,7 +28,16 @@ fn loom_models() {
     let started = std::time::Instant::now();
     let status = Command::new(cargo)
         .current_dir(root)
-        .args(["test", "--release", "--test", "loom", "--", "--nocapture"])
+        .args([
+            "test",
+            "-p",
+            "disruptor-mp",
+            "--release",
+            "--test",
+            "loom",
+            "--",
+            "--nocapture",
+        ])
         .env("RUSTFLAGS", "--cfg loom")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env("CARGO_TARGET_DIR", root.join("target").join("loom"))

@@ -6,8 +6,8 @@ use super::*;
 #[test]
 fn install_layout_has_the_soname_chain_headers_and_package_files() {
     let pkg = package();
-    let v = env!("CARGO_PKG_VERSION");
-    let major = env!("CARGO_PKG_VERSION_MAJOR");
+    let v = disruptor_mp::VERSION;
+    let major = support::version().0;
     let expected = [
         "include/".to_string(),
         "include/disruptor_mp.h".into(),
@@ -86,7 +86,7 @@ fn pkg_config_reports_the_installed_package_and_follows_a_moved_prefix() {
     };
     assert_eq!(
         query(&moved, &["--modversion", "disruptor_mp"]).trim(),
-        env!("CARGO_PKG_VERSION")
+        disruptor_mp::VERSION
     );
     let cflags = query(&moved, &["--cflags", "disruptor_mp"]);
     let include = fs::canonicalize(moved.join("include")).unwrap();
@@ -167,9 +167,8 @@ pub(crate) fn find_package_probe(prefix: &Path, requested: &str) -> String {
 #[test]
 fn cmake_package_has_its_targets_and_applies_the_0x_version_rule() {
     let pkg = package();
-    let major: u32 = env!("CARGO_PKG_VERSION_MAJOR").parse().unwrap();
-    let minor: u32 = env!("CARGO_PKG_VERSION_MINOR").parse().unwrap();
-    let v = env!("CARGO_PKG_VERSION");
+    let (major, minor, patch) = support::version();
+    let v = disruptor_mp::VERSION;
 
     let out = find_package_probe(&pkg.prefix, &format!("{major}.{minor}"));
     assert!(out.contains(&format!("found=1 version={v}")), "{out}");
@@ -191,7 +190,6 @@ fn cmake_package_has_its_targets_and_applies_the_0x_version_rule() {
 
     // Same major (and, while it is 0, same minor): accepted. A newer
     // patch, the next major, and at 0.x another minor: refused.
-    let patch: u32 = env!("CARGO_PKG_VERSION_PATCH").parse().unwrap();
     let out = find_package_probe(&pkg.prefix, &format!("{major}.{minor}.0"));
     assert!(out.contains("found=1"), "{out}");
     let mut refused = vec![

@@ -48,7 +48,7 @@ const RUN: Duration = Duration::from_secs(120);
 const READY: Duration = Duration::from_secs(30);
 
 fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    support::repo_root()
 }
 
 /// Everything this test writes: `target/<profile>/packaging`.

@@ -3,10 +3,8 @@
 use super::*;
 
 pub(crate) fn python_lib(pkg: &Package) -> PathBuf {
-    pkg.prefix.join(format!(
-        "lib/libdisruptor_mp.so.{}",
-        env!("CARGO_PKG_VERSION_MAJOR")
-    ))
+    pkg.prefix
+        .join(format!("lib/libdisruptor_mp.so.{}", support::version().0))
 }
 
 /// `pip install`s python/ (from a copy, so no build files land in the

@@ -9,6 +9,22 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+/// The repository's top directory (these tests run as tests of the `dmp`
+/// crate, in tools/dmp, and read files of the whole tree).
+pub fn repo_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// The library's version, major, minor, patch (`disruptor_mp::VERSION`,
+/// not the tool's).
+pub fn version() -> (u32, u32, u32) {
+    let mut parts = disruptor_mp::VERSION
+        .split('.')
+        .map(|p| p.parse::<u32>().expect("numeric version"));
+    let mut next = || parts.next().expect("major.minor.patch");
+    (next(), next(), next())
+}
+
 /// Directory holding the built library (`target/<profile>`).
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test exe path");
@@ -218,7 +234,7 @@ pub fn compile_c_with(sources: &[&Path], exe_name: &str, cxx: bool, extra: &[&st
     std::fs::create_dir_all(&out_dir).unwrap();
     // The library's SONAME is libdisruptor_mp.so.<major>: give the loader
     // that name next to the executable (through the rpath).
-    let major = env!("CARGO_PKG_VERSION_MAJOR");
+    let major = version().0;
     let so = shared_library();
     // Replaced atomically (a new link renamed over the old one): a program
     // of another test may be starting meanwhile.
@@ -241,7 +257,7 @@ pub fn compile_c_with(sources: &[&Path], exe_name: &str, cxx: bool, extra: &[&st
         .cpp(cxx)
         .get_compiler();
     let exe = out_dir.join(exe_name);
-    let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("include");
+    let include = repo_root().join("include");
     let mut cmd = compiler.to_command();
     cmd.args(["-Wall", "-Wextra", "-Werror", "-g"])
         .args(extra)
