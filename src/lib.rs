@@ -22,11 +22,11 @@
 //! # Ok::<(), disruptor_mp::Error>(())
 //! ```
 //!
-//! Layers, bottom up: [`error`], `sys` (the only libc user), [`region`],
-//! [`layout`], [`segment`], [`sequence`], [`slots`], [`table`],
-//! [`counters`], [`wait`],
-//! [`liveness`], [`sequencer`], [`consumer`], [`ring`] (the safe facade)
-//! and `ffi` (the C ABI).
+//! Layers, bottom up (docs/ARCHITECTURE.md has the table):
+//! [`error`], `fault`, [`sys`] (the only libc user), [`sync`], [`layout`],
+//! [`region`], [`counters`], [`segment`], [`sequence`], [`slots`],
+//! [`table`], [`wait`], [`liveness`], [`sequencer`], [`consumer`],
+//! [`snapshot`], [`ring`] (the safe facade) and [`ffi`] (the C ABI).
 
 #![warn(unsafe_op_in_unsafe_fn, missing_docs)]
 
