@@ -272,10 +272,24 @@ impl Slots {
     fn stamp(&self, seq: i64) -> &AtomicI64 {
         debug_assert!(!self.stamps.is_null());
         let index = seq as u64 & self.mask;
-        // SAFETY: inline stamps lie inside their slot (see `new`), index <
-        // capacity. Stamps are 8-byte aligned (page-aligned base, strides
-        // and offsets multiples of 8) and only ever accessed atomically.
-        unsafe { crate::sync::atomic_at(self.stamps.add((index * self.stamp_stride) as usize)) }
+        self.stamp_at((index * self.stamp_stride) as usize)
+    }
+
+    /// The stamp at byte `at` of the stamps (inline stamps only): `at` is
+    /// `index * stamp_stride` for a slot index below the capacity.
+    #[inline(always)]
+    fn stamp_at(&self, at: usize) -> &AtomicI64 {
+        debug_assert!(
+            !self.stamps.is_null() && at < (self.capacity() * self.stamp_stride) as usize
+        );
+        // SAFETY: inline stamps lie inside their slot (see `new`) and `at`
+        // is the offset of the stamp of a slot index below the capacity,
+        // so the pointer stays inside the slot array.
+        let stamp = unsafe { self.stamps.add(at) };
+        // SAFETY: stamps are 8-byte aligned (page-aligned base, strides and
+        // offsets multiples of 8), live as long as the mapping (which
+        // outlives `self`) and are only ever accessed atomically.
+        unsafe { crate::sync::atomic_at(stamp) }
     }
 
     /// The word of eight flags holding slot `index`'s (flagged rings only),
@@ -286,10 +300,11 @@ impl Slots {
         debug_assert!(self.flagged() && index <= self.mask);
         // SAFETY: the availability array holds round_up(capacity, 8)
         // bytes, bounds-checked in `new`, and index < capacity, so the
-        // word at index & !7 lies inside it. Its base is line-aligned and
-        // the offset a multiple of 8; the array is only ever accessed as
-        // atomic 64-bit words.
-        unsafe { crate::sync::atomic_at(self.flags.add((index & !7) as usize)) }
+        // word at index & !7 lies inside it.
+        let word = unsafe { self.flags.add((index & !7) as usize) };
+        // SAFETY: its base is line-aligned and the offset a multiple of 8;
+        // the array is only ever accessed as atomic 64-bit words.
+        unsafe { crate::sync::atomic_at(word) }
     }
 
     /// The flag byte of `seq` (flagged rings only).
@@ -380,10 +395,8 @@ impl Slots {
             let mut lap_end = lo + (self.mask - index) as i64;
             let mut seq = lo;
             loop {
-                // SAFETY: as in `stamp`: `at` is the offset of the stamp of
-                // slot `seq & mask` (< capacity), 8-byte aligned, only
-                // accessed atomically.
-                let stamp: &AtomicI64 = unsafe { crate::sync::atomic_at(self.stamps.add(at)) };
+                // `at` is the offset of the stamp of slot `seq & mask`.
+                let stamp = self.stamp_at(at);
                 stamp.store(stamp_published(seq), Ordering::Release);
                 if seq == hi {
                     break;
@@ -498,10 +511,9 @@ impl Slots {
             let stop = limit.min(next | self.mask as i64);
             let mut at = ((next as u64 & self.mask) * self.stamp_stride) as usize;
             while next <= stop {
-                // SAFETY: as in `stamp`: `at` is the offset of the stamp
-                // of a slot (index < capacity, up to the lap's last),
-                // 8-byte aligned, only accessed atomically.
-                let stamp: &AtomicI64 = unsafe { crate::sync::atomic_at(self.stamps.add(at)) };
+                // `at` is the offset of the stamp of a slot (index <
+                // capacity, up to the lap's last).
+                let stamp = self.stamp_at(at);
                 let v = stamp.load(Ordering::Acquire);
                 if v != stamp_published(next) {
                     if v != stamp_abandoned(next) {

@@ -314,16 +314,17 @@ pub struct ClaimSnapshot {
 impl ClaimRecord {
     #[inline]
     fn parts(&self) -> (&AtomicU64, &AtomicI64, &AtomicI64, &AtomicU32) {
-        // SAFETY: built from bounds-checked, aligned region accessors; the
-        // mapping outlives the record (see the Send impl).
-        unsafe {
-            (
-                self.version.as_ref(),
-                self.lo.as_ref(),
-                self.hi.as_ref(),
-                self.state.as_ref(),
-            )
-        }
+        // SAFETY: (each of the four) built from bounds-checked, aligned
+        // region accessors; the mapping outlives the record (see the Send
+        // impl), and the atomics are only used as atomics.
+        let version = unsafe { self.version.as_ref() };
+        // SAFETY: as above.
+        let lo = unsafe { self.lo.as_ref() };
+        // SAFETY: as above.
+        let hi = unsafe { self.hi.as_ref() };
+        // SAFETY: as above.
+        let state = unsafe { self.state.as_ref() };
+        (version, lo, hi, state)
     }
 
     /// Rewrites the record (its producer only): plain stores on the
