@@ -659,32 +659,105 @@ pub mod counters {
     /// Owner kind: a consumer-table entry.
     pub const OWNER_CONSUMER: u32 = 2;
 
-    /// Ring-wide counters (ids 0..): id and label, in slot order.
-    pub const RING: [(u32, &str); 7] = [
-        (0, "attaches"),
-        (1, "detaches"),
-        (2, "abandoned sequences"),
-        (3, "producer back-pressure waits"),
-        (4, "futex wake-ups issued"),
-        (5, "consumer evictions"),
-        (6, "stalled-consumer alerts"),
-    ];
-    /// Per producer entry: (id, label), in slot order.
-    pub const PRODUCER: [(u32, &str); 5] = [
-        (16, "events published"),
-        (17, "batches published"),
-        (18, "claims that waited"),
-        (19, "claim timeouts"),
-        (20, "last activity (ns since epoch)"),
-    ];
-    /// Per consumer entry: (id, label), in slot order.
-    pub const CONSUMER: [(u32, &str); 5] = [
-        (32, "events consumed"),
-        (33, "batches consumed"),
-        (34, "waits"),
-        (35, "wait timeouts"),
-        (36, "last activity (ns since epoch)"),
-    ];
+    /// Declares a group of counters once: an index per counter (its slot
+    /// order in the group, as a `usize` constant), and for each owner of
+    /// the group its table of (id, label) in slot order, ids counted from
+    /// the owner's first id. A table that leaves an index without a label
+    /// does not compile.
+    macro_rules! catalog {
+        (
+            $(#[$gm:meta])* $group:ident { $( $(#[$dm:meta])* $name:ident ),+ $(,)? }
+            $( $(#[$tm:meta])* $table:ident from $base:literal { $( $key:ident => $label:literal ),+ $(,)? } )+
+        ) => {
+            $(#[$gm])*
+            #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+            #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+            #[repr(usize)]
+            pub enum $group { $( $(#[$dm])* $name ),+ }
+            impl $group {
+                /// Counters in the group.
+                pub const COUNT: usize = [$($group::$name),+].len();
+            }
+            $( $(#[$dm])* pub const $name: usize = $group::$name as usize; )+
+            $(
+                $(#[$tm])*
+                pub const $table: [(u32, &str); $group::COUNT] = {
+                    let mut t = [(u32::MAX, ""); $group::COUNT];
+                    $( t[$group::$key as usize] = ($base + $group::$key as u32, $label); )+
+                    let mut k = 0;
+                    while k < t.len() {
+                        assert!(t[k].0 != u32::MAX, "a counter without a label");
+                        k += 1;
+                    }
+                    t
+                };
+            )+
+        };
+    }
+
+    catalog! {
+        /// Ring-wide counters, in slot order.
+        RingCounter {
+            /// Index in [`RING`] of attaches.
+            ATTACHES,
+            /// Index in [`RING`] of detaches.
+            DETACHES,
+            /// Index in [`RING`] of the abandoned-sequences counter.
+            ABANDONED,
+            /// Index in [`RING`] of producer back-pressure waits.
+            BACK_PRESSURE_WAITS,
+            /// Index in [`RING`] of futex wake-ups.
+            WAKEUPS,
+            /// Index in [`RING`] of consumer evictions.
+            EVICTIONS,
+            /// Index in [`RING`] of stalled-consumer alerts.
+            STALL_ALERTS,
+        }
+        /// Ring-wide counters (ids 0..): id and label, in slot order.
+        RING from 0 {
+            ATTACHES => "attaches",
+            DETACHES => "detaches",
+            ABANDONED => "abandoned sequences",
+            BACK_PRESSURE_WAITS => "producer back-pressure waits",
+            WAKEUPS => "futex wake-ups issued",
+            EVICTIONS => "consumer evictions",
+            STALL_ALERTS => "stalled-consumer alerts",
+        }
+    }
+
+    catalog! {
+        /// Per-participant counters (the same indices for producers and
+        /// consumers), in slot order.
+        EntryCounter {
+            /// Events published or consumed.
+            EVENTS,
+            /// Batches published or consumed.
+            BATCHES,
+            /// Waits (claims that waited, waits for events).
+            WAITS,
+            /// Waits that timed out.
+            TIMEOUTS,
+            /// Last activity, ns since the Unix epoch.
+            ACTIVITY,
+        }
+        /// Per producer entry: (id, label), in slot order.
+        PRODUCER from 16 {
+            EVENTS => "events published",
+            BATCHES => "batches published",
+            WAITS => "claims that waited",
+            TIMEOUTS => "claim timeouts",
+            ACTIVITY => "last activity (ns since epoch)",
+        }
+        /// Per consumer entry: (id, label), in slot order.
+        CONSUMER from 32 {
+            EVENTS => "events consumed",
+            BATCHES => "batches consumed",
+            WAITS => "waits",
+            TIMEOUTS => "wait timeouts",
+            ACTIVITY => "last activity (ns since epoch)",
+        }
+    }
+
     /// Slot of ring-wide counter `k` (its index in [`RING`]).
     pub const fn ring_slot(k: usize) -> u64 {
         k as u64
@@ -704,31 +777,6 @@ pub mod counters {
             + max_producers as usize * PRODUCER.len()
             + max_consumers as usize * CONSUMER.len()) as u64
     }
-    /// Index in [`RING`] of the abandoned-sequences counter.
-    pub const ABANDONED: usize = 2;
-    /// Index in [`RING`] of attaches.
-    pub const ATTACHES: usize = 0;
-    /// Index in [`RING`] of detaches.
-    pub const DETACHES: usize = 1;
-    /// Index in [`RING`] of producer back-pressure waits.
-    pub const BACK_PRESSURE_WAITS: usize = 3;
-    /// Index in [`RING`] of futex wake-ups.
-    pub const WAKEUPS: usize = 4;
-    /// Index in [`RING`] of consumer evictions.
-    pub const EVICTIONS: usize = 5;
-    /// Index in [`RING`] of stalled-consumer alerts.
-    pub const STALL_ALERTS: usize = 6;
-    /// Per-participant counter indices (the same for producers and
-    /// consumers): events, batches, waits, timeouts, last activity.
-    pub const EVENTS: usize = 0;
-    /// See [`EVENTS`].
-    pub const BATCHES: usize = 1;
-    /// See [`EVENTS`].
-    pub const WAITS: usize = 2;
-    /// See [`EVENTS`].
-    pub const TIMEOUTS: usize = 3;
-    /// See [`EVENTS`].
-    pub const ACTIVITY: usize = 4;
 }
 
 /// Claim-record states of a multi-producer entry.
