@@ -184,6 +184,24 @@ pub struct Params {
     pub unblock_timeout_ns: u64,
 }
 
+impl Params {
+    /// Whether publish and commit wake futex sleepers ([`FLAG_WAKEUPS`]).
+    pub fn wakeups(&self) -> bool {
+        self.flags & FLAG_WAKEUPS != 0
+    }
+
+    /// Whether the slots are packed, without stamps ([`FLAG_PACKED`]).
+    pub fn packed(&self) -> bool {
+        self.flags & FLAG_PACKED != 0
+    }
+
+    /// Whether producers and consumers count events and batches (no
+    /// [`FLAG_NO_HOT_COUNTERS`]).
+    pub fn hot_counters(&self) -> bool {
+        self.flags & FLAG_NO_HOT_COUNTERS == 0
+    }
+}
+
 /// A validated layout: where everything lives in the mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
