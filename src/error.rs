@@ -318,169 +318,127 @@ pub enum Error {
     },
 }
 
-/// C status codes: `0` OK, small positive values for expected outcomes,
-/// negative values for errors. Values are never renumbered.
-#[repr(i32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Success.
-    Ok = 0,
-    /// A non-blocking call could not complete now.
-    WouldBlock = 1,
-    /// A bounded wait expired.
-    Timeout = 2,
-    /// An argument is invalid (unknown enum value, bad option struct, …).
-    InvalidArgument = -1,
-    /// A required pointer argument was null.
-    NullPointer = -2,
-    /// A panic was caught at the boundary.
-    Panic = -3,
-    /// A closed or foreign handle.
-    InvalidHandle = -4,
-    /// An unusable segment or consumer name.
-    InvalidName = -5,
-    /// Capacity zero, not a power of two, or too large.
-    InvalidCapacity = -6,
-    /// Slot size zero or too large.
-    InvalidSlotSize = -7,
-    /// An operating-system call failed.
-    Io = -8,
-    /// The segment does not exist.
-    NotFound = -9,
-    /// The segment already exists.
-    AlreadyExists = -10,
-    /// Not enough space to reserve the segment.
-    NoSpace = -11,
-    /// Permission denied.
-    PermissionDenied = -12,
-    /// Not a disruptor-mp segment.
-    NotASegment = -13,
-    /// Other format version.
-    VersionMismatch = -14,
-    /// File shorter than its header says.
-    Truncated = -15,
-    /// Header checksum mismatch.
-    ChecksumMismatch = -16,
-    /// Impossible header or table values.
-    Corrupt = -17,
-    /// Layout differs from the caller's request.
-    LayoutMismatch = -18,
-    /// Application type id differs.
-    TypeMismatch = -19,
-    /// Sequence outside the allowed range.
-    SequenceOutOfRange = -20,
-    /// Claim of zero or more than capacity slots.
-    BatchTooLarge = -21,
-    /// Consumer table full.
-    ConsumerTableFull = -22,
-    /// Consumer name held by a live consumer.
-    NameInUse = -23,
-    /// Dependency not found.
-    DependencyNotFound = -24,
-    /// A live producer already owns the ring.
-    ProducerExists = -25,
-    /// Valid request this ring or build does not support.
-    Unsupported = -26,
-    /// The sequence was abandoned by its producer: skip it.
-    Abandoned = 3,
-    /// The producer's claim was abandoned; nothing was published.
-    ClaimAbandoned = -27,
-    /// Producer table full.
-    ProducerTableFull = -28,
-    /// A required consumer holding the ring back is dead.
-    ConsumerDead = -29,
-    /// A required consumer holding the ring back makes no progress.
-    ConsumerStalled = -30,
-    /// This optional consumer was evicted; rejoin to go on.
-    Evicted = -31,
+/// The status codes, written once: each row is a [`Status`] variant with
+/// its doc comment, its code, the name of its C constant and its short
+/// description. `status_table!(m)` hands all the rows to the macro `m`:
+/// `define_status` below makes [`Status`], [`Status::ALL`] (in row order)
+/// and [`Status::as_cstr`] of them, and `src/ffi/status.rs` checks its
+/// literal `DMP_STATUS_*` constants (cbindgen cannot expand macros) against
+/// them at compile time. Codes are never renumbered.
+macro_rules! status_table {
+    ($m:ident) => {
+        $m! {
+            /// Success.
+            Ok = 0 => DMP_STATUS_OK, c"ok";
+            /// A non-blocking call could not complete now.
+            WouldBlock = 1 => DMP_STATUS_WOULD_BLOCK, c"would block";
+            /// A bounded wait expired.
+            Timeout = 2 => DMP_STATUS_TIMEOUT, c"timed out";
+            /// An argument is invalid (unknown enum value, bad option struct, …).
+            InvalidArgument = -1 => DMP_STATUS_INVALID_ARGUMENT, c"invalid argument";
+            /// A required pointer argument was null.
+            NullPointer = -2 => DMP_STATUS_NULL_POINTER, c"null pointer argument";
+            /// A panic was caught at the boundary.
+            Panic = -3 => DMP_STATUS_PANIC, c"internal panic";
+            /// A closed or foreign handle.
+            InvalidHandle = -4 => DMP_STATUS_INVALID_HANDLE, c"invalid or closed handle";
+            /// An unusable segment or consumer name.
+            InvalidName = -5 => DMP_STATUS_INVALID_NAME, c"invalid name";
+            /// Capacity zero, not a power of two, or too large.
+            InvalidCapacity = -6 => DMP_STATUS_INVALID_CAPACITY, c"invalid capacity";
+            /// Slot size zero or too large.
+            InvalidSlotSize = -7 => DMP_STATUS_INVALID_SLOT_SIZE, c"invalid slot size";
+            /// An operating-system call failed.
+            Io = -8 => DMP_STATUS_IO, c"operating system error";
+            /// The segment does not exist.
+            NotFound = -9 => DMP_STATUS_NOT_FOUND, c"segment not found";
+            /// The segment already exists.
+            AlreadyExists = -10 => DMP_STATUS_ALREADY_EXISTS, c"segment already exists";
+            /// Not enough space to reserve the segment.
+            NoSpace = -11 => DMP_STATUS_NO_SPACE, c"not enough space for the segment";
+            /// Permission denied.
+            PermissionDenied = -12 => DMP_STATUS_PERMISSION_DENIED, c"permission denied";
+            /// Not a disruptor-mp segment.
+            NotASegment = -13 => DMP_STATUS_NOT_A_SEGMENT, c"not a disruptor-mp segment";
+            /// Other format version.
+            VersionMismatch = -14 => DMP_STATUS_VERSION_MISMATCH,
+                c"segment format version mismatch";
+            /// File shorter than its header says.
+            Truncated = -15 => DMP_STATUS_TRUNCATED, c"segment truncated";
+            /// Header checksum mismatch.
+            ChecksumMismatch = -16 => DMP_STATUS_CHECKSUM_MISMATCH,
+                c"segment header checksum mismatch";
+            /// Impossible header or table values.
+            Corrupt = -17 => DMP_STATUS_CORRUPT, c"segment corrupt";
+            /// Layout differs from the caller's request.
+            LayoutMismatch = -18 => DMP_STATUS_LAYOUT_MISMATCH, c"segment layout mismatch";
+            /// Application type id differs.
+            TypeMismatch = -19 => DMP_STATUS_TYPE_MISMATCH, c"event type id mismatch";
+            /// Sequence outside the allowed range.
+            SequenceOutOfRange = -20 => DMP_STATUS_SEQUENCE_OUT_OF_RANGE, c"sequence out of range";
+            /// Claim of zero or more than capacity slots.
+            BatchTooLarge = -21 => DMP_STATUS_BATCH_TOO_LARGE,
+                c"batch size zero or larger than the ring";
+            /// Consumer table full.
+            ConsumerTableFull = -22 => DMP_STATUS_CONSUMER_TABLE_FULL, c"consumer table full";
+            /// Consumer name held by a live consumer.
+            NameInUse = -23 => DMP_STATUS_NAME_IN_USE, c"consumer name in use";
+            /// Dependency not found.
+            DependencyNotFound = -24 => DMP_STATUS_DEPENDENCY_NOT_FOUND, c"dependency not found";
+            /// A live producer already owns the ring.
+            ProducerExists = -25 => DMP_STATUS_PRODUCER_EXISTS, c"ring already has a live producer";
+            /// Valid request this ring or build does not support.
+            Unsupported = -26 => DMP_STATUS_UNSUPPORTED, c"unsupported";
+            /// The sequence was abandoned by its producer: skip it.
+            Abandoned = 3 => DMP_STATUS_ABANDONED, c"sequence abandoned by its producer";
+            /// The producer's claim was abandoned; nothing was published.
+            ClaimAbandoned = -27 => DMP_STATUS_CLAIM_ABANDONED,
+                c"claim abandoned after the unblock timeout";
+            /// Producer table full.
+            ProducerTableFull = -28 => DMP_STATUS_PRODUCER_TABLE_FULL, c"producer table full";
+            /// A required consumer holding the ring back is dead.
+            ConsumerDead = -29 => DMP_STATUS_CONSUMER_DEAD,
+                c"a required consumer holding the ring back is dead";
+            /// A required consumer holding the ring back makes no progress.
+            ConsumerStalled = -30 => DMP_STATUS_CONSUMER_STALLED,
+                c"a required consumer holding the ring back makes no progress";
+            /// This optional consumer was evicted; rejoin to go on.
+            Evicted = -31 => DMP_STATUS_EVICTED, c"consumer evicted; rejoin to go on";
+        }
+    };
 }
+pub(crate) use status_table;
+
+/// Makes [`Status`] of the rows of [`status_table`].
+macro_rules! define_status {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal => $c_name:ident, $text:literal;)*) => {
+        /// C status codes: `0` OK, small positive values for expected outcomes,
+        /// negative values for errors. Values are never renumbered.
+        #[repr(i32)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Status {
+            $($(#[$doc])* $variant = $code,)*
+        }
+
+        impl Status {
+            /// Every status, for tables and tests.
+            pub const ALL: [Status; [$(stringify!($variant)),*].len()] = [$(Status::$variant),*];
+
+            /// A short static description, NUL-terminated for the C ABI.
+            pub fn as_cstr(self) -> &'static std::ffi::CStr {
+                match self {
+                    $(Status::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+status_table!(define_status);
 
 impl Status {
-    /// Every status, for tables and tests.
-    pub const ALL: [Status; 35] = [
-        Status::Ok,
-        Status::WouldBlock,
-        Status::Timeout,
-        Status::InvalidArgument,
-        Status::NullPointer,
-        Status::Panic,
-        Status::InvalidHandle,
-        Status::InvalidName,
-        Status::InvalidCapacity,
-        Status::InvalidSlotSize,
-        Status::Io,
-        Status::NotFound,
-        Status::AlreadyExists,
-        Status::NoSpace,
-        Status::PermissionDenied,
-        Status::NotASegment,
-        Status::VersionMismatch,
-        Status::Truncated,
-        Status::ChecksumMismatch,
-        Status::Corrupt,
-        Status::LayoutMismatch,
-        Status::TypeMismatch,
-        Status::SequenceOutOfRange,
-        Status::BatchTooLarge,
-        Status::ConsumerTableFull,
-        Status::NameInUse,
-        Status::DependencyNotFound,
-        Status::ProducerExists,
-        Status::Unsupported,
-        Status::Abandoned,
-        Status::ClaimAbandoned,
-        Status::ProducerTableFull,
-        Status::ConsumerDead,
-        Status::ConsumerStalled,
-        Status::Evicted,
-    ];
-
     /// The status for a raw code, if it is one.
     pub fn from_code(code: i32) -> Option<Status> {
         Status::ALL.iter().copied().find(|s| *s as i32 == code)
-    }
-
-    /// A short static description, NUL-terminated for the C ABI.
-    pub fn as_cstr(self) -> &'static std::ffi::CStr {
-        match self {
-            Status::Ok => c"ok",
-            Status::WouldBlock => c"would block",
-            Status::Timeout => c"timed out",
-            Status::InvalidArgument => c"invalid argument",
-            Status::NullPointer => c"null pointer argument",
-            Status::Panic => c"internal panic",
-            Status::InvalidHandle => c"invalid or closed handle",
-            Status::InvalidName => c"invalid name",
-            Status::InvalidCapacity => c"invalid capacity",
-            Status::InvalidSlotSize => c"invalid slot size",
-            Status::Io => c"operating system error",
-            Status::NotFound => c"segment not found",
-            Status::AlreadyExists => c"segment already exists",
-            Status::NoSpace => c"not enough space for the segment",
-            Status::PermissionDenied => c"permission denied",
-            Status::NotASegment => c"not a disruptor-mp segment",
-            Status::VersionMismatch => c"segment format version mismatch",
-            Status::Truncated => c"segment truncated",
-            Status::ChecksumMismatch => c"segment header checksum mismatch",
-            Status::Corrupt => c"segment corrupt",
-            Status::LayoutMismatch => c"segment layout mismatch",
-            Status::TypeMismatch => c"event type id mismatch",
-            Status::SequenceOutOfRange => c"sequence out of range",
-            Status::BatchTooLarge => c"batch size zero or larger than the ring",
-            Status::ConsumerTableFull => c"consumer table full",
-            Status::NameInUse => c"consumer name in use",
-            Status::DependencyNotFound => c"dependency not found",
-            Status::ProducerExists => c"ring already has a live producer",
-            Status::Unsupported => c"unsupported",
-            Status::Abandoned => c"sequence abandoned by its producer",
-            Status::ClaimAbandoned => c"claim abandoned after the unblock timeout",
-            Status::ProducerTableFull => c"producer table full",
-            Status::ConsumerDead => c"a required consumer holding the ring back is dead",
-            Status::ConsumerStalled => {
-                c"a required consumer holding the ring back makes no progress"
-            }
-            Status::Evicted => c"consumer evicted; rejoin to go on",
-        }
     }
 
     /// A short static description.

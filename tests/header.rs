@@ -23,7 +23,7 @@ fn generate() -> String {
     let mut out = Vec::new();
     cbindgen::Builder::new()
         .with_config(config)
-        .with_src(Path::new(dir).join("src/ffi.rs"))
+        .with_src(Path::new(dir).join("src/ffi/mod.rs"))
         .generate()
         .expect("cbindgen generates the header")
         .write(&mut out);

@@ -1,0 +1,153 @@
+//! The panic boundary every export runs inside, and the checks of the raw
+//! pointers C passes in: out-pointers, strings, size-versioned structs and
+//! event buffers.
+
+use super::status::{record, DMP_STATUS_OK};
+use crate::error::{Error, Result};
+use std::ffi::{c_char, c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".into()
+    }
+}
+
+/// Runs `f`, turning its error or panic into a status code.
+#[inline]
+pub(super) fn boundary(f: impl FnOnce() -> Result<()>) -> i32 {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => DMP_STATUS_OK,
+        Ok(Err(e)) => record(e),
+        Err(p) => record(Error::Panic(panic_message(p))),
+    }
+}
+
+/// Like [`boundary`] for functions returning a pointer: null on failure.
+#[inline]
+pub(super) fn boundary_ptr<T>(f: impl FnOnce() -> Result<*mut T>) -> *mut T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => {
+            record(e);
+            std::ptr::null_mut()
+        }
+        Err(p) => {
+            record(Error::Panic(panic_message(p)));
+            std::ptr::null_mut()
+        }
+    }
+}
+
+pub(super) fn out_ptr<'a, T>(p: *mut T, name: &'static str) -> Result<&'a mut T> {
+    // SAFETY: a non-null out-pointer from C points to writable storage.
+    unsafe { p.as_mut() }.ok_or(Error::NullPointer(name))
+}
+
+pub(super) fn options_out<'a, T>(p: *mut T) -> Result<&'a mut T> {
+    out_ptr(p, "options")
+}
+
+/// An optional out-pointer: `None` when the caller passed NULL.
+#[inline]
+pub(super) fn nullable<'a, T>(p: *mut T) -> Option<&'a mut T> {
+    // SAFETY: a non-null out-pointer from C points to writable storage.
+    unsafe { p.as_mut() }
+}
+
+pub(super) fn c_str<'a>(p: *const c_char, name: &'static str) -> Result<&'a str> {
+    if p.is_null() {
+        return Err(Error::NullPointer(name));
+    }
+    // SAFETY: non-null, and C strings passed to this library are
+    // NUL-terminated (documented contract).
+    let s = unsafe { CStr::from_ptr(p) };
+    s.to_str().map_err(|_| Error::InvalidName {
+        name: s.to_string_lossy().into_owned(),
+        reason: "not valid UTF-8",
+    })
+}
+
+/// Largest `struct_size` accepted: a guard against uninitialised structs.
+pub(super) const MAX_STRUCT_SIZE: usize = 4096;
+
+/// Writes `value` into the caller's size-versioned struct `out` (non-null),
+/// whose first `u32` is its `struct_size`: only the part both sides know,
+/// with `struct_size` set to that length.
+pub(super) fn write_versioned<T: Copy>(out: *mut T, value: T, name: &'static str) -> Result<()> {
+    // SAFETY: non-null (checked by the caller); every version of the struct
+    // starts with its u32 size, which the caller sets. No reference to the
+    // (possibly smaller) caller struct is formed.
+    let size = unsafe { std::ptr::read(out as *const u32) } as usize;
+    if !(8..=MAX_STRUCT_SIZE).contains(&size) || size % 8 != 0 {
+        return Err(Error::InvalidArgument(format!(
+            "{name}.struct_size must be set to sizeof({name})"
+        )));
+    }
+    let len = size.min(std::mem::size_of::<T>());
+    // SAFETY: the caller's struct is `size` bytes; `len` bytes of `value`
+    // are copied through raw pointers, then its size field is set.
+    unsafe {
+        std::ptr::copy_nonoverlapping(&value as *const T as *const u8, out as *mut u8, len);
+        std::ptr::write(out as *mut u32, len as u32);
+    }
+    Ok(())
+}
+
+/// `len` bytes at `event` for a slot of `slot_size` (see [`event_len`]).
+#[inline]
+pub(super) fn event_bytes<'a>(
+    event: *const c_void,
+    len: usize,
+    slot_size: usize,
+) -> Result<&'a [u8]> {
+    if !event_len(event.is_null(), len, slot_size, "event")? {
+        return Ok(&[]);
+    }
+    // SAFETY: non-null, and the caller passes `len` readable bytes (the
+    // documented contract of the calls taking an event and its length).
+    Ok(unsafe { std::slice::from_raw_parts(event as *const u8, len) })
+}
+
+/// `len` writable bytes at `buf` for a slot of `slot_size` (see
+/// [`event_len`]).
+#[inline]
+pub(super) fn buffer_bytes<'a>(
+    buf: *mut c_void,
+    len: usize,
+    slot_size: usize,
+) -> Result<&'a mut [u8]> {
+    if !event_len(buf.is_null(), len, slot_size, "buf")? {
+        return Ok(&mut []);
+    }
+    // SAFETY: non-null, and the caller passes `len` writable bytes that no
+    // other thread uses during the call (documented contract).
+    Ok(unsafe { std::slice::from_raw_parts_mut(buf as *mut u8, len) })
+}
+
+/// Checks an event buffer's length against the slot size and its pointer
+/// against null; `Ok(false)` for an empty buffer (any pointer).
+#[inline]
+fn event_len(null: bool, len: usize, slot_size: usize, name: &'static str) -> Result<bool> {
+    if len > slot_size {
+        return Err(event_too_long(len, slot_size));
+    }
+    if len == 0 {
+        return Ok(false);
+    }
+    if null {
+        return Err(Error::NullPointer(name));
+    }
+    Ok(true)
+}
+
+#[cold]
+fn event_too_long(len: usize, slot_size: usize) -> Error {
+    Error::InvalidArgument(format!(
+        "an event of {len} bytes does not fit the ring's {slot_size}-byte slots"
+    ))
+}

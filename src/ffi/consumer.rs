@@ -1,0 +1,230 @@
+//! `dmp_consumer`: opening a consumer, waiting for, reading and committing
+//! events.
+
+use super::boundary::{
+    boundary, boundary_ptr, buffer_bytes, c_str, nullable, options_out, out_ptr,
+};
+use super::handle::{close_handle, live, live_mut, new_handle};
+use super::options::{dmp_consumer_options, read_options, timeout, DMP_WAIT_YIELD};
+use super::ring::dmp_ring;
+use crate::error::Error;
+use crate::ring::ConsumerOptions;
+use crate::wait::WaitStrategy;
+use std::ffi::{c_char, c_void};
+
+/// A consumer. Opaque; close with `dmp_consumer_close`.
+pub struct dmp_consumer {
+    _opaque: [u8; 0],
+}
+
+/// Fills `options` with defaults.
+#[no_mangle]
+pub extern "C" fn dmp_consumer_options_init(options: *mut dmp_consumer_options) {
+    if let Ok(o) = options_out(options) {
+        *o = dmp_consumer_options {
+            struct_size: std::mem::size_of::<dmp_consumer_options>() as u32,
+            wait_strategy: DMP_WAIT_YIELD,
+            sleep_ns: 0,
+            dependencies: std::ptr::null(),
+            dependency_count: 0,
+            optional: 0,
+            reserved: 0,
+            max_block_ns: 0,
+        };
+    }
+}
+
+/// Registers consumer `name` (1 to 63 of `[A-Za-z0-9._-]`). It sees every
+/// event published after it joined. `options` may be NULL.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_consumer_open(
+    ring: *mut dmp_ring,
+    name: *const c_char,
+    options: *const dmp_consumer_options,
+    out: *mut *mut dmp_consumer,
+) -> i32 {
+    boundary(|| {
+        let r = live(ring)?;
+        let name = c_str(name, "name")?;
+        out_ptr(out, "out")?;
+        let o = read_options(options, "dmp_consumer_options")?;
+        let optional = o.and_then(|o| match o.optional {
+            0 => None,
+            _ => Some(timeout(o.max_block_ns)),
+        });
+        if let Some(o) = o.filter(|o| o.optional > 1) {
+            return Err(Error::InvalidArgument(format!(
+                "dmp_consumer_options.optional is {}; use 0 or 1",
+                o.optional
+            )));
+        }
+        let (strategy, deps) = match o {
+            None => (WaitStrategy::default(), Vec::new()),
+            Some(o) => {
+                let strategy = WaitStrategy::from_code(o.wait_strategy, timeout(o.sleep_ns))?;
+                if o.dependency_count > crate::layout::MAX_CONSUMERS as usize {
+                    return Err(Error::InvalidArgument(format!(
+                        "dependency_count {} exceeds {}",
+                        o.dependency_count,
+                        crate::layout::MAX_CONSUMERS
+                    )));
+                }
+                if o.dependency_count > 0 && o.dependencies.is_null() {
+                    return Err(Error::NullPointer("dependencies"));
+                }
+                let mut deps = Vec::with_capacity(o.dependency_count);
+                for i in 0..o.dependency_count {
+                    // SAFETY: the caller passes `dependency_count` pointers.
+                    deps.push(c_str(unsafe { *o.dependencies.add(i) }, "dependencies[i]")?);
+                }
+                (strategy, deps)
+            }
+        };
+        let deps: Vec<&str> = deps.iter().map(|d| &**d).collect();
+        let mut co = ConsumerOptions::new()
+            .dependencies(&deps)
+            .strategy(strategy);
+        if let Some(max_block) = optional {
+            co = co.optional(max_block);
+        }
+        let c = r.consumer_with(name, &co)?;
+        new_handle(c, out)
+    })
+}
+
+/// Closes a consumer: it leaves the ring and stops holding the producer
+/// back. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn dmp_consumer_close(consumer: *mut dmp_consumer) -> i32 {
+    boundary(|| close_handle(consumer))
+}
+
+/// Waits at most `timeout_ns` until `seq` is available; `*out_available`
+/// receives the highest available sequence (>= `seq`): read them all, then
+/// commit. A zero timeout never waits (`DMP_STATUS_WOULD_BLOCK`).
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_wait_for(
+    consumer: *mut dmp_consumer,
+    seq: i64,
+    timeout_ns: u64,
+    out_available: *mut i64,
+) -> i32 {
+    boundary(|| {
+        let c = live_mut(consumer)?;
+        let out = out_ptr(out_available, "out_available")?;
+        *out = c.wait_for(seq, timeout(timeout_ns))?;
+        Ok(())
+    })
+}
+
+/// The payload of available, uncommitted sequence `seq`, or NULL with the
+/// last error set.
+#[no_mangle]
+pub extern "C" fn dmp_consumer_slot(consumer: *mut dmp_consumer, seq: i64) -> *const c_void {
+    boundary_ptr(|| {
+        let c = live_mut(consumer)?;
+        Ok(c.slot(seq)?.as_ptr() as *mut c_void)
+    })
+}
+
+/// The payload of available, uncommitted sequence `seq` in `*out_payload`:
+/// `DMP_STATUS_OK`, or `DMP_STATUS_ABANDONED` with `*out_payload` NULL when
+/// its producer abandoned it (multi-producer rings): skip it.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_consumer_event(
+    consumer: *mut dmp_consumer,
+    seq: i64,
+    out_payload: *mut *const c_void,
+) -> i32 {
+    boundary(|| {
+        let c = live_mut(consumer)?;
+        let out = out_ptr(out_payload, "out_payload")?;
+        *out = std::ptr::null();
+        *out = c.slot(seq)?.as_ptr() as *const c_void;
+        Ok(())
+    })
+}
+
+/// The next sequence this consumer should read (last committed + 1).
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_consumer_next(consumer: *mut dmp_consumer, out_next: *mut i64) -> i32 {
+    boundary(|| {
+        let c = live_mut(consumer)?;
+        *out_ptr(out_next, "out_next")? = c.next_sequence();
+        Ok(())
+    })
+}
+
+/// After `DMP_STATUS_EVICTED`: joins again at the current position;
+/// `*out_lost` (may be NULL) receives how many events were lost since the
+/// last commit. A consumer that was not evicted is left as it is (0 lost).
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_consumer_rejoin(consumer: *mut dmp_consumer, out_lost: *mut u64) -> i32 {
+    boundary(|| {
+        let c = live_mut(consumer)?;
+        let lost = c.rejoin()?;
+        if !out_lost.is_null() {
+            // SAFETY: optional out-pointer; written only when non-null.
+            unsafe { *out_lost = lost };
+        }
+        Ok(())
+    })
+}
+
+/// `*out_lost` receives how many events this consumer's name missed when
+/// it joined (0 for a new name, or one that resumed from its committed
+/// sequence after its previous holder died).
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_consumer_lost_on_join(
+    consumer: *mut dmp_consumer,
+    out_lost: *mut u64,
+) -> i32 {
+    boundary(|| {
+        let c = live(consumer)?;
+        *out_ptr(out_lost, "out_lost")? = c.lost_on_join();
+        Ok(())
+    })
+}
+
+/// Marks every sequence up to `seq` consumed (one release store). `seq`
+/// must not exceed what `dmp_wait_for` returned.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_commit(consumer: *mut dmp_consumer, seq: i64) -> i32 {
+    boundary(|| live_mut(consumer)?.commit(seq))
+}
+
+/// Consumes one event: waits at most `timeout_ns` for the next one,
+/// copies the first `len` bytes of its payload to `buf` (`len` at most
+/// `slot_size`), commits it; `*out_seq` (may be NULL) receives its
+/// sequence. Abandoned sequences (multi-producer rings) are skipped.
+/// `DMP_STATUS_TIMEOUT` or, with a zero timeout, `DMP_STATUS_WOULD_BLOCK`
+/// when no event arrives; nothing is copied then.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_consume_one(
+    consumer: *mut dmp_consumer,
+    buf: *mut c_void,
+    len: usize,
+    timeout_ns: u64,
+    out_seq: *mut i64,
+) -> i32 {
+    boundary(|| {
+        let c = live_mut(consumer)?;
+        let out = buffer_bytes(buf, len, c.slot_size())?;
+        let seq = c.consume_with(timeout(timeout_ns), |seq, slot| {
+            out.copy_from_slice(&slot[..len]);
+            seq
+        })?;
+        if let Some(o) = nullable(out_seq) {
+            *o = seq;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,46 @@
+//! The C ABI. Only argument checks, handles and status codes live here;
+//! every function body runs inside [`boundary`](boundary::boundary), which
+//! catches panics and records the error for `dmp_last_error_message`.
+//! `include/disruptor_mp.h` is generated from these files by cbindgen (see
+//! tests/header.rs). One file per C type or concern; every public item is
+//! re-exported here, so each is `disruptor_mp::ffi::NAME`.
+
+#![allow(non_camel_case_types)]
+// Exported functions take raw pointers by design: C callers promise they
+// are valid or null (docs/C_API.md), and every one is null-checked here.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+// cbindgen reads the modules in the order they are declared, which is the
+// order of the functions and constants in the header (and, through the
+// functions that use them, of the structs): keep it. A comment before each
+// declaration also keeps rustfmt from sorting them.
+
+// `dmp_version`, `dmp_version_number`.
+mod version;
+// The `DMP_STATUS_*` codes, `dmp_status_str`, `dmp_last_error_message`.
+mod status;
+// What handle pointers point to, and how their kind is checked.
+mod handle;
+// The panic boundary and the checks of the pointers C passes in.
+mod boundary;
+// The option structs, the values of their fields, their conversion.
+mod options;
+// `dmp_ring_*`.
+mod ring;
+// `dmp_producer_*`, `dmp_claim`, `dmp_publish*`, `dmp_unclaim`.
+mod producer;
+// `dmp_consumer_*`, `dmp_wait_for`, `dmp_commit`, `dmp_consume_one`.
+mod consumer;
+// `dmp_span`, `dmp_producer_span`, `dmp_consumer_span`.
+mod span;
+// `dmp_snapshot_*` and the structs they fill in, `DMP_OWNER_*`.
+mod snapshot;
+
+pub use consumer::*;
+pub use options::*;
+pub use producer::*;
+pub use ring::*;
+pub use snapshot::*;
+pub use span::*;
+pub use status::*;
+pub use version::*;
