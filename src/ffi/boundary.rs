@@ -89,12 +89,12 @@ pub(super) fn write_versioned<T: Copy>(out: *mut T, value: T, name: &'static str
         )));
     }
     let len = size.min(std::mem::size_of::<T>());
-    // SAFETY: the caller's struct is `size` bytes; `len` bytes of `value`
-    // are copied through raw pointers, then its size field is set.
-    unsafe {
-        std::ptr::copy_nonoverlapping(&value as *const T as *const u8, out as *mut u8, len);
-        std::ptr::write(out as *mut u32, len as u32);
-    }
+    // SAFETY: the caller's struct is `size` bytes and `len <= size`: `len`
+    // bytes of `value` are copied into it through raw pointers.
+    unsafe { std::ptr::copy_nonoverlapping(&value as *const T as *const u8, out as *mut u8, len) };
+    // SAFETY: then its size field (the leading u32, within `len >= 8`) is
+    // set to what was written.
+    unsafe { std::ptr::write(out as *mut u32, len as u32) };
     Ok(())
 }
 

@@ -75,8 +75,12 @@ pub extern "C" fn dmp_consumer_open(
                 }
                 let mut deps = Vec::with_capacity(o.dependency_count);
                 for i in 0..o.dependency_count {
-                    // SAFETY: the caller passes `dependency_count` pointers.
-                    deps.push(c_str(unsafe { *o.dependencies.add(i) }, "dependencies[i]")?);
+                    // SAFETY: the caller passes `dependency_count` pointers,
+                    // so `dependencies + i` lies in that array.
+                    let at = unsafe { o.dependencies.add(i) };
+                    // SAFETY: and is readable (the caller's array).
+                    let dep = unsafe { at.read() };
+                    deps.push(c_str(dep, "dependencies[i]")?);
                 }
                 (strategy, deps)
             }

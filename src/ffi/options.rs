@@ -272,8 +272,12 @@ pub(super) fn producer_options(o: &dmp_producer_options) -> Result<ProducerOptio
         }
         let mut names = Vec::with_capacity(o.ready_name_count);
         for i in 0..o.ready_name_count {
-            // SAFETY: the caller passes `ready_name_count` pointers.
-            names.push(c_str(unsafe { *o.ready_names.add(i) }, "ready_names[i]")?);
+            // SAFETY: the caller passes `ready_name_count` pointers, so
+            // `ready_names + i` lies in that array.
+            let at = unsafe { o.ready_names.add(i) };
+            // SAFETY: and is readable (the caller's array).
+            let name = unsafe { at.read() };
+            names.push(c_str(name, "ready_names[i]")?);
         }
         p = p.wait_for_consumers(
             o.ready_consumers,

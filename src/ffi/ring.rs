@@ -171,8 +171,8 @@ pub extern "C" fn dmp_ring_get_info(ring: *mut dmp_ring, out: *mut dmp_ring_info
                 ProducerMode::Multi => DMP_PRODUCER_MULTI,
             },
             type_id: p.type_id,
-            wakeups: u32::from(p.flags & crate::layout::FLAG_WAKEUPS != 0),
-            layout: if p.flags & crate::layout::FLAG_PACKED != 0 {
+            wakeups: u32::from(p.wakeups()),
+            layout: if p.packed() {
                 DMP_LAYOUT_PACKED
             } else {
                 DMP_LAYOUT_STAMPED
