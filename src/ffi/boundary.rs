@@ -43,9 +43,22 @@ pub(super) fn boundary_ptr<T>(f: impl FnOnce() -> Result<*mut T>) -> *mut T {
     }
 }
 
+/// A required out-pointer to a value of a type both sides know in full
+/// (an integer, a handle pointer): a reference to it, or `NullPointer`.
 pub(super) fn out_ptr<'a, T>(p: *mut T, name: &'static str) -> Result<&'a mut T> {
     // SAFETY: a non-null out-pointer from C points to writable storage.
     unsafe { p.as_mut() }.ok_or(Error::NullPointer(name))
+}
+
+/// A required out-pointer to a size-versioned struct the caller may have
+/// allocated with an older, smaller `struct_size`: only checked for null,
+/// never turned into a reference (see [`write_versioned`], which writes
+/// it).
+pub(super) fn required<T>(p: *mut T, name: &'static str) -> Result<()> {
+    if p.is_null() {
+        return Err(Error::NullPointer(name));
+    }
+    Ok(())
 }
 
 pub(super) fn options_out<'a, T>(p: *mut T) -> Result<&'a mut T> {

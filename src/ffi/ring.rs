@@ -1,12 +1,12 @@
 //! `dmp_ring`: creating, opening, closing, unlinking and describing a ring.
 
-use super::boundary::{boundary, options_out, out_ptr, write_versioned};
+use super::boundary::{boundary, options_out, out_ptr, required, write_versioned};
 use super::handle::{close_handle, live, new_handle};
 use super::options::{
     default_ring_options, dmp_ring_options, location, read_options, ring_options,
     DMP_LAYOUT_PACKED, DMP_LAYOUT_STAMPED, DMP_PRODUCER_MULTI, DMP_PRODUCER_SINGLE,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::region::Location;
 use crate::ring::{Ring, RingOptions};
 use crate::ProducerMode;
@@ -157,9 +157,7 @@ pub extern "C" fn dmp_ring_unlink(name: *const c_char, backing: u32) -> i32 {
 pub extern "C" fn dmp_ring_get_info(ring: *mut dmp_ring, out: *mut dmp_ring_info) -> i32 {
     boundary(|| {
         let r = live(ring)?;
-        if out.is_null() {
-            return Err(Error::NullPointer("out"));
-        }
+        required(out, "out")?;
         let p = &r.layout().params;
         let info = dmp_ring_info {
             struct_size: 0,

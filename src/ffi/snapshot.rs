@@ -1,7 +1,7 @@
 //! `dmp_snapshot`: a ring's counters and tables read at one moment, and
 //! the structs that report them.
 
-use super::boundary::{boundary, out_ptr, write_versioned};
+use super::boundary::{boundary, out_ptr, required, write_versioned};
 use super::handle::{close_handle, live, new_handle};
 use super::ring::dmp_ring;
 use crate::counters::Owner;
@@ -184,7 +184,7 @@ pub extern "C" fn dmp_snapshot_free(snapshot: *mut dmp_snapshot) -> i32 {
 pub extern "C" fn dmp_snapshot_stats(snapshot: *mut dmp_snapshot, out: *mut dmp_ring_stats) -> i32 {
     boundary(|| {
         let s = live(snapshot)?;
-        out_ptr(out, "out")?;
+        required(out, "out")?;
         let stats = dmp_ring_stats {
             struct_size: 0,
             reserved: 0,
@@ -236,7 +236,7 @@ pub extern "C" fn dmp_snapshot_consumer(
 ) -> i32 {
     boundary(|| {
         let c = nth(&live(snapshot)?.consumers, i, "consumer")?;
-        out_ptr(out, "out")?;
+        required(out, "out")?;
         let v = dmp_consumer_status {
             struct_size: 0,
             index: c.index,
@@ -271,7 +271,7 @@ pub extern "C" fn dmp_snapshot_producer(
 ) -> i32 {
     boundary(|| {
         let p = nth(&live(snapshot)?.producers, i, "producer")?;
-        out_ptr(out, "out")?;
+        required(out, "out")?;
         let (pending_lo, pending_hi) = p.pending_claim.unwrap_or((0, -1));
         let v = dmp_producer_status {
             struct_size: 0,
@@ -303,7 +303,7 @@ pub extern "C" fn dmp_snapshot_counter(
 ) -> i32 {
     boundary(|| {
         let c = nth(&live(snapshot)?.counters, i, "counter")?;
-        out_ptr(out, "out")?;
+        required(out, "out")?;
         let (owner_kind, owner_index) = match c.owner {
             Owner::Ring => (DMP_OWNER_RING, 0),
             Owner::Producer(i) => (DMP_OWNER_PRODUCER, i),

@@ -1,7 +1,7 @@
 //! `dmp_span`: the slots of a whole range of sequences in one call, for a
 //! producer's claim or a consumer's available batch.
 
-use super::boundary::{boundary, out_ptr, write_versioned};
+use super::boundary::{boundary, required, write_versioned};
 use super::consumer::dmp_consumer;
 use super::handle::live_mut;
 use super::producer::dmp_producer;
@@ -61,7 +61,7 @@ pub extern "C" fn dmp_producer_span(
 ) -> i32 {
     boundary(|| {
         let p = live_mut(producer)?;
-        out_ptr(out, "out")?;
+        required(out, "out")?;
         let stride = p.stride();
         let span = span_of(p.raw_span(lo, hi)?, stride);
         write_versioned(out, span, "dmp_span")
@@ -82,7 +82,7 @@ pub extern "C" fn dmp_consumer_span(
 ) -> i32 {
     boundary(|| {
         let c = live_mut(consumer)?;
-        out_ptr(out, "out")?;
+        required(out, "out")?;
         let stride = c.stride();
         let span = span_of(c.raw_span(lo, hi)?, stride);
         write_versioned(out, span, "dmp_span")
