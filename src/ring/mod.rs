@@ -248,18 +248,6 @@ impl Ring {
     }
 }
 
-/// Names the segment in a corruption error raised below the segment layer.
-#[cold]
-fn locate(e: Error, path: &std::path::Path) -> Error {
-    match e {
-        Error::Corrupt { detail, .. } => Error::Corrupt {
-            path: path.into(),
-            detail,
-        },
-        other => other,
-    }
-}
-
 fn check_type<T: Pod>(slots: &Slots) -> Result<()> {
     let slot_size = slots.slot_size();
     if std::mem::size_of::<T>() > slot_size {

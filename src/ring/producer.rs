@@ -1,14 +1,12 @@
 //! [`Producer`]: claiming, writing and publishing in either producer mode,
 //! with the multi-producer calls kept out of line, and detaching on drop.
 
-use super::{check_type, locate, require_packed, Shared};
+use super::{check_type, require_packed, Shared};
 use crate::error::{Error, Result};
-use crate::layout::{counters, state};
-use crate::liveness::{lock_registry, Lease, Policy, Watch};
-use crate::sequencer::{MultiSequencer, SingleSequencer, Watcher};
+use crate::liveness::{Lease, Policy, Watch};
+use crate::sequencer::{self, locate, MultiSequencer, Sequencer, Watcher};
 use crate::slots::Slots;
 use bytemuck::Pod;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -91,13 +89,6 @@ fn watcher<'a>(
         policy,
         watch,
     })
-}
-
-/// How a producer claims and publishes: the ring's mode, chosen at attach.
-#[derive(Debug)]
-pub(super) enum Sequencer {
-    Single(SingleSequencer),
-    Multi(MultiSequencer),
 }
 
 /// A producer of the ring. One thread at a time (it is `Send`, not `Sync`).
@@ -359,21 +350,11 @@ impl Producer {
 
 impl Drop for Producer {
     fn drop(&mut self) {
-        // Exact counts before the entry shows it left.
-        match &self.sequencer {
-            Sequencer::Single(s) => s.flush_counters(),
-            Sequencer::Multi(m) => m.flush_counters(),
-        }
-        if let Ok(_guard) = lock_registry(&self.shared.segment) {
-            if let Sequencer::Multi(m) = &mut self.sequencer {
-                if let Some((from, _)) = m.pending() {
-                    m.unclaim(from);
-                }
-            }
-            let t = &self.shared.tables;
-            t.producer_state(self.entry)
-                .store(state::LEFT, Ordering::Release);
-            t.counters().bump(counters::DETACHES);
-        }
+        sequencer::detach(
+            &mut self.sequencer,
+            &self.shared.segment,
+            &self.shared.tables,
+            self.entry,
+        );
     }
 }
