@@ -103,3 +103,80 @@ impl ConsumerCore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{consumer, ring};
+    use crate::{Error, RingOptions, WaitStrategy};
+    use std::time::Duration;
+
+    const T: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn a_commit_out_of_range_is_refused() {
+        let r = ring("commit-range", &RingOptions::new().capacity(8).slot_size(8));
+        let (segment, ..) = r.raw_parts();
+        let mut c = consumer(&r, "c", &[], None).unwrap();
+        let mut p = r.producer(WaitStrategy::Yield).unwrap();
+        for i in 0..3u64 {
+            p.send(&i, T).unwrap();
+        }
+        // Nothing is available before a wait says so.
+        let e = c.commit(0).unwrap_err();
+        assert!(matches!(e, Error::SequenceOutOfRange(_)), "{e:?}");
+        assert_eq!(c.wait_for(|| segment, 0, T).unwrap(), 2);
+        for beyond in [3, 100] {
+            let e = c.commit(beyond).unwrap_err();
+            assert!(matches!(e, Error::SequenceOutOfRange(_)), "{e:?}");
+        }
+        c.commit(1).unwrap();
+        // Again: a no-op; back: refused.
+        c.commit(1).unwrap();
+        let e = c.commit(0).unwrap_err();
+        assert!(matches!(e, Error::SequenceOutOfRange(_)), "{e:?}");
+        assert_eq!(c.committed(), 1);
+        c.commit(2).unwrap();
+        assert_eq!(c.committed(), 2);
+    }
+
+    #[test]
+    fn a_commit_frees_slots_for_the_producer() {
+        let r = ring("commit-frees", &RingOptions::new().capacity(4).slot_size(8));
+        let (segment, ..) = r.raw_parts();
+        let mut c = consumer(&r, "c", &[], None).unwrap();
+        let mut p = r.producer(WaitStrategy::Yield).unwrap();
+        for i in 0..4u64 {
+            p.send(&i, T).unwrap();
+        }
+        let e = p.try_claim(1).unwrap_err();
+        assert!(matches!(e, Error::WouldBlock(_)), "{e:?}");
+        assert_eq!(c.wait_for(|| segment, 0, T).unwrap(), 3);
+        c.commit(1).unwrap();
+        assert_eq!(p.try_claim(2).unwrap(), 4);
+    }
+
+    /// An optional consumer that holds the producer back is evicted; its
+    /// next commit says so, and rejoining counts what it lost.
+    #[test]
+    fn an_evicted_consumer_s_commit_fails_with_evicted() {
+        let r = ring(
+            "commit-evicted",
+            &RingOptions::new().capacity(4).slot_size(8),
+        );
+        let (segment, ..) = r.raw_parts();
+        let mut c = consumer(&r, "c", &[], Some(Duration::ZERO)).unwrap();
+        let mut p = r.producer(WaitStrategy::Yield).unwrap();
+        for i in 0..4u64 {
+            p.send(&i, T).unwrap();
+        }
+        assert_eq!(c.wait_for(|| segment, 0, T).unwrap(), 3);
+        // The ring is full: a claim that may not wait evicts `c`.
+        p.send(&4u64, Duration::ZERO).unwrap();
+        let e = c.commit(3).unwrap_err();
+        assert!(matches!(e, Error::Evicted { .. }), "{e:?}");
+        assert_eq!(c.committed(), -1);
+        assert_eq!(c.rejoin(segment).unwrap(), 5);
+        assert_eq!(c.committed(), 4);
+        assert_eq!(c.rejoin(segment).unwrap(), 0);
+    }
+}

@@ -101,3 +101,42 @@ impl ConsumerCore {
         self.lost_on_join
     }
 }
+
+/// Scenario tests' rings: a real ring in shared memory whose name is
+/// unlinked at once (the mapping lives as long as the ring), and
+/// consumers registered on it.
+#[cfg(test)]
+mod fixture {
+    use super::ConsumerCore;
+    use crate::{Location, Ring, RingOptions, WaitStrategy};
+    use std::time::Duration;
+
+    /// A new ring named after `tag` (unique per test) and this process.
+    pub(super) fn ring(tag: &str, options: &RingOptions) -> Ring {
+        let loc = Location::shm(format!("dmp-unit-{tag}-{}", std::process::id()));
+        let ring = Ring::create(&loc, options).unwrap();
+        Ring::unlink(&loc).unwrap();
+        ring
+    }
+
+    /// A consumer `name` of `ring` after `dependencies`, required unless
+    /// `optional` gives its `max_block`.
+    pub(super) fn consumer(
+        ring: &Ring,
+        name: &str,
+        dependencies: &[&str],
+        optional: Option<Duration>,
+    ) -> crate::Result<ConsumerCore> {
+        let (segment, tables, slots) = ring.raw_parts();
+        let dependencies: Vec<String> = dependencies.iter().map(|d| d.to_string()).collect();
+        ConsumerCore::register(
+            segment,
+            tables,
+            slots,
+            name,
+            &dependencies,
+            WaitStrategy::Yield,
+            optional,
+        )
+    }
+}

@@ -73,3 +73,38 @@ impl ConsumerCore {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{consumer, ring};
+    use crate::{Error, RingOptions, WaitStrategy};
+    use std::time::Duration;
+
+    const T: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn only_the_window_between_commit_and_available_is_readable() {
+        let r = ring("read-window", &RingOptions::new().capacity(8).slot_size(8));
+        let (segment, ..) = r.raw_parts();
+        let mut c = consumer(&r, "c", &[], None).unwrap();
+        let mut p = r.producer(WaitStrategy::Yield).unwrap();
+        for i in 0..3u64 {
+            p.send(&i, T).unwrap();
+        }
+        let out = |r: crate::Result<()>| matches!(r, Err(Error::SequenceOutOfRange(_)));
+        // Published, but not yet known available.
+        assert!(out(c.check_readable(0)));
+        assert_eq!(c.wait_for(|| segment, 0, T).unwrap(), 2);
+        for seq in 0..=2 {
+            c.check_readable(seq).unwrap();
+        }
+        c.check_range(0, 2).unwrap();
+        assert!(out(c.check_readable(3)));
+        assert!(out(c.check_range(1, 3)));
+        assert!(out(c.check_range(2, 1)));
+        c.commit(0).unwrap();
+        assert!(out(c.check_readable(0)));
+        assert!(out(c.check_range(0, 1)));
+        c.check_range(1, 2).unwrap();
+    }
+}

@@ -285,3 +285,66 @@ fn join(tables: &Tables, index: u32, multi: bool) -> i64 {
     sequence.value().store(start, Ordering::SeqCst);
     start
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{consumer, ring};
+    use super::validate_name;
+    use crate::{Error, RingOptions, WaitStrategy};
+    use std::time::Duration;
+
+    const T: Duration = Duration::from_secs(5);
+
+    fn options() -> RingOptions {
+        RingOptions::new().capacity(8).slot_size(8)
+    }
+
+    #[test]
+    fn names_are_checked() {
+        for good in ["a", "audit.v2", "x_Y-9", &"n".repeat(63)] {
+            validate_name(good).unwrap();
+        }
+        for bad in ["", "sp ace", "a/b", "é", &"n".repeat(64)] {
+            let e = validate_name(bad).unwrap_err();
+            assert!(matches!(e, Error::InvalidName { .. }), "{bad:?}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_held_by_a_live_consumer_is_refused() {
+        let r = ring("register-in-use", &options());
+        let _a = consumer(&r, "a", &[], None).unwrap();
+        let e = consumer(&r, "a", &[], None).unwrap_err();
+        assert!(matches!(e, Error::NameInUse { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn dependencies_must_be_other_active_consumers() {
+        let r = ring("register-deps", &options());
+        let e = consumer(&r, "b", &["a"], None).unwrap_err();
+        assert!(matches!(e, Error::DependencyNotFound { .. }), "{e:?}");
+        let e = consumer(&r, "b", &["b"], None).unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+        let _a = consumer(&r, "a", &[], None).unwrap();
+        consumer(&r, "b", &["a"], None).unwrap();
+    }
+
+    /// A new consumer starts at the head; a name that left and comes back
+    /// starts there too, and learns how many events it missed.
+    #[test]
+    fn a_name_that_left_counts_what_it_missed_when_it_comes_back() {
+        let r = ring("register-lost", &options());
+        let (segment, ..) = r.raw_parts();
+        let mut p = r.producer(WaitStrategy::Yield).unwrap();
+        p.send(&0u64, T).unwrap();
+        let mut c = consumer(&r, "c", &[], None).unwrap();
+        assert_eq!((c.committed(), c.lost_on_join()), (0, 0));
+        c.leave(segment).unwrap();
+        drop(c);
+        for i in 1..4u64 {
+            p.send(&i, T).unwrap();
+        }
+        let c = consumer(&r, "c", &[], None).unwrap();
+        assert_eq!((c.committed(), c.lost_on_join()), (3, 3));
+    }
+}

@@ -133,3 +133,61 @@ impl ConsumerCore {
 fn resolved(stamp: Stamp) -> bool {
     matches!(stamp, Stamp::Published | Stamp::Abandoned)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{consumer, ring};
+    use crate::{Error, ProducerMode, RingOptions, WaitStrategy};
+    use std::time::Duration;
+
+    const T: Duration = Duration::from_secs(5);
+
+    fn multi(capacity: u64) -> RingOptions {
+        RingOptions::new()
+            .capacity(capacity)
+            .slot_size(8)
+            .producer_mode(ProducerMode::Multi)
+    }
+
+    /// The scan reads past an abandoned sequence; readers are refused it,
+    /// and the one-event path commits past it.
+    #[test]
+    fn an_abandoned_sequence_is_passed_and_never_read() {
+        let r = ring("stamps-abandoned", &multi(8));
+        let (segment, ..) = r.raw_parts();
+        let mut c = consumer(&r, "c", &[], None).unwrap();
+        let mut p = r.producer(WaitStrategy::Yield).unwrap();
+        assert_eq!(p.claim(1, T).unwrap(), 0);
+        p.unclaim(0);
+        assert_eq!(p.send(&1u64, T).unwrap(), 1);
+        assert_eq!(c.wait_for(|| segment, 0, T).unwrap(), 1);
+        assert!(c.is_abandoned(0) && !c.is_abandoned(1));
+        let e = c.check_readable(0).unwrap_err();
+        assert!(matches!(e, Error::Abandoned { seq: 0 }), "{e:?}");
+        let e = c.check_range(0, 1).unwrap_err();
+        assert!(matches!(e, Error::Abandoned { seq: 0 }), "{e:?}");
+        c.check_readable(1).unwrap();
+        assert_eq!(c.next_event(|| segment, T).unwrap(), 1);
+        assert_eq!(c.committed(), 0);
+        c.commit_next(1).unwrap();
+    }
+
+    /// A batch of a multi-producer ring ends where the resolved stamps do,
+    /// even with later sequences published (by another claim) beyond a gap.
+    #[test]
+    fn a_batch_ends_at_the_first_pending_stamp() {
+        let r = ring("stamps-gap", &multi(8));
+        let (segment, ..) = r.raw_parts();
+        let mut c = consumer(&r, "c", &[], None).unwrap();
+        let mut a = r.producer(WaitStrategy::Yield).unwrap();
+        let mut b = r.producer(WaitStrategy::Yield).unwrap();
+        assert_eq!(a.send(&0u64, T).unwrap(), 0);
+        assert_eq!(a.claim(1, T).unwrap(), 1);
+        assert_eq!(b.send(&2u64, T).unwrap(), 2);
+        assert_eq!(c.wait_for(|| segment, 0, T).unwrap(), 0);
+        let e = c.wait_for(|| segment, 1, Duration::ZERO).unwrap_err();
+        assert!(matches!(e, Error::WouldBlock(_)), "{e:?}");
+        a.publish(1, 1).unwrap();
+        assert_eq!(c.wait_for(|| segment, 1, T).unwrap(), 2);
+    }
+}

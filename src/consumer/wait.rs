@@ -252,3 +252,120 @@ impl ConsumerCore {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{consumer, ring};
+    use crate::{Error, ProducerMode, RingOptions, WaitStrategy};
+    use std::time::Duration;
+
+    const T: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn a_zero_timeout_on_an_empty_ring_would_block() {
+        for (tag, options) in [
+            ("wb-stamped", RingOptions::new().capacity(8).slot_size(8)),
+            (
+                "wb-packed",
+                RingOptions::new().capacity(8).slot_size(8).packed(true),
+            ),
+            (
+                "wb-multi",
+                RingOptions::new()
+                    .capacity(8)
+                    .slot_size(8)
+                    .producer_mode(ProducerMode::Multi),
+            ),
+        ] {
+            let r = ring(tag, &options);
+            let (segment, ..) = r.raw_parts();
+            let mut c = consumer(&r, "c", &[], None).unwrap();
+            let e = c.wait_for(|| segment, 0, Duration::ZERO).unwrap_err();
+            assert!(matches!(e, Error::WouldBlock(_)), "{tag}: {e:?}");
+            let e = c.next_event(|| segment, Duration::ZERO).unwrap_err();
+            assert!(matches!(e, Error::WouldBlock(_)), "{tag}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn a_short_timeout_on_an_empty_ring_times_out() {
+        let r = ring("timeout", &RingOptions::new().capacity(8).slot_size(8));
+        let (segment, ..) = r.raw_parts();
+        let mut c = consumer(&r, "c", &[], None).unwrap();
+        let e = c
+            .wait_for(|| segment, 0, Duration::from_millis(2))
+            .unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+    }
+
+    /// Short runs end at the stamps, long ones at the cursor (stamped
+    /// rings), packed rings at the cursor: never past the last event.
+    #[test]
+    fn a_batch_ends_at_the_last_published_event() {
+        for (tag, packed) in [("batch-stamped", false), ("batch-packed", true)] {
+            let r = ring(
+                tag,
+                &RingOptions::new().capacity(256).slot_size(8).packed(packed),
+            );
+            let (segment, ..) = r.raw_parts();
+            let mut c = consumer(&r, "c", &[], None).unwrap();
+            let mut p = r.producer(WaitStrategy::Yield).unwrap();
+            for (events, last) in [(5u64, 4i64), (100, 104), (1, 105)] {
+                for i in 0..events {
+                    p.send(&i, T).unwrap();
+                }
+                let next = c.committed() + 1;
+                assert_eq!(c.wait_for(|| segment, next, T).unwrap(), last, "{tag}");
+                assert_eq!(c.known_available(), last, "{tag}");
+                c.commit(last).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_sequence_more_than_a_ring_ahead_is_refused_at_once() {
+        let r = ring("ahead", &RingOptions::new().capacity(8).slot_size(8));
+        let (segment, ..) = r.raw_parts();
+        let mut c = consumer(&r, "c", &[], None).unwrap();
+        // Committed through -1: sequence 7 may come, 8 never before a commit.
+        let e = c.wait_for(|| segment, 8, T).unwrap_err();
+        assert!(matches!(e, Error::SequenceOutOfRange(_)), "{e:?}");
+        let e = c.wait_for(|| segment, 7, Duration::ZERO).unwrap_err();
+        assert!(matches!(e, Error::WouldBlock(_)), "{e:?}");
+    }
+
+    #[test]
+    fn a_dependent_consumer_waits_for_its_dependency_to_commit() {
+        let r = ring("deps", &RingOptions::new().capacity(8).slot_size(8));
+        let (segment, ..) = r.raw_parts();
+        let mut a = consumer(&r, "a", &[], None).unwrap();
+        let mut b = consumer(&r, "b", &["a"], None).unwrap();
+        let mut p = r.producer(WaitStrategy::Yield).unwrap();
+        for i in 0..3u64 {
+            p.send(&i, T).unwrap();
+        }
+        let e = b.wait_for(|| segment, 0, Duration::ZERO).unwrap_err();
+        assert!(matches!(e, Error::WouldBlock(_)), "{e:?}");
+        assert_eq!(a.wait_for(|| segment, 0, T).unwrap(), 2);
+        a.commit(1).unwrap();
+        assert_eq!(b.wait_for(|| segment, 0, T).unwrap(), 1);
+    }
+
+    #[test]
+    fn next_event_hands_out_one_event_at_a_time() {
+        let r = ring("next", &RingOptions::new().capacity(8).slot_size(8));
+        let (segment, ..) = r.raw_parts();
+        let mut c = consumer(&r, "c", &[], None).unwrap();
+        let mut p = r.producer(WaitStrategy::Yield).unwrap();
+        for i in 0..3u64 {
+            p.send(&i, T).unwrap();
+        }
+        for seq in 0..3 {
+            assert_eq!(c.next_event(|| segment, T).unwrap(), seq);
+            c.commit_next(seq).unwrap();
+        }
+        assert_eq!(c.committed(), 2);
+        let e = c.next_event(|| segment, Duration::ZERO).unwrap_err();
+        assert!(matches!(e, Error::WouldBlock(_)), "{e:?}");
+    }
+}
