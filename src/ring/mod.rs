@@ -1,9 +1,9 @@
 //! The safe Rust facade: [`Ring`], [`Producer`], [`Consumer`].
 //!
 //! This file holds the ring itself (creating, opening, inspecting it) and
-//! what its handles share; `options` the builders, `attach` how a producer
-//! attaches (and takes over from a dead one), `producer` and `consumer`
-//! the handles.
+//! what its handles share; `options` the builders, `attach` how the ring
+//! attaches a producer (the protocol itself is the sequencer layer's),
+//! `producer` and `consumer` the handles.
 
 mod attach;
 mod consumer;
