@@ -3,15 +3,40 @@
 //! `single` is the single-producer sequencer (no read-modify-write on the
 //! hot path); `multi` the multi-producer one (a shared claim counter and
 //! per-sequence stamps, which consumers read alike in both modes);
-//! `recovery` abandons multi-producer claims that will not be published.
+//! `recovery` abandons multi-producer claims that will not be published;
+//! `attach` gives a producer its entry in the producer table (taking over
+//! from one that died) and its `Sequencer`, and takes the entry back.
 
+mod attach;
 pub mod multi;
 pub mod recovery;
 pub mod single;
 
 use crate::error::{Error, Result};
+pub(crate) use attach::{attach, detach, Attached};
 pub use multi::MultiSequencer;
 pub use single::SingleSequencer;
+
+/// How a producer claims and publishes: the ring's mode, chosen at attach.
+#[derive(Debug)]
+pub(crate) enum Sequencer {
+    /// A single-producer ring.
+    Single(SingleSequencer),
+    /// A multi-producer ring.
+    Multi(MultiSequencer),
+}
+
+/// Names the segment in a corruption error raised below the segment layer.
+#[cold]
+pub(crate) fn locate(e: Error, path: &std::path::Path) -> Error {
+    match e {
+        Error::Corrupt { detail, .. } => Error::Corrupt {
+            path: path.into(),
+            detail,
+        },
+        other => other,
+    }
+}
 
 /// Checks a claim of `n` sequences against a ring of `capacity`.
 #[inline]
