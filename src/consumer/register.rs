@@ -54,10 +54,10 @@ impl ConsumerCore {
     ) -> Result<ConsumerCore> {
         validate_name(name)?;
         let params = &segment.layout().params;
-        let wakeups = params.flags & crate::layout::FLAG_WAKEUPS != 0;
+        let wakeups = params.wakeups();
         let multi = params.producer_mode == crate::layout::ProducerMode::Multi;
         let unblock = Duration::from_nanos(params.unblock_timeout_ns);
-        let hot_counters = params.flags & crate::layout::FLAG_NO_HOT_COUNTERS == 0;
+        let hot_counters = params.hot_counters();
         if strategy == WaitStrategy::Blocking && !wakeups {
             return Err(Error::Unsupported(format!(
                 "ring {} was created without wake-ups; the blocking strategy needs them (use spin, yield or sleep, or recreate the ring with wake-ups)",

@@ -112,12 +112,10 @@ impl Consumer {
         // consumer (checked), so the producer does not overwrite them; both
         // ranges lie in the mapping kept alive by `self.shared`, and
         // `commit` (`&mut self`) cannot run while the slices live.
-        unsafe {
-            Ok((
-                std::slice::from_raw_parts(a, a_len),
-                std::slice::from_raw_parts(b, b_len),
-            ))
-        }
+        let first = unsafe { std::slice::from_raw_parts(a, a_len) };
+        // SAFETY: as for the first range (the part after the wrap).
+        let second = unsafe { std::slice::from_raw_parts(b, b_len) };
+        Ok((first, second))
     }
 
     /// The payloads of available, uncommitted `[lo, hi]` as (start, bytes)

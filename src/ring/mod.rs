@@ -18,7 +18,7 @@ pub use options::{
 pub use producer::Producer;
 
 use crate::error::{Error, Result};
-use crate::layout::{counters, state, Layout, ProducerMode, FLAG_PACKED, LOCK_PRODUCER_LEASE};
+use crate::layout::{counters, state, Layout, ProducerMode, LOCK_PRODUCER_LEASE};
 use crate::liveness::lock_registry;
 use crate::region::Location;
 use crate::segment::Segment;
@@ -165,7 +165,7 @@ impl Ring {
 
     /// Whether the ring has the packed layout (see [`RingOptions::packed`]).
     pub fn is_packed(&self) -> bool {
-        self.layout().params.flags & FLAG_PACKED != 0
+        self.layout().params.packed()
     }
 
     /// Where the ring lives.

@@ -234,15 +234,15 @@ impl RingOptions {
             mismatch("unblock timeout (ns)", p.unblock_timeout_ns, ns)?;
         }
         if let Some(w) = self.wakeups {
-            let on = p.flags & FLAG_WAKEUPS != 0;
+            let on = p.wakeups();
             mismatch("wake-ups flag", u64::from(on), u64::from(w))?;
         }
         if let Some(k) = self.packed {
-            let on = p.flags & FLAG_PACKED != 0;
+            let on = p.packed();
             mismatch("packed flag", u64::from(on), u64::from(k))?;
         }
         if let Some(k) = self.hot_counters {
-            let on = p.flags & FLAG_NO_HOT_COUNTERS == 0;
+            let on = p.hot_counters();
             mismatch("hot counters flag", u64::from(on), u64::from(k))?;
         }
         if let Some(t) = self.type_id {

@@ -195,12 +195,11 @@ impl Producer {
         // them; the two ranges are disjoint parts of the slot array (split
         // at the wrap), inside the mapping that `self.shared` keeps alive;
         // the borrow of `self` keeps them claimed while the slices live.
-        unsafe {
-            Ok((
-                std::slice::from_raw_parts_mut(a, a_len),
-                std::slice::from_raw_parts_mut(b, b_len),
-            ))
-        }
+        let first = unsafe { std::slice::from_raw_parts_mut(a, a_len) };
+        // SAFETY: as for the first range (the part after the wrap, disjoint
+        // from it).
+        let second = unsafe { std::slice::from_raw_parts_mut(b, b_len) };
+        Ok((first, second))
     }
 
     /// The payloads of claimed, unpublished `[lo, hi]` as (start, bytes) of

@@ -5,9 +5,7 @@
 
 use super::{locate, recovery, MultiSequencer, Sequencer, SingleSequencer};
 use crate::error::{Error, Result};
-use crate::layout::{
-    counters, state, ProducerMode, FLAG_NO_HOT_COUNTERS, FLAG_WAKEUPS, LOCK_PRODUCER_LEASE,
-};
+use crate::layout::{counters, state, ProducerMode, LOCK_PRODUCER_LEASE};
 use crate::liveness::{lock_registry, Lease};
 use crate::segment::Segment;
 use crate::sequence::Wakeups;
@@ -50,7 +48,7 @@ pub(crate) fn attach(
 ) -> Result<Attached> {
     let t = &tables;
     let params = &seg.layout().params;
-    let wakeups = Wakeups::for_ring(params.flags & FLAG_WAKEUPS != 0);
+    let wakeups = Wakeups::for_ring(params.wakeups());
     if strategy == WaitStrategy::Blocking && !wakeups.on() {
         return Err(Error::Unsupported(format!(
             "ring {} was created without wake-ups; the blocking strategy needs them",
@@ -84,7 +82,7 @@ pub(crate) fn attach(
     // Attaching is activity (as a consumer's join is): an observer
     // sees the new holder at once, not after its first flush.
     counts.touch();
-    let counts = if params.flags & FLAG_NO_HOT_COUNTERS != 0 {
+    let counts = if !params.hot_counters() {
         counts.without_hot_counting()
     } else {
         counts
