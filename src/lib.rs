@@ -31,7 +31,10 @@
 #![warn(unsafe_op_in_unsafe_fn, missing_docs)]
 // Every unsafe block says why it is sound, and holds one unsafe operation
 // so that the comment covers exactly it.
-#![deny(clippy::undocumented_unsafe_blocks, clippy::multiple_unsafe_ops_per_block)]
+#![deny(
+    clippy::undocumented_unsafe_blocks,
+    clippy::multiple_unsafe_ops_per_block
+)]
 
 pub mod consumer;
 pub mod counters;
