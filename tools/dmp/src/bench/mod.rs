@@ -55,10 +55,10 @@ mod worker;
 pub use args::{BenchArgs, WorkerArgs};
 pub(crate) use payload::supported_size;
 pub(crate) use pingpong::{ping_pong, PingPong};
-pub(crate) use report_table::{fmt_ns, fmt_rate};
 pub(crate) use throughput::{throughput, Transport};
 pub use worker::worker;
 
+use crate::format::{events_per_sec, nanos};
 use crate::CmdResult;
 use args::Group;
 use multi::{mp_rows, ring_throughput};
@@ -201,7 +201,7 @@ pub fn run(a: &BenchArgs) -> CmdResult {
                 "bench",
                 &what,
                 || throughput(p, s.transport, s.size, n),
-                |r| fmt_rate(r.events_per_sec),
+                |r| events_per_sec(r.events_per_sec),
             )?;
             row.rounds.push(r);
         }
@@ -216,7 +216,7 @@ pub fn run(a: &BenchArgs) -> CmdResult {
                 "bench",
                 &what,
                 || one::one_throughput(&plan, s, events),
-                |r| fmt_rate(r.events_per_sec),
+                |r| events_per_sec(r.events_per_sec),
             )?;
             row.rounds.push(r);
         }
@@ -235,7 +235,7 @@ pub fn run(a: &BenchArgs) -> CmdResult {
                 "bench",
                 &what,
                 || ring_throughput(&plan, s, &row.placement, events),
-                |r| fmt_rate(r.events_per_sec),
+                |r| events_per_sec(r.events_per_sec),
             )?;
             row.rounds.push(r);
         }
@@ -256,7 +256,7 @@ pub fn run(a: &BenchArgs) -> CmdResult {
                 "bench",
                 &what,
                 || ping_pong(&plan, s.kind, n, warmup, g),
-                |r| format!("p50 {}", fmt_ns(r.p50)),
+                |r| format!("p50 {}", nanos(r.p50)),
             )?;
             row.rounds.push(r);
         }

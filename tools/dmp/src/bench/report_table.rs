@@ -4,28 +4,7 @@
 use super::one;
 use super::results::Results;
 use super::throughput::Throughput;
-
-pub(crate) fn fmt_rate(events_per_sec: f64) -> String {
-    if !events_per_sec.is_finite() {
-        "n/a".into()
-    } else if events_per_sec >= 1e6 {
-        format!("{:.1} M ev/s", events_per_sec / 1e6)
-    } else {
-        format!("{:.1} k ev/s", events_per_sec / 1e3)
-    }
-}
-
-pub(crate) fn fmt_ns(ns: f64) -> String {
-    if !ns.is_finite() {
-        "n/a".into()
-    } else if ns < 10_000.0 {
-        format!("{ns:.0} ns")
-    } else if ns < 10_000_000.0 {
-        format!("{:.1} us", ns / 1e3)
-    } else {
-        format!("{:.1} ms", ns / 1e6)
-    }
-}
+use crate::format::{events_per_sec, nanos};
 
 fn fmt_ratio(r: f64) -> String {
     if !r.is_finite() {
@@ -74,7 +53,7 @@ pub(super) fn print_table(r: &Results) {
             println!(
                 "{:<38} {:>14} {:>8} {:>9} {:>9} {:>9}",
                 format!("throughput {:>2}B {}", s.size, s.label),
-                fmt_rate(rate),
+                events_per_sec(rate),
                 row.best()
                     .map(Throughput::mb_per_sec)
                     .filter(|v| v.is_finite())
@@ -122,7 +101,7 @@ pub(super) fn print_table(r: &Results) {
                 s.label(),
                 s.strategy.label(),
                 row.placement.label(),
-                fmt_rate(row.rate()),
+                events_per_sec(row.rate()),
                 row.best()
                     .map(Throughput::mb_per_sec)
                     .filter(|v| v.is_finite())
@@ -155,11 +134,11 @@ pub(super) fn print_table(r: &Results) {
             println!(
                 "{:<38} {:>9} {:>9} {:>9} {:>9} {:>9}  {} {base}",
                 row.spec.label,
-                fmt_ns(l.p50),
-                fmt_ns(l.p99),
-                fmt_ns(l.p999),
-                fmt_ns(l.max),
-                fmt_ns(l.mean),
+                nanos(l.p50),
+                nanos(l.p99),
+                nanos(l.p999),
+                nanos(l.max),
+                nanos(l.mean),
                 fmt_ratio(l.p50 / r.p50(row.spec.base)),
             );
         }
@@ -205,7 +184,7 @@ pub(super) fn print_table(r: &Results) {
             println!(
                 "{:<68} {:>14} {:>8} {:>15} {:>9}",
                 format!("{:>2}B {}", s.size, s.label()),
-                fmt_rate(row.rate()),
+                events_per_sec(row.rate()),
                 row.best()
                     .map(Throughput::mb_per_sec)
                     .filter(|v| v.is_finite())

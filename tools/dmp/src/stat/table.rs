@@ -3,7 +3,8 @@
 //! ring back.
 
 use super::{hot_counters, layout_word, mode_word, Rates};
-use crate::probe::{self, age_s, alive_word, fmt_age, fmt_rate, grouped, mean_batch, Table};
+use crate::format::{age, rate};
+use crate::probe::{self, age_s, alive_word, grouped, mean_batch, Table};
 use disruptor_mp::layout::FLAG_WAKEUPS;
 use disruptor_mp::{Ring, Snapshot};
 use std::fmt::Write as _;
@@ -36,7 +37,7 @@ fn holding_back(ring: &Ring, s: &Snapshot) -> Vec<String> {
                 grouped(c.lag as u64),
                 grouped(capacity as u64),
                 (c.lag as f64 / capacity as f64 * 100.0).min(100.0),
-                fmt_age(age_s(c.last_activity_ns, s.taken_at_ns)),
+                age(age_s(c.last_activity_ns, s.taken_at_ns)),
             ));
         }
     }
@@ -115,13 +116,13 @@ pub(super) fn table(label: &str, ring: &Ring, s: &Snapshot, r: Option<&Rates>) -
         let _ = writeln!(
             t,
             "  rate {} events/s published, {} events/s by the slowest gating consumer (over {:.2} s)",
-            fmt_rate(r.published),
-            fmt_rate(consumed),
+            rate(r.published),
+            rate(consumed),
             r.secs
         );
     }
     let rate_col = |v: Option<Option<f64>>| match v {
-        Some(Some(v)) => fmt_rate(v),
+        Some(Some(v)) => rate(v),
         Some(None) => "-".into(),
         None => String::new(),
     };
@@ -161,7 +162,7 @@ pub(super) fn table(label: &str, ring: &Ring, s: &Snapshot, r: Option<&Rates>) -
                 opt_f(mean_batch(pr.events, pr.batches), 1),
                 grouped(pr.waits),
                 grouped(pr.timeouts),
-                fmt_age(age_s(pr.last_activity_ns, s.taken_at_ns)),
+                age(age_s(pr.last_activity_ns, s.taken_at_ns)),
                 pr.pending_claim
                     .map_or("-".into(), |(lo, hi)| format!("[{lo}, {hi}]")),
             ];
@@ -217,7 +218,7 @@ pub(super) fn table(label: &str, ring: &Ring, s: &Snapshot, r: Option<&Rates>) -
                 opt_f(mean_batch(c.events, c.batches), 1),
                 grouped(c.waits),
                 grouped(c.timeouts),
-                fmt_age(age_s(c.last_activity_ns, s.taken_at_ns)),
+                age(age_s(c.last_activity_ns, s.taken_at_ns)),
             ];
             if let Some(r) = r {
                 row.push(rate_col(Some(r.consumers[i])));
