@@ -1,80 +1,152 @@
 //! The JSON object of `dmp stat --json` (one per refresh with `--watch`):
 //! the ring's parameters and counters, every producer and consumer, who
-//! holds the ring back, and the rates.
+//! holds the ring back, and the rates. Each object is a struct, its
+//! fields in the order they are printed.
 
 use super::{held_back_by, hot_counters, layout_word, mode_word, Rates};
 use crate::probe::{self, age_s, mean_batch};
-use disruptor_mp::layout::FLAG_WAKEUPS;
-use disruptor_mp::{ConsumerStatus, Ring, Snapshot};
+use disruptor_mp::layout::{FLAG_WAKEUPS, FORMAT_VERSION};
+use disruptor_mp::{ConsumerStatus, ProducerStatus, Ring, Snapshot};
+use serde::Serialize;
 
-/// A JSON value, written by hand (the tool has no serde dependency).
-pub enum J {
-    Null,
-    Bool(bool),
-    I(i64),
-    U(u64),
-    F(f64),
-    S(String),
-    A(Vec<J>),
-    O(Vec<(&'static str, J)>),
+/// The whole object.
+#[derive(Serialize)]
+struct RingJson<'a> {
+    ring: &'a str,
+    path: String,
+    taken_at_ns: u64,
+    format_version: u32,
+    capacity: u64,
+    slot_size: u64,
+    stride: u64,
+    layout: &'static str,
+    producer_mode: &'static str,
+    flags: u32,
+    wakeups_enabled: bool,
+    hot_counters: bool,
+    max_producers: u32,
+    max_consumers: u32,
+    cursor: i64,
+    claimed: i64,
+    published: u64,
+    abandoned: u64,
+    attaches: u64,
+    detaches: u64,
+    back_pressure_waits: u64,
+    wakeups: u64,
+    evictions: u64,
+    stall_alerts: u64,
+    producers: Vec<ProducerJson>,
+    consumers: Vec<ConsumerJson<'a>>,
+    /// The lagging slowest gating consumer, or null.
+    held_back_by: Option<ConsumerJson<'a>>,
+    /// With --watch only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rates: Option<RatesJson>,
 }
 
-impl J {
-    fn opt_f(v: Option<f64>) -> J {
-        v.map_or(J::Null, J::F)
+#[derive(Serialize)]
+struct ProducerJson {
+    index: u32,
+    state: &'static str,
+    pid: u32,
+    alive: bool,
+    epoch: u64,
+    events: u64,
+    batches: u64,
+    mean_batch: Option<f64>,
+    waits: u64,
+    timeouts: u64,
+    last_activity_ns: u64,
+    last_activity_age_s: Option<f64>,
+    pending_claim: Option<[i64; 2]>,
+    /// With --watch only: present, and null when the entry changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    events_per_s: Option<Option<f64>>,
+}
+
+#[derive(Serialize)]
+struct ConsumerJson<'a> {
+    index: u32,
+    name: &'a str,
+    state: &'static str,
+    sequence: i64,
+    lag: i64,
+    gating: bool,
+    dependencies: u64,
+    alive: bool,
+    pid: u32,
+    generation: u64,
+    optional: bool,
+    events: u64,
+    batches: u64,
+    mean_batch: Option<f64>,
+    waits: u64,
+    timeouts: u64,
+    last_activity_ns: u64,
+    last_activity_age_s: Option<f64>,
+    /// With --watch only: present, and null when the entry changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    events_per_s: Option<Option<f64>>,
+}
+
+#[derive(Serialize)]
+struct RatesJson {
+    interval_s: f64,
+    published_per_s: f64,
+}
+
+fn producer(p: &ProducerStatus, now: u64, events_per_s: Option<Option<f64>>) -> ProducerJson {
+    ProducerJson {
+        index: p.index,
+        state: probe::state_name(p.state),
+        pid: p.pid,
+        alive: p.alive,
+        epoch: p.epoch,
+        events: p.events,
+        batches: p.batches,
+        mean_batch: mean_batch(p.events, p.batches),
+        waits: p.waits,
+        timeouts: p.timeouts,
+        last_activity_ns: p.last_activity_ns,
+        last_activity_age_s: age_s(p.last_activity_ns, now),
+        pending_claim: p.pending_claim.map(|(lo, hi)| [lo, hi]),
+        events_per_s,
     }
 }
 
-impl std::fmt::Display for J {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            J::Null => f.write_str("null"),
-            J::Bool(b) => write!(f, "{b}"),
-            J::I(v) => write!(f, "{v}"),
-            J::U(v) => write!(f, "{v}"),
-            // JSON has no NaN or infinity.
-            J::F(v) if !v.is_finite() => f.write_str("null"),
-            J::F(v) => write!(f, "{v}"),
-            J::S(s) => {
-                f.write_str("\"")?;
-                for c in s.chars() {
-                    match c {
-                        '"' => f.write_str("\\\"")?,
-                        '\\' => f.write_str("\\\\")?,
-                        '\n' => f.write_str("\\n")?,
-                        '\r' => f.write_str("\\r")?,
-                        '\t' => f.write_str("\\t")?,
-                        c if (c as u32) < 0x20 => write!(f, "\\u{:04x}", c as u32)?,
-                        c => write!(f, "{c}")?,
-                    }
-                }
-                f.write_str("\"")
-            }
-            J::A(items) => {
-                f.write_str("[")?;
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(",")?;
-                    }
-                    write!(f, "{v}")?;
-                }
-                f.write_str("]")
-            }
-            J::O(fields) => {
-                f.write_str("{")?;
-                for (i, (k, v)) in fields.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(",")?;
-                    }
-                    write!(f, "{}:{v}", J::S((*k).into()))?;
-                }
-                f.write_str("}")
-            }
-        }
+fn consumer(c: &ConsumerStatus, now: u64, events_per_s: Option<Option<f64>>) -> ConsumerJson<'_> {
+    ConsumerJson {
+        index: c.index,
+        name: &c.name,
+        state: probe::state_name(c.state),
+        sequence: c.sequence,
+        lag: c.lag,
+        gating: c.gating,
+        dependencies: c.dependencies,
+        alive: c.alive,
+        pid: c.pid,
+        generation: c.generation,
+        optional: c.optional,
+        events: c.events,
+        batches: c.batches,
+        mean_batch: mean_batch(c.events, c.batches),
+        waits: c.waits,
+        timeouts: c.timeouts,
+        last_activity_ns: c.last_activity_ns,
+        last_activity_age_s: age_s(c.last_activity_ns, now),
+        events_per_s,
     }
 }
 
-pub(super) fn json(label: &str, ring: &Ring, s: &Snapshot, r: Option<&Rates>) -> J {
+/// The object on one line (without the newline). JSON has no NaN or
+/// infinity: serde_json writes a non-finite number as null.
+pub(super) fn json(
+    label: &str,
+    ring: &Ring,
+    s: &Snapshot,
+    r: Option<&Rates>,
+) -> serde_json::Result<String> {
     let l = ring.layout();
     let p = &l.params;
     let now = s.taken_at_ns;
@@ -82,136 +154,120 @@ pub(super) fn json(label: &str, ring: &Ring, s: &Snapshot, r: Option<&Rates>) ->
         .producers
         .iter()
         .enumerate()
-        .map(|(i, pr)| {
-            let mut o = vec![
-                ("index", J::U(pr.index.into())),
-                ("state", J::S(probe::state_name(pr.state).into())),
-                ("pid", J::U(pr.pid.into())),
-                ("alive", J::Bool(pr.alive)),
-                ("epoch", J::U(pr.epoch)),
-                ("events", J::U(pr.events)),
-                ("batches", J::U(pr.batches)),
-                ("mean_batch", J::opt_f(mean_batch(pr.events, pr.batches))),
-                ("waits", J::U(pr.waits)),
-                ("timeouts", J::U(pr.timeouts)),
-                ("last_activity_ns", J::U(pr.last_activity_ns)),
-                (
-                    "last_activity_age_s",
-                    J::opt_f(age_s(pr.last_activity_ns, now)),
-                ),
-                (
-                    "pending_claim",
-                    pr.pending_claim
-                        .map_or(J::Null, |(lo, hi)| J::A(vec![J::I(lo), J::I(hi)])),
-                ),
-            ];
-            if let Some(r) = r {
-                o.push(("events_per_s", J::opt_f(r.producers[i])));
-            }
-            J::O(o)
-        })
+        .map(|(i, pr)| producer(pr, now, r.map(|r| r.producers[i])))
         .collect();
-    let consumer = |i: usize, c: &ConsumerStatus| {
-        let mut o = vec![
-            ("index", J::U(c.index.into())),
-            ("name", J::S(c.name.clone())),
-            ("state", J::S(probe::state_name(c.state).into())),
-            ("sequence", J::I(c.sequence)),
-            ("lag", J::I(c.lag)),
-            ("gating", J::Bool(c.gating)),
-            ("dependencies", J::U(c.dependencies)),
-            ("alive", J::Bool(c.alive)),
-            ("pid", J::U(c.pid.into())),
-            ("generation", J::U(c.generation)),
-            ("optional", J::Bool(c.optional)),
-            ("events", J::U(c.events)),
-            ("batches", J::U(c.batches)),
-            ("mean_batch", J::opt_f(mean_batch(c.events, c.batches))),
-            ("waits", J::U(c.waits)),
-            ("timeouts", J::U(c.timeouts)),
-            ("last_activity_ns", J::U(c.last_activity_ns)),
-            (
-                "last_activity_age_s",
-                J::opt_f(age_s(c.last_activity_ns, now)),
-            ),
-        ];
-        if let Some(r) = r {
-            o.push(("events_per_s", J::opt_f(r.consumers[i])));
-        }
-        J::O(o)
-    };
+    let consumer_at = |i: usize, c| consumer(c, now, r.map(|r| r.consumers[i]));
     let consumers = s
         .consumers
         .iter()
         .enumerate()
-        .map(|(i, c)| consumer(i, c))
+        .map(|(i, c)| consumer_at(i, c))
         .collect();
-    let held = held_back_by(s).map_or(J::Null, |c| {
+    let held_back_by = held_back_by(s).map(|c| {
         let i = s
             .consumers
             .iter()
             .position(|d| d.index == c.index)
             .expect("from the list");
-        consumer(i, c)
+        consumer_at(i, c)
     });
-    let mut o = vec![
-        ("ring", J::S(label.into())),
-        ("path", J::S(ring.path().display().to_string())),
-        ("taken_at_ns", J::U(now)),
-        (
-            "format_version",
-            J::U(disruptor_mp::layout::FORMAT_VERSION.into()),
-        ),
-        ("capacity", J::U(p.capacity)),
-        ("slot_size", J::U(p.slot_size)),
-        ("stride", J::U(l.stride)),
-        ("layout", J::S(layout_word(l).into())),
-        ("producer_mode", J::S(mode_word(l).into())),
-        ("flags", J::U(p.flags.into())),
-        ("wakeups_enabled", J::Bool(p.flags & FLAG_WAKEUPS != 0)),
-        ("hot_counters", J::Bool(hot_counters(l))),
-        ("max_producers", J::U(p.max_producers.into())),
-        ("max_consumers", J::U(p.max_consumers.into())),
-        ("cursor", J::I(s.cursor)),
-        ("claimed", J::I(s.claimed)),
-        ("published", J::U(s.published)),
-        ("abandoned", J::U(s.abandoned)),
-        ("attaches", J::U(s.attaches)),
-        ("detaches", J::U(s.detaches)),
-        ("back_pressure_waits", J::U(s.back_pressure_waits)),
-        ("wakeups", J::U(s.wakeups)),
-        ("evictions", J::U(s.evictions)),
-        ("stall_alerts", J::U(s.stall_alerts)),
-        ("producers", J::A(producers)),
-        ("consumers", J::A(consumers)),
-        ("held_back_by", held),
-    ];
-    if let Some(r) = r {
-        o.push((
-            "rates",
-            J::O(vec![
-                ("interval_s", J::F(r.secs)),
-                ("published_per_s", J::F(r.published)),
-            ]),
-        ));
-    }
-    J::O(o)
+    serde_json::to_string(&RingJson {
+        ring: label,
+        path: ring.path().display().to_string(),
+        taken_at_ns: now,
+        format_version: FORMAT_VERSION,
+        capacity: p.capacity,
+        slot_size: p.slot_size,
+        stride: l.stride,
+        layout: layout_word(l),
+        producer_mode: mode_word(l),
+        flags: p.flags,
+        wakeups_enabled: p.flags & FLAG_WAKEUPS != 0,
+        hot_counters: hot_counters(l),
+        max_producers: p.max_producers,
+        max_consumers: p.max_consumers,
+        cursor: s.cursor,
+        claimed: s.claimed,
+        published: s.published,
+        abandoned: s.abandoned,
+        attaches: s.attaches,
+        detaches: s.detaches,
+        back_pressure_waits: s.back_pressure_waits,
+        wakeups: s.wakeups,
+        evictions: s.evictions,
+        stall_alerts: s.stall_alerts,
+        producers,
+        consumers,
+        held_back_by,
+        rates: r.map(|r| RatesJson {
+            interval_s: r.secs,
+            published_per_s: r.published,
+        }),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn producer_status() -> ProducerStatus {
+        ProducerStatus {
+            index: 3,
+            state: 0,
+            pid: 77,
+            alive: true,
+            epoch: 9,
+            pending_claim: Some((5, 9)),
+            events: 0,
+            batches: 0,
+            waits: 0,
+            timeouts: 0,
+            last_activity_ns: 0,
+        }
+    }
+
     #[test]
-    fn json_strings_are_escaped() {
-        let v = J::O(vec![
-            ("a", J::S("q\"b\\n\nc\u{1}".into())),
-            ("f", J::F(f64::NAN)),
-            ("l", J::A(vec![J::I(-1), J::Bool(true), J::Null])),
-        ]);
-        assert_eq!(
-            v.to_string(),
-            r#"{"a":"q\"b\\n\nc\u0001","f":null,"l":[-1,true,null]}"#
+    fn watch_only_fields_are_left_out_else_present_and_maybe_null() {
+        let p = producer_status();
+        let once = serde_json::to_string(&producer(&p, 5, None)).unwrap();
+        assert!(!once.contains("events_per_s"), "{once}");
+        // No batch yet, never active, and a claim as [lo, hi].
+        assert!(once.contains(r#""mean_batch":null,"#), "{once}");
+        assert!(once.contains(r#""last_activity_age_s":null,"#), "{once}");
+        assert!(once.ends_with(r#""pending_claim":[5,9]}"#), "{once}");
+        let changed = serde_json::to_string(&producer(&p, 5, Some(None))).unwrap();
+        assert!(changed.ends_with(r#""events_per_s":null}"#), "{changed}");
+        // JSON has no NaN: a non-finite number is null, as it always was.
+        let nan = serde_json::to_string(&producer(&p, 5, Some(Some(f64::NAN)))).unwrap();
+        assert!(nan.ends_with(r#""events_per_s":null}"#), "{nan}");
+        let rate = serde_json::to_string(&producer(&p, 5, Some(Some(2.5)))).unwrap();
+        assert!(rate.ends_with(r#""events_per_s":2.5}"#), "{rate}");
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let c = ConsumerStatus {
+            index: 0,
+            name: "q\"b\\n\nc\u{1}".into(),
+            state: 0,
+            sequence: -1,
+            lag: 0,
+            gating: true,
+            dependencies: 0,
+            pid: 1,
+            alive: true,
+            generation: 1,
+            optional: false,
+            events: 0,
+            batches: 0,
+            waits: 0,
+            timeouts: 0,
+            last_activity_ns: 0,
+        };
+        let j = serde_json::to_string(&consumer(&c, 0, None)).unwrap();
+        assert!(
+            j.starts_with(r#"{"index":0,"name":"q\"b\\n\nc\u0001","state":"#),
+            "{j}"
         );
     }
 }

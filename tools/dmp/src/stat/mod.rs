@@ -116,7 +116,7 @@ pub fn run(a: &StatArgs) -> CmdResult {
         let text = if a.prometheus {
             prometheus_one(&label, &ring, &snap)
         } else if a.json {
-            json(&label, &ring, &snap, None).to_string() + "\n"
+            json(&label, &ring, &snap, None)? + "\n"
         } else {
             table(&label, &ring, &snap, None)
         };
@@ -132,7 +132,7 @@ pub fn run(a: &StatArgs) -> CmdResult {
         n += 1;
         let r = rates(&prev, &cur);
         let text = if a.json {
-            json(&label, &ring, &cur, Some(&r)).to_string() + "\n"
+            json(&label, &ring, &cur, Some(&r))? + "\n"
         } else {
             let mut t = String::new();
             if clear {
