@@ -291,7 +291,7 @@ pub fn run(a: &BenchArgs) -> CmdResult {
         results.targets.retain(|t| t.value.is_finite());
     }
     if a.json {
-        println!("{}", json(&results));
+        println!("{}", json(&results)?);
     } else {
         print_table(&results);
     }

@@ -26,16 +26,6 @@ impl Placement {
         let producers: Vec<String> = self.producers.iter().map(cpu).collect();
         format!("P:{} C:{}", producers.join(","), cpu(&self.consumer))
     }
-
-    pub(super) fn json(&self) -> String {
-        let cpu = |c: &Option<usize>| c.map_or_else(|| "null".to_string(), |c| c.to_string());
-        let producers: Vec<String> = self.producers.iter().map(cpu).collect();
-        format!(
-            "\"producer_cpus\":[{}],\"consumer_cpu\":{}",
-            producers.join(","),
-            cpu(&self.consumer)
-        )
-    }
 }
 
 /// Moves `events` events of `size` bytes through a ring (stamped or
