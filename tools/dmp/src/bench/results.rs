@@ -21,7 +21,7 @@ pub(super) struct Results {
     pub(super) tp: Vec<TpRow>,
     pub(super) mp: Vec<MpRow>,
     pub(super) pp: Vec<PpRow>,
-    /// One event per claim/publish (`bench_one.rs`).
+    /// One event per claim/publish (`one/`).
     pub(super) one: Vec<OneRow>,
     pub(super) targets: Vec<Target>,
 }

@@ -19,9 +19,8 @@
 //! Producer styles are [`OneStyle`]: adding one (for example a lean
 //! single-event call) is one variant with its [`OneStyle::info`] (label,
 //! key, target, consumer API; `style.rs`), plus one producer loop in
-//! [`one_producer`] (`rust.rs`, `c_abi.rs`);
-//! the rows, the table, the JSON and the targets follow from the variant
-//! list.
+//! [`one_producer`] (`rust.rs`, `c_abi.rs`); the rows, the table, the
+//! JSON and the targets follow from the variant list.
 
 mod c_abi;
 mod hand_written;
