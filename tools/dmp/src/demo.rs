@@ -2,7 +2,8 @@
 //! between two real processes through a fresh ring in shared memory, then
 //! bounces an event back and forth between them, and prints what it saw.
 
-use crate::bench::{self, fmt_ns, fmt_rate, PingPong, Plan, Transport};
+use crate::bench::{self, PingPong, Plan, Transport};
+use crate::format;
 use crate::probe;
 use crate::CmdResult;
 use disruptor_mp::layout::{self, field, MAGIC};
@@ -69,7 +70,7 @@ impl Progress {
                             grouped(done),
                             grouped(total),
                             done as f64 / total.max(1) as f64 * 100.0,
-                            probe::fmt_rate(rate)
+                            format::rate(rate)
                         ) + "/s"
                     }
                     None => format!("      ... {secs:.1} s"),
@@ -222,17 +223,17 @@ pub fn run(a: &DemoArgs) -> CmdResult {
     );
     println!(
         "  throughput        {}   {:.0} MB/s",
-        fmt_rate(tp.events_per_sec),
+        format::events_per_sec(tp.events_per_sec),
         tp.mb_per_sec()
     );
     println!(
         "  round trip        p50 {}   p99 {}   p99.9 {}   max {}",
-        fmt_ns(lat.p50),
-        fmt_ns(lat.p99),
-        fmt_ns(lat.p999),
-        fmt_ns(lat.max)
+        format::nanos(lat.p50),
+        format::nanos(lat.p99),
+        format::nanos(lat.p999),
+        format::nanos(lat.max)
     );
-    println!("  one way (p50/2)   {}", fmt_ns(lat.p50 / 2.0));
+    println!("  one way (p50/2)   {}", format::nanos(lat.p50 / 2.0));
     println!();
     println!("Both sides busy-spin (lowest latency, one core each); see WaitStrategy for");
     println!("yielding, sleeping and blocking (futex) waits. `dmp bench` compares these");

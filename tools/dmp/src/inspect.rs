@@ -1,6 +1,7 @@
 //! `dmp inspect`, `dmp ls` and `dmp rm`.
 
-use crate::probe::{self, age_s, alive_word, fmt_age, fmt_utc, grouped, Probe, Table};
+use crate::format;
+use crate::probe::{self, age_s, alive_word, fmt_utc, grouped, Probe, Table};
 use crate::roles::Target;
 use crate::CmdResult;
 use disruptor_mp::layout::{
@@ -125,7 +126,7 @@ pub fn inspect(a: &InspectArgs) -> CmdResult {
         t,
         "created        {} ({})",
         fmt_utc(created),
-        fmt_age(age_s(created, s.taken_at_ns))
+        format::age(age_s(created, s.taken_at_ns))
     );
     let _ = writeln!(
         t,

@@ -1,6 +1,7 @@
 //! What the observing commands (`stat`, `inspect`, `ls`, `rm`) share:
 //! telling a ring from any other file without trusting it, naming the live
-//! participants of a ring, and formatting ages, times and counts.
+//! participants of a ring, and formatting times and counts (rates and
+//! ages: `format.rs`).
 
 use disruptor_mp::layout::{self, state, HEADER_SIZE, MAGIC, STATE_OFFSET, STATE_READY};
 use disruptor_mp::{Error, Location, Ring, RingOptions, Snapshot};
@@ -143,31 +144,6 @@ pub fn age_s(ns: u64, now_ns: u64) -> Option<f64> {
     (ns != 0).then(|| now_ns.saturating_sub(ns) as f64 / 1e9)
 }
 
-/// An age in words: "never", "12 ms ago", "3.2 s ago", "4 min ago".
-pub fn fmt_age(age: Option<f64>) -> String {
-    match age {
-        None => "never".into(),
-        Some(s) if s < 1.0 => format!("{:.0} ms ago", s * 1e3),
-        Some(s) if s < 100.0 => format!("{s:.1} s ago"),
-        Some(s) if s < 7200.0 => format!("{:.0} min ago", s / 60.0),
-        Some(s) if s < 172_800.0 => format!("{:.1} h ago", s / 3600.0),
-        Some(s) => format!("{:.1} days ago", s / 86400.0),
-    }
-}
-
-/// A rate: "0", "950", "12.3 k", "4.56 M".
-pub fn fmt_rate(per_s: f64) -> String {
-    if per_s >= 1e9 {
-        format!("{:.2} G", per_s / 1e9)
-    } else if per_s >= 1e6 {
-        format!("{:.2} M", per_s / 1e6)
-    } else if per_s >= 1e4 {
-        format!("{:.1} k", per_s / 1e3)
-    } else {
-        format!("{per_s:.0}")
-    }
-}
-
 /// Digits grouped by thousands: 10000000 -> "10,000,000".
 pub fn grouped(n: u64) -> String {
     let digits = n.to_string();
@@ -288,13 +264,8 @@ mod tests {
     }
 
     #[test]
-    fn ages_and_counts() {
-        assert_eq!(fmt_age(None), "never");
-        assert_eq!(fmt_age(Some(0.0123)), "12 ms ago");
-        assert_eq!(fmt_age(Some(3.21)), "3.2 s ago");
-        assert_eq!(fmt_age(Some(600.0)), "10 min ago");
+    fn counts() {
         assert_eq!(grouped(10_000_000), "10,000,000");
         assert_eq!(grouped(999), "999");
-        assert_eq!(fmt_rate(12_345.0), "12.3 k");
     }
 }
