@@ -24,6 +24,14 @@ pub const CHECKSUM_OFFSET: usize = 248;
 pub const STATE_OFFSET: usize = 256;
 /// `state` value of a fully initialised segment.
 pub const STATE_READY: u32 = 1;
+/// The reserved header bytes, as `[start, end)` ranges: 0 in every segment
+/// of this version, and checked (a later version may give them a meaning,
+/// which this one must refuse rather than misread). The first lies inside
+/// the checksum, the second after the `state` word.
+pub const HEADER_RESERVED: [(usize, usize); 2] = [
+    (field::UNBLOCK_TIMEOUT_NS + 8, CHECKSUM_OFFSET),
+    (STATE_OFFSET + 4, HEADER_SIZE as usize),
+];
 
 /// Size of one cache-line block that holds a shared value written by one
 /// party. 128 bytes: two 64-byte lines, so the adjacent-line prefetcher does
@@ -523,6 +531,14 @@ impl Layout {
                 needed: layout.total_size,
             });
         }
+        for &(start, end) in &HEADER_RESERVED {
+            if let Some(at) = (start..end).find(|&at| bytes[at] != 0) {
+                return Err(corrupt(format!(
+                    "reserved header byte at offset {at} is {:#04x}, not 0",
+                    bytes[at]
+                )));
+            }
+        }
         Ok(layout)
     }
 }
@@ -863,5 +879,47 @@ mod tests {
         let e = Layout::decode(p, &far, l.total_size).unwrap_err();
         assert_eq!(e.status(), Status::Corrupt);
         assert!(e.to_string().contains("outside"), "{e}");
+    }
+
+    #[test]
+    fn reserved_header_bytes_must_be_zero() {
+        use crate::error::Status;
+        let l = Layout::compute(params(64, 24)).unwrap();
+        let h = l.encode_header(42, 7, 9);
+        let p = Path::new("/x");
+        let with_sum = |mut b: Vec<u8>| {
+            let sum = checksum(&b[..CHECKSUM_OFFSET]);
+            b[CHECKSUM_OFFSET..CHECKSUM_OFFSET + 8].copy_from_slice(&sum.to_ne_bytes());
+            b
+        };
+        // The ranges are the ones docs/FORMAT.md gives.
+        assert_eq!(HEADER_RESERVED, [(232, 248), (260, 512)]);
+        for (start, end) in HEADER_RESERVED {
+            for at in [start, (start + end) / 2, end - 1] {
+                let mut bad = h.clone();
+                bad[at] = 0x5a;
+                // Inside the checksum, the checksum fails first.
+                if at < CHECKSUM_OFFSET {
+                    let e = Layout::decode(p, &bad, l.total_size).unwrap_err();
+                    assert_eq!(e.status(), Status::ChecksumMismatch, "{e}");
+                }
+                let bad = with_sum(bad);
+                let e = Layout::decode(p, &bad, l.total_size).unwrap_err();
+                assert_eq!(e.status(), Status::Corrupt, "offset {at}: {e}");
+                let msg = e.to_string();
+                assert!(
+                    msg.contains(&format!("reserved header byte at offset {at} ")),
+                    "{msg}"
+                );
+                // Truncation is reported before the reserved bytes.
+                let e = Layout::decode(p, &bad, l.total_size - 1).unwrap_err();
+                assert_eq!(e.status(), Status::Truncated, "{e}");
+            }
+        }
+        // The bytes that are not reserved may be anything a valid header
+        // holds: the state word itself is the opener's to check.
+        let mut state = h.clone();
+        state[STATE_OFFSET..STATE_OFFSET + 4].copy_from_slice(&STATE_READY.to_ne_bytes());
+        assert_eq!(Layout::decode(p, &state, l.total_size).unwrap(), l);
     }
 }
