@@ -95,11 +95,11 @@ mod imp {
             eprintln!("fault: {name} {:?} hit {n}", r.action);
             match r.action {
                 Action::Kill => {
+                    // SAFETY: getpid(2) has no preconditions.
+                    let me = unsafe { libc::getpid() };
                     // SAFETY: kill(2) with our own pid and a valid signal
                     // number has no memory-safety preconditions.
-                    unsafe {
-                        libc::kill(libc::getpid(), libc::SIGKILL);
-                    }
+                    unsafe { libc::kill(me, libc::SIGKILL) };
                     // SIGKILL is not deliverable late; never reached.
                     std::process::abort();
                 }
