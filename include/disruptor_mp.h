@@ -17,7 +17,14 @@
 /** major * 10000 + minor * 100 + patch, as dmp_version_number() returns. */
 #define DMP_VERSION_NUMBER (0 * 10000 + 1 * 100 + 0)
 
-#if defined(__GNUC__) || defined(__clang__)
+/* A status the caller must look at: a warning when it is dropped, which a
+ * (void) cast silences: [[nodiscard]] in C++17 and C23, clang's
+ * warn_unused_result in older C (the cast silences it too); nothing under
+ * GCC before C23, whose warn_unused_result no cast silences. */
+#if (defined(__cplusplus) && __cplusplus >= 201703L) || \
+    (!defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ > 201710L)
+#define DMP_MUST_USE [[nodiscard]]
+#elif defined(__clang__)
 #define DMP_MUST_USE __attribute__((warn_unused_result))
 #else
 #define DMP_MUST_USE

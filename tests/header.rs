@@ -4,6 +4,22 @@
 
 use std::path::Path;
 
+/// `DMP_MUST_USE`: a warning when a status is dropped, which a `(void)`
+/// cast silences.
+const MUST_USE: &str = r#"/* A status the caller must look at: a warning when it is dropped, which a
+ * (void) cast silences: [[nodiscard]] in C++17 and C23, clang's
+ * warn_unused_result in older C (the cast silences it too); nothing under
+ * GCC before C23, whose warn_unused_result no cast silences. */
+#if (defined(__cplusplus) && __cplusplus >= 201703L) || \
+    (!defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ > 201710L)
+#define DMP_MUST_USE [[nodiscard]]
+#elif defined(__clang__)
+#define DMP_MUST_USE __attribute__((warn_unused_result))
+#else
+#define DMP_MUST_USE
+#endif
+"#;
+
 fn generate() -> String {
     let dir = env!("CARGO_MANIFEST_DIR");
     let mut config = cbindgen::Config::from_file(Path::new(dir).join("cbindgen.toml"))
@@ -13,8 +29,8 @@ fn generate() -> String {
          #define DMP_VERSION_STRING \"{version}\"\n\
          /** major * 10000 + minor * 100 + patch, as dmp_version_number() returns. */\n\
          #define DMP_VERSION_NUMBER ({major} * 10000 + {minor} * 100 + {patch})\n\n\
-         #if defined(__GNUC__) || defined(__clang__)\n#define DMP_MUST_USE __attribute__((warn_unused_result))\n\
-         #else\n#define DMP_MUST_USE\n#endif\n",
+         {must_use}",
+        must_use = MUST_USE,
         major = env!("CARGO_PKG_VERSION_MAJOR"),
         minor = env!("CARGO_PKG_VERSION_MINOR"),
         patch = env!("CARGO_PKG_VERSION_PATCH"),
