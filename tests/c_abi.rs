@@ -270,7 +270,7 @@ fn memcheck(valgrind: &Path, exe: &Path, args: &[&str]) -> Command {
 #[test]
 fn c_programs_run_clean_under_valgrind_memcheck() {
     let Some(vg) = valgrind() else {
-        eprintln!("skipped: valgrind is not installed and could not be (not root, or apt-get failed); apt-get install valgrind");
+        support::skip_or_fail("valgrind is not installed and could not be (not root, or apt-get failed): apt-get install valgrind");
         return;
     };
     let _serial = support::serial();

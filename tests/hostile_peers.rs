@@ -395,6 +395,10 @@ fn garbage_in_every_region_of_a_live_segment_never_crashes_or_hangs_anyone() {
             }
         }
     }
+    assert!(
+        !report.is_empty(),
+        "no scenario ran: DMP_HOSTILE_ONLY={only:?} matches no label (labels are mode/Target, e.g. multi/Control)"
+    );
     eprintln!("hostile peers, every participant exited cleanly:");
     for line in &report {
         eprintln!("  {line}");

@@ -51,7 +51,7 @@ fn as_stranger(exe: &PathBuf, uid: u32) -> Command {
 fn another_user_attaches_only_as_far_as_the_mode_allows() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: not root, so no second user to test with");
+        support::skip_or_fail("not root, so no second user to test with: run the tests as root");
         return;
     }
     let _serial = support::serial();
@@ -64,7 +64,7 @@ fn another_user_attaches_only_as_far_as_the_mode_allows() {
     match probe.output() {
         Ok(o) if o.status.success() => {}
         other => {
-            eprintln!("skipped: cannot run dmp as uid {uid}: {other:?}");
+            support::skip_or_fail(&format!("cannot run dmp as uid {uid}: {other:?}"));
             return;
         }
     }
