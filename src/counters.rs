@@ -281,6 +281,22 @@ impl EntryCounters {
         self.touch();
     }
 
+    /// A single producer attaching to its ring: the entry's events count
+    /// becomes `total` (the cursor + 1, every event the ring's producers
+    /// published) when it holds fewer. A predecessor killed before its
+    /// flush left the rest uncounted, and the sequences it stamped and the
+    /// new holder adopted were never counted (cold, at attach). Batches
+    /// stay as counted: nobody knows how those events were batched.
+    #[cold]
+    pub fn adopt_events(&self, total: u64) {
+        if total > self.events_flushed.get() {
+            self.events_flushed.set(total);
+            if self.hot {
+                self.get(self.events).store(total, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Records the current time as the last activity (cold).
     #[cold]
     pub fn touch(&self) {

@@ -680,6 +680,13 @@ fn producer_crash_restart(r: &mut Run) {
         e2 > epoch,
         &format!("the new owner has a new epoch ({epoch} -> {e2})"),
     );
+    // The takeover counted what its predecessor published and never
+    // flushed, and what it adopted: events published == cursor + 1.
+    let events = s["producers"][0]["events"].as_u64().unwrap_or(0);
+    r.check(
+        events == n,
+        &format!("the producer entry counts every published event ({events} of {n})"),
+    );
 }
 
 /// Class 3, multi-producer variant: a producer dies between claim and

@@ -66,6 +66,9 @@ impl SingleSequencer {
             published += stamped_ahead;
             cursor.set_and_wake(published);
         }
+        // Events a killed predecessor published but had not flushed, and
+        // those adopted above, are counted now: events == cursor + 1.
+        counters.adopt_events((published + 1) as u64);
         let cached_gate = tables.gating_minimum(published).0;
         Ok(SingleSequencer {
             tables,
