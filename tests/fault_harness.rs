@@ -825,6 +825,17 @@ fn consumer_crash_restart(r: &mut Run) {
         return;
     }
     let cw = format!("consume --name c --count 1000000000 --drain-ms 400 --wait {w}");
+    if point == "consumer.commit" && r.coin("the first restart dies in the middle of its resume") {
+        // Killed after taking the name and its lease, before it reads: the
+        // next holder must still resume from the committed sequence.
+        let e = r.run(
+            "consumer-resuming",
+            &r.args(&cw),
+            "consumer.join=kill@1",
+            &cw,
+        );
+        r.check(e.killed(), "the resuming consumer was killed in its resume");
+    }
     let mut c2 = r.spawn("consumer2", &r.args(&cw), "", &cw);
     let line = r.wait_line(&mut c2, "joined at");
     let joined: i64 = line

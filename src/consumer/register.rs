@@ -120,9 +120,15 @@ impl ConsumerCore {
         tables
             .consumer_generation(index)
             .fetch_add(1, Ordering::Relaxed);
-        tables
-            .consumer_state(index)
-            .store(state::JOINING, Ordering::Release);
+        // A resume keeps the entry ACTIVE (and gating) throughout: a holder
+        // killed in the middle of it leaves it as it found it, and the next
+        // process taking the name resumes from the committed sequence too.
+        // A fresh join is marked JOINING until its start is safe.
+        if !resume {
+            tables
+                .consumer_state(index)
+                .store(state::JOINING, Ordering::Release);
+        }
 
         let start = if resume {
             previous
