@@ -433,3 +433,42 @@ fn one_event_calls_cross_between_c_and_rust() {
         "{out}"
     );
 }
+
+/// Every call that writes a size-versioned out-struct writes only the
+/// `struct_size` bytes its caller declared: each gets an older caller's
+/// 8-byte struct at the end of a page followed by a `PROT_NONE` page (one
+/// byte more faults), plainly, under ASan and UBSan, and under memcheck.
+#[test]
+fn size_versioned_outputs_write_only_what_the_caller_declared() {
+    let _serial = support::serial();
+    let src = c_source("versioned_out.c");
+    let plain = support::compile_c(&[&src], "versioned_out", false);
+    let asan = support::compile_c_with(
+        &[&src],
+        "versioned_out_asan",
+        false,
+        &["-fsanitize=address,undefined", "-fno-sanitize-recover=all"],
+    );
+    let done = |ok: bool, out: &str, what: &str| {
+        assert!(
+            ok && out.contains("0 failed") && !out.contains("FAILED") && !out.contains("Sanitizer"),
+            "versioned_out {what}:\n{out}"
+        );
+    };
+    for (exe, what) in [(&plain, "plain"), (&asan, "under ASan/UBSan")] {
+        let name = ShmName::new("versioned");
+        let mut c = Command::new(exe);
+        c.arg(&name.0)
+            .env("ASAN_OPTIONS", "halt_on_error=1:detect_leaks=1");
+        let (ok, out) = run(c, "versioned_out", T);
+        done(ok, &out, what);
+    }
+    match valgrind() {
+        Some(vg) => {
+            let name = ShmName::new("versioned-vg");
+            let (ok, out) = run(memcheck(&vg, &plain, &[&name.0]), "versioned_out", T);
+            done(ok, &out, "under memcheck");
+        }
+        None => support::skip_or_fail("valgrind is not installed: apt-get install valgrind"),
+    }
+}
