@@ -23,10 +23,12 @@
 //! ```
 //!
 //! Layers, bottom up (docs/ARCHITECTURE.md has the table):
-//! [`error`], `fault`, [`sys`] (the only libc user), [`sync`], [`layout`],
-//! [`region`], [`counters`], [`segment`], [`sequence`], [`slots`],
-//! [`table`], [`wait`], [`liveness`], [`sequencer`], [`consumer`],
-//! [`snapshot`], [`ring`] (the safe facade) and [`ffi`] (the C ABI).
+//! `error`, `fault`, `sys` (the only libc user), `sync`, `layout`,
+//! `region`, `counters`, `segment`, `sequence`, `slots`,
+//! `table`, `wait`, `liveness`, `sequencer`, `consumer`,
+//! `snapshot`, `ring` (the safe facade) and [`ffi`] (the C ABI); of these only
+//! [`layout`] (the segment format) and [`ffi`] are public modules; the
+//! public types of the others are re-exported at the crate root.
 
 #![warn(unsafe_op_in_unsafe_fn, missing_docs)]
 // Every unsafe block says why it is sound, and holds one unsafe operation
@@ -36,32 +38,52 @@
     clippy::multiple_unsafe_ops_per_block
 )]
 
-pub mod consumer;
-pub mod counters;
-pub mod error;
+pub(crate) mod consumer;
+pub(crate) mod counters;
+pub(crate) mod error;
 mod fault;
 pub mod ffi;
 pub mod layout;
-pub mod liveness;
-pub mod region;
-pub mod ring;
-pub mod segment;
-pub mod sequence;
-pub mod sequencer;
-pub mod slots;
-pub mod snapshot;
-pub mod sync;
-pub mod sys;
-pub mod table;
-pub mod wait;
+pub(crate) mod liveness;
+pub(crate) mod region;
+pub(crate) mod ring;
+pub(crate) mod segment;
+pub(crate) mod sequence;
+pub(crate) mod sequencer;
+pub(crate) mod slots;
+pub(crate) mod snapshot;
+pub(crate) mod sync;
+pub(crate) mod sys;
+pub(crate) mod table;
+pub(crate) mod wait;
 
+pub use counters::{CounterValue, Owner};
 pub use error::{Error, Result, Status};
 pub use layout::ProducerMode;
 pub use liveness::StallAlert;
 pub use region::Location;
-pub use ring::{Consumer, ConsumerOptions, Producer, ProducerOptions, Ring, RingOptions};
+pub use ring::{
+    Consumer, ConsumerOptions, Producer, ProducerOptions, Ring, RingOptions, DEFAULT_CAPACITY,
+    DEFAULT_MAX_CONSUMERS, DEFAULT_MAX_PRODUCERS, DEFAULT_MODE, DEFAULT_SLOT_SIZE,
+    DEFAULT_UNBLOCK_TIMEOUT,
+};
 pub use snapshot::{ConsumerStatus, ProducerStatus, Snapshot};
 pub use wait::WaitStrategy;
 
 /// The library version, from Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What the `dmp` tool and the integration tests reach below the public
+/// API (the model checker's shims, the counters' flush interval, system
+/// helpers). Not part of the API: it follows the implementation.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::counters::FLUSH_EVERY;
+    pub use crate::liveness::Lease;
+    pub use crate::sequence::{Recheck, SharedSequence, Wakeups};
+    pub use crate::sequencer::recovery;
+    pub use crate::slots::Stamp;
+    #[cfg(loom)]
+    pub use crate::sync::{membarrier, Membarrier};
+    pub use crate::sys::{free_bytes, fs_size_bytes, pin_to_cpu, unix_time_ns};
+}

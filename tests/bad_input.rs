@@ -423,7 +423,7 @@ fn permissions_are_applied_exactly_whatever_the_umask() {
 fn a_ring_larger_than_the_free_space_fails_at_create_naming_the_bytes() {
     // Larger than the whole of /dev/shm, so the reservation fails up front
     // (tmpfs refuses a fallocate beyond its size without touching memory).
-    let size = disruptor_mp::sys::fs_size_bytes(Path::new("/dev/shm"));
+    let size = disruptor_mp::internals::fs_size_bytes(Path::new("/dev/shm"));
     let slot = 1u64 << 20;
     let capacity = ((size / slot) + 1).next_power_of_two();
     if capacity > layout::MAX_CAPACITY || capacity * slot > layout::MAX_TOTAL_SIZE {
@@ -526,7 +526,7 @@ fn a_full_file_system_fails_the_create_and_never_raises_sigbus_later() {
         while filler.write_all(&page).is_ok() {}
     }
     assert!(
-        disruptor_mp::sys::free_bytes(fs.dir.path()) < 4096,
+        disruptor_mp::internals::free_bytes(fs.dir.path()) < 4096,
         "the file system should be full"
     );
     // Every page of the ring is written, in other processes: a page that

@@ -1,7 +1,7 @@
 //! Counters in the segment match what happened, read through a snapshot by
 //! a second handle that takes no part in the ring.
 
-use disruptor_mp::counters::Owner;
+use disruptor_mp::Owner;
 use disruptor_mp::{Location, ProducerMode, Ring, RingOptions, WaitStrategy};
 use std::time::Duration;
 
@@ -87,7 +87,7 @@ fn counters_count_events_batches_waits_and_attaches_exactly() {
 
 #[test]
 fn a_busy_participant_flushes_its_counts_every_flush_interval() {
-    use disruptor_mp::counters::FLUSH_EVERY;
+    use disruptor_mp::internals::FLUSH_EVERY;
     let name = Name::new("flush");
     let ring = Ring::create(&name.0, &RingOptions::new().capacity(8).slot_size(8)).unwrap();
     let mut c = ring.consumer("c", &[], WaitStrategy::Yield).unwrap();
@@ -142,7 +142,7 @@ fn hot_counting_can_be_turned_off_and_abandoned_sequences_are_counted() {
 /// it the one the code uses.
 #[test]
 fn operations_md_states_the_flush_interval_of_the_code() {
-    use disruptor_mp::counters::FLUSH_EVERY;
+    use disruptor_mp::internals::FLUSH_EVERY;
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/OPERATIONS.md"))
         .expect("read docs/OPERATIONS.md");
     for said in [

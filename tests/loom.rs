@@ -52,10 +52,10 @@ fn loom_models() {
 
 #[cfg(loom)]
 mod models {
-    use disruptor_mp::sequence::{Recheck, SharedSequence, Wakeups};
-    use disruptor_mp::sequencer::recovery;
-    use disruptor_mp::slots::Stamp;
-    use disruptor_mp::sync::{membarrier, Membarrier};
+    use disruptor_mp::internals::recovery;
+    use disruptor_mp::internals::Stamp;
+    use disruptor_mp::internals::{membarrier, Membarrier};
+    use disruptor_mp::internals::{Recheck, SharedSequence, Wakeups};
     use disruptor_mp::{Error, Location, ProducerMode, Ring, RingOptions, WaitStrategy};
     use loom::cell::UnsafeCell;
     use loom::sync::Arc;

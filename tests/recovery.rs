@@ -4,8 +4,8 @@
 //! died around the claim counter's compare-and-swap, a stale intent beside
 //! a real claim, and a live holder that is only slow to store its stamps.
 
+use disruptor_mp::internals::Lease;
 use disruptor_mp::layout::{claim, state, LOCK_PRODUCER_LEASE};
-use disruptor_mp::liveness::Lease;
 use disruptor_mp::{Location, ProducerMode, Ring, RingOptions, Status, WaitStrategy};
 use std::sync::atomic::Ordering;
 use std::time::Duration;

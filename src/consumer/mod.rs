@@ -13,8 +13,6 @@ mod register;
 mod stamps;
 mod wait;
 
-pub use register::{validate_name, MAX_CONSUMER_NAME};
-
 use crate::liveness::Lease;
 use crate::sequence::{SharedSequence, Wakeups};
 use crate::slots::Slots;
@@ -82,6 +80,7 @@ impl ConsumerCore {
     }
 
     /// Highest sequence known available (no shared read).
+    #[cfg(test)]
     pub fn known_available(&self) -> i64 {
         self.available
     }

@@ -98,11 +98,6 @@ impl MultiSequencer {
         (self.next <= self.hi).then_some((self.next, self.hi))
     }
 
-    /// The slot array.
-    pub fn slots(&self) -> &Slots {
-        &self.slots
-    }
-
     /// Claims `n` consecutive sequences, waiting at most `timeout` for
     /// consumers to free the slots, and returns the first. A zero timeout
     /// never waits (`WouldBlock` when the ring is full). One claim may be
@@ -339,11 +334,6 @@ impl MultiSequencer {
     #[inline]
     pub fn holds(&self, lo: i64, hi: i64) -> bool {
         lo >= self.next && hi <= self.hi && lo <= hi
-    }
-
-    /// What the stamp of a sequence says (diagnostics).
-    pub fn stamp(&self, seq: i64) -> Stamp {
-        self.slots.state(seq)
     }
 }
 

@@ -94,11 +94,6 @@ impl SingleSequencer {
         self.published + self.unpublished
     }
 
-    /// The slot array.
-    pub fn slots(&self) -> &Slots {
-        &self.slots
-    }
-
     /// Claims `n` consecutive sequences, waiting at most `timeout` for
     /// consumers to free the slots, and returns the first. A zero timeout
     /// never waits (`WouldBlock` when the ring is full).

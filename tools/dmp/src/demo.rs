@@ -47,7 +47,7 @@ impl Progress {
     fn start(every: Duration, total: u64, unit: &'static str) -> Progress {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let (start, since_ns) = (Instant::now(), disruptor_mp::sys::unix_time_ns());
+        let (start, since_ns) = (Instant::now(), disruptor_mp::internals::unix_time_ns());
         let thread = std::thread::spawn(move || {
             let mut rings: BTreeMap<String, Ring> = BTreeMap::new();
             let mut last = (Instant::now(), 0u64);

@@ -13,7 +13,7 @@ use super::ring::{ring_consumer, ring_echo, ring_ping, ring_producer};
 use super::uds::{uds_consumer, uds_echo, uds_ping, uds_producer};
 use super::{BoxResult, Plan, STALL};
 use crate::CmdResult;
-use disruptor_mp::sys::pin_to_cpu;
+use disruptor_mp::internals::pin_to_cpu;
 use std::error::Error;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
