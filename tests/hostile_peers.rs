@@ -22,28 +22,18 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
-use support::{dmp, Proc, ShmName};
+use support::{dmp, Proc, Rng, ShmName};
 
 /// Bound on any participant's exit once the corruption stops: far above
 /// the few seconds the participants' own timeouts allow.
 const BOUND: Duration = Duration::from_secs(60);
 
-/// splitmix64: small, seedable, good enough for garbage.
-struct Rng(u64);
+/// Garbage for the words of a segment, drawn from the tests' generator.
+trait Garbage {
+    fn garbage(&mut self, current: u64) -> u64;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
+impl Garbage for Rng {
     /// A garbage value for a word that holds `current`: the extremes, small
     /// numbers, near misses of the current value, or random bits.
     fn garbage(&mut self, current: u64) -> u64 {
@@ -284,7 +274,7 @@ fn scenario(mode: Mode, target: Target, seed: u64) -> String {
     let (status, out) = Proc::spawn(c, "create").finish_status(BOUND);
     assert!(status.success(), "{ctx}: create: {out}");
 
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let strategy = ["yield", "sleep", "block"][rng.below(3) as usize];
     let count = "40000";
     let mut cc = dmp();

@@ -10,7 +10,7 @@ mod support;
 
 use disruptor_mp::{Ring, RingOptions};
 use std::time::Duration;
-use support::{dmp, run, Proc, ShmName};
+use support::{dmp, run, Proc, Rng, ShmName};
 
 const T: Duration = Duration::from_secs(120);
 const READY: Duration = Duration::from_secs(20);
@@ -136,18 +136,6 @@ fn two_and_three_producer_processes_feed_one_and_two_consumers() {
     }
 }
 
-/// A tiny deterministic generator for the schedules.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 #[test]
 fn sigkilled_producers_are_abandoned_and_the_survivors_finish() {
     let _serial = support::serial();
@@ -177,7 +165,7 @@ fn sigkilled_producers_are_abandoned_and_the_survivors_finish() {
 /// One seeded schedule: a survivor, a victim killed at a random moment in
 /// a random phase, maybe a replacement; returns the abandoned count.
 fn kill_run(seed: u64) -> u64 {
-    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Rng::new(seed);
     let packed = rng.below(2) == 1;
     let unblock_ms = 150;
     let name = ShmName::new("mpkill");
