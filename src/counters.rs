@@ -336,3 +336,134 @@ impl Drop for EntryCounters {
         self.flush();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{Params, ProducerMode};
+    use crate::region::heap::HeapRegion;
+
+    /// A counters region of a two-producer, two-consumer ring, described.
+    fn counters() -> (HeapRegion, Counters) {
+        let layout = Layout::compute(Params {
+            capacity: 8,
+            slot_size: 8,
+            max_consumers: 2,
+            max_producers: 2,
+            producer_mode: ProducerMode::Multi,
+            type_id: 0,
+            flags: 0,
+            unblock_timeout_ns: 1_000_000_000,
+        })
+        .unwrap();
+        let heap = HeapRegion::new(layout.total_size);
+        let counters = Counters::new(heap.region(), &layout);
+        counters.describe();
+        (heap, counters)
+    }
+
+    fn events_and_batches(counters: &Counters, i: u32) -> (u64, u64) {
+        let read = |k| counters.producer(i, k).load(Ordering::Relaxed);
+        (read(c::EVENTS), read(c::BATCHES))
+    }
+
+    #[test]
+    fn batches_stay_in_process_memory_until_a_flush() {
+        let (_heap, counters) = counters();
+        let mut entry = counters.for_producer(1);
+        entry.batch(3);
+        entry.batch(4);
+        assert_eq!(events_and_batches(&counters, 1), (0, 0));
+        entry.flush();
+        assert_eq!(events_and_batches(&counters, 1), (7, 2));
+        assert_ne!(counters.producer(1, c::ACTIVITY).load(Ordering::Relaxed), 0);
+        // The other entry's counters are its own.
+        assert_eq!(events_and_batches(&counters, 0), (0, 0));
+    }
+
+    #[test]
+    fn every_flush_every_batches_reach_the_segment_and_a_drop_flushes_the_rest() {
+        let (_heap, counters) = counters();
+        let mut entry = counters.for_producer(0);
+        for _ in 0..FLUSH_EVERY - 1 {
+            entry.batch(2);
+        }
+        assert_eq!(events_and_batches(&counters, 0), (0, 0));
+        entry.batch(2);
+        assert_eq!(
+            events_and_batches(&counters, 0),
+            (2 * FLUSH_EVERY, FLUSH_EVERY)
+        );
+        entry.batch(5);
+        drop(entry);
+        assert_eq!(
+            events_and_batches(&counters, 0),
+            (2 * FLUSH_EVERY + 5, FLUSH_EVERY + 1)
+        );
+        // A successor starts from what the segment holds.
+        let mut next = counters.for_producer(0);
+        next.batch(1);
+        drop(next);
+        assert_eq!(
+            events_and_batches(&counters, 0),
+            (2 * FLUSH_EVERY + 6, FLUSH_EVERY + 2)
+        );
+    }
+
+    #[test]
+    fn a_takeover_adopts_uncounted_events_but_never_lowers_the_count() {
+        let (_heap, counters) = counters();
+        let entry = counters.for_producer(0);
+        entry.adopt_events(10);
+        assert_eq!(events_and_batches(&counters, 0), (10, 0));
+        entry.adopt_events(4);
+        assert_eq!(events_and_batches(&counters, 0), (10, 0));
+    }
+
+    #[test]
+    fn without_hot_counting_events_are_not_stored_but_waits_are() {
+        let (_heap, counters) = counters();
+        let mut entry = counters.for_consumer(1).without_hot_counting();
+        entry.batch(3);
+        entry.wait(false);
+        entry.timeout();
+        drop(entry);
+        let read = |k| counters.consumer(1, k).load(Ordering::Relaxed);
+        assert_eq!((read(c::EVENTS), read(c::BATCHES)), (0, 0));
+        assert_eq!((read(c::WAITS), read(c::TIMEOUTS)), (1, 1));
+        assert_eq!(
+            counters
+                .ring(c::BACK_PRESSURE_WAITS)
+                .load(Ordering::Relaxed),
+            0
+        );
+        // A producer's wait on consumers is back-pressure, counted ring-wide.
+        counters.for_producer(0).wait(true);
+        assert_eq!(
+            counters
+                .ring(c::BACK_PRESSURE_WAITS)
+                .load(Ordering::Relaxed),
+            1
+        );
+    }
+
+    #[test]
+    fn read_all_lists_the_catalog_with_owners_and_values() {
+        let (_heap, counters) = counters();
+        counters.bump(c::WAKEUPS);
+        counters.for_consumer(1).wait(false);
+        let all = counters.read_all();
+        assert_eq!(all.len() as u64, c::count(2, 2));
+        let find = |owner: Owner, label: &str| {
+            all.iter()
+                .find(|v| v.owner == owner && v.label == label)
+                .unwrap_or_else(|| panic!("no {label} for {owner:?} in {all:?}"))
+                .value
+        };
+        let (_, wakeups) = c::RING[c::WAKEUPS];
+        let (_, waits) = c::CONSUMER[c::WAITS];
+        assert_eq!(find(Owner::Ring, wakeups), 1);
+        assert_eq!(find(Owner::Consumer(1), waits), 1);
+        assert_eq!(find(Owner::Consumer(0), waits), 0);
+    }
+}

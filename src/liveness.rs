@@ -362,3 +362,206 @@ fn evict(
     tables.counters().bump(crate::layout::counters::EVICTIONS);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{consumer_entry, counters as c, state, ProducerMode};
+    use crate::segment::scratch;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    use std::sync::Arc;
+
+    fn segment(tag: &str) -> (Segment, Tables) {
+        let segment = scratch::segment(tag, scratch::params(8, ProducerMode::Single, 0));
+        let tables = Tables::new(segment.region(), segment.layout());
+        (segment, tables)
+    }
+
+    /// Consumer entry `i`, active at `sequence`, gating; its lease is
+    /// returned when `alive` (dropping it is the holder's death).
+    fn join(
+        segment: &Segment,
+        tables: &Tables,
+        i: u32,
+        sequence: i64,
+        optional: Option<Duration>,
+        alive: bool,
+    ) -> Option<Lease> {
+        tables.set_consumer_name(i, &format!("c{i}"));
+        tables.consumer_sequence(i).set(sequence);
+        if let Some(max_block) = optional {
+            tables
+                .consumer_flags(i)
+                .store(consumer_entry::OPTIONAL, Ordering::Relaxed);
+            tables
+                .consumer_max_block_ns(i)
+                .store(max_block.as_nanos() as u64, Ordering::Relaxed);
+        }
+        tables
+            .consumer_generation(i)
+            .fetch_add(1, Ordering::Relaxed);
+        tables
+            .consumer_state(i)
+            .store(state::ACTIVE, Ordering::Release);
+        tables.gating_mask().fetch_or(1 << i, Ordering::SeqCst);
+        let lease = Lease::try_acquire(segment, LOCK_CONSUMER_LEASE + u64::from(i)).unwrap();
+        assert!(lease.is_some());
+        lease.filter(|_| alive)
+    }
+
+    fn ring_counter(tables: &Tables, k: usize) -> u64 {
+        tables.counters().ring(k).load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn a_lease_is_exclusive_until_its_holder_drops_it() {
+        let (segment, _) = segment("lease");
+        let byte = LOCK_CONSUMER_LEASE + 1;
+        let held = Lease::try_acquire(&segment, byte).unwrap().unwrap();
+        assert!(Lease::try_acquire(&segment, byte).unwrap().is_none());
+        assert!(sys::lock_held(segment.file(), byte).unwrap());
+        // Another byte is another lease.
+        assert!(Lease::try_acquire(&segment, byte + 1).unwrap().is_some());
+        drop(held);
+        assert!(!sys::lock_held(segment.file(), byte).unwrap());
+        assert!(Lease::try_acquire(&segment, byte).unwrap().is_some());
+    }
+
+    #[test]
+    fn the_registry_lock_admits_one_holder_at_a_time() {
+        let (segment, _) = segment("registry");
+        let inside = AtomicBool::new(false);
+        let guard = lock_registry(&segment).unwrap();
+        inside.store(true, Ordering::SeqCst);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| {
+                let _g = lock_registry(&segment).unwrap();
+                // The first holder left before this one got in.
+                assert!(!inside.load(Ordering::SeqCst));
+            });
+            std::thread::sleep(Duration::from_millis(20));
+            inside.store(false, Ordering::SeqCst);
+            drop(guard);
+            waiter.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn an_optional_consumer_that_is_dead_or_blocks_too_long_is_evicted() {
+        let (segment, tables) = segment("evict");
+        let policy = Policy::default();
+        // Dead: evicted at the first look.
+        let lease = join(
+            &segment,
+            &tables,
+            0,
+            2,
+            Some(Duration::from_secs(60)),
+            false,
+        );
+        assert!(lease.is_none());
+        let mut watch = Watch::default();
+        watch.check(&segment, &tables, &policy, 3, 10).unwrap();
+        assert_eq!(
+            tables.consumer_state(0).load(Ordering::Acquire),
+            state::EVICTED
+        );
+        assert_eq!(tables.consumer_evicted_at(0).load(Ordering::Relaxed), 2);
+        assert_eq!(tables.gating_mask().load(Ordering::SeqCst), 0);
+        assert_eq!(ring_counter(&tables, c::EVICTIONS), 1);
+        // Alive, holding the producer back with a zero max_block: evicted.
+        let _lease = join(&segment, &tables, 1, 4, Some(Duration::ZERO), true);
+        watch.check(&segment, &tables, &policy, 5, 10).unwrap();
+        assert_eq!(
+            tables.consumer_state(1).load(Ordering::Acquire),
+            state::EVICTED
+        );
+        assert_eq!(ring_counter(&tables, c::EVICTIONS), 2);
+    }
+
+    #[test]
+    fn a_consumer_past_the_wrap_point_is_left_alone() {
+        let (segment, tables) = segment("ahead");
+        let _lease = join(&segment, &tables, 0, 6, Some(Duration::ZERO), true);
+        let mut watch = Watch::default();
+        watch
+            .check(&segment, &tables, &Policy::default(), 6, 10)
+            .unwrap();
+        assert_eq!(
+            tables.consumer_state(0).load(Ordering::Acquire),
+            state::ACTIVE
+        );
+        assert_eq!(ring_counter(&tables, c::EVICTIONS), 0);
+    }
+
+    #[test]
+    fn a_dead_required_consumer_fails_claims_after_its_timeout() {
+        let (segment, tables) = segment("dead");
+        join(&segment, &tables, 0, 1, None, false);
+        let mut watch = Watch::default();
+        let patient = Policy::default();
+        watch.check(&segment, &tables, &patient, 2, 10).unwrap();
+        let impatient = Policy {
+            consumer_dead_timeout: Duration::ZERO,
+            ..Policy::default()
+        };
+        match watch.check(&segment, &tables, &impatient, 2, 10) {
+            Err(Error::ConsumerDead {
+                name,
+                index,
+                sequence,
+                ..
+            }) => {
+                assert_eq!((name.as_str(), index, sequence), ("c0", 0, 1));
+            }
+            other => panic!("expected ConsumerDead, got {other:?}"),
+        }
+        // Never evicted: a required consumer's name may come back.
+        assert_eq!(
+            tables.consumer_state(0).load(Ordering::Acquire),
+            state::ACTIVE
+        );
+    }
+
+    #[test]
+    fn a_stalled_required_consumer_is_reported_once_then_fails_claims() {
+        let (segment, tables) = segment("stall");
+        let _lease = join(&segment, &tables, 0, 1, None, true);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = calls.clone();
+        let mut policy = Policy {
+            progress_timeout: Some(Duration::ZERO),
+            stall_grace: Duration::from_secs(60),
+            on_stall: Some(Arc::new(move |alert: &StallAlert| {
+                assert_eq!(alert.name, "c0");
+                // The n-th alert is about the n-th stall, at sequence n.
+                let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+                assert_eq!(alert.sequence, n as i64);
+            })),
+            ..Policy::default()
+        };
+        let mut watch = Watch::default();
+        watch.check(&segment, &tables, &policy, 2, 10).unwrap();
+        watch.check(&segment, &tables, &policy, 2, 10).unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(ring_counter(&tables, c::STALL_ALERTS), 1);
+        // Progress starts the watch over; a new stall is a new alert.
+        tables.consumer_sequence(0).set(2);
+        watch.check(&segment, &tables, &policy, 3, 10).unwrap();
+        watch.check(&segment, &tables, &policy, 3, 10).unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        policy.stall_grace = Duration::ZERO;
+        let e = watch.check(&segment, &tables, &policy, 3, 10).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ConsumerStalled {
+                    index: 0,
+                    sequence: 2,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+}

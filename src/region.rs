@@ -11,6 +11,9 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 
+#[cfg(test)]
+pub(crate) mod heap;
+
 /// Directory that backs POSIX shared memory on Linux.
 pub const SHM_DIR: &str = "/dev/shm";
 /// Longest shm name accepted.

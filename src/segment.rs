@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 /// its timeout.
 const OPEN_OR_CREATE_RETRIES: u32 = 100;
 
+#[cfg(test)]
+pub(crate) mod scratch;
+
 /// A mapped, validated segment. Shared (`Arc`) by the ring, its producers
 /// and consumers, so the mapping outlives every view into it.
 #[derive(Debug)]

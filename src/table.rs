@@ -370,3 +370,63 @@ impl ClaimRecord {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{claim, ProducerMode};
+    use crate::segment::scratch;
+
+    #[test]
+    fn the_gating_minimum_covers_the_masked_consumers_only() {
+        let segment = scratch::segment("table-gate", scratch::params(8, ProducerMode::Single, 0));
+        let tables = Tables::new(segment.region(), segment.layout());
+        assert_eq!(tables.gating_minimum(7), (7, None));
+        tables.consumer_sequence(0).set(5);
+        tables.consumer_sequence(1).set(3);
+        tables.gating_mask().store(0b01, Ordering::SeqCst);
+        assert_eq!(tables.gating_minimum(7), (5, Some(0)));
+        tables.gating_mask().store(0b11, Ordering::SeqCst);
+        assert_eq!(tables.gating_minimum(7), (3, Some(1)));
+        // Bits past the table (a peer's scribble) name no entry.
+        tables.gating_mask().store(0b100, Ordering::SeqCst);
+        assert_eq!(tables.gating_minimum(7), (7, None));
+    }
+
+    #[test]
+    fn a_claim_record_reads_whole_or_not_at_all() {
+        let segment = scratch::segment("table-record", scratch::params(8, ProducerMode::Multi, 0));
+        let tables = Tables::new(segment.region(), segment.layout());
+        let record = tables.claim_record(1);
+        record.write(4, 6, claim::INTENT);
+        record.set_state(claim::CLAIMED);
+        let read = record.read().unwrap();
+        assert_eq!((read.lo, read.hi, read.state), (4, 6, claim::CLAIMED));
+        // The other entry's record is untouched.
+        assert_eq!(tables.claim_record(0).read().unwrap().state, claim::NONE);
+        // A writer that died mid-rewrite leaves an odd version: no reader
+        // pairs its bounds.
+        let (version, ..) = record.parts();
+        version.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(record.read(), None);
+        // Its next rewrite makes it readable again.
+        record.write(7, 7, claim::CLAIMED);
+        assert_eq!(record.read().map(|r| (r.lo, r.hi)), Some((7, 7)));
+    }
+
+    #[test]
+    fn consumer_names_round_trip_and_never_read_past_the_field() {
+        let segment = scratch::segment("table-name", scratch::params(8, ProducerMode::Single, 0));
+        let tables = Tables::new(segment.region(), segment.layout());
+        tables.set_consumer_name(1, "audit");
+        assert_eq!(tables.consumer_name(1), "audit");
+        assert_eq!(tables.consumer_name(0), "");
+        let longest = "n".repeat(ce::NAME_LEN);
+        tables.set_consumer_name(0, &longest);
+        assert_eq!(tables.consumer_name(0), longest);
+        assert_eq!(tables.consumer_name(1), "audit");
+        // A name overwritten by a shorter one keeps no tail.
+        tables.set_consumer_name(0, "x");
+        assert_eq!(tables.consumer_name(0), "x");
+    }
+}

@@ -353,3 +353,129 @@ impl Drop for MultiSequencer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{claim, ProducerMode, FLAG_PACKED};
+    use crate::segment::scratch;
+
+    const NONE: fn() -> Option<Watcher<'static>> = || None;
+
+    /// Producer `entry` of `tables`/`slots`, without wake-ups.
+    fn producer(tables: Tables, slots: Slots, entry: u32) -> MultiSequencer {
+        MultiSequencer::new(
+            tables,
+            slots,
+            entry,
+            Wakeups::Off,
+            WaitStrategy::BusySpin,
+            Duration::from_secs(1),
+            tables.counters().for_producer(entry),
+        )
+    }
+
+    /// Both layouts of a multi-producer ring: 8-byte stamps and packed
+    /// one-byte flags.
+    fn each_layout(tag: &str, capacity: u64, test: impl Fn(Tables, Slots)) {
+        for flags in [0, FLAG_PACKED] {
+            let segment =
+                scratch::segment(tag, scratch::params(capacity, ProducerMode::Multi, flags));
+            let tables = Tables::new(segment.region(), segment.layout());
+            let slots = Slots::new(&segment.region(), segment.layout());
+            // One gating consumer (entry 0) that has consumed nothing.
+            tables.gating_mask().store(1, Ordering::SeqCst);
+            test(tables, slots);
+        }
+    }
+
+    #[test]
+    fn producers_claim_disjoint_runs_and_publish_them_in_any_order() {
+        each_layout("mp-disjoint", 8, |tables, slots| {
+            let (mut p0, mut p1) = (producer(tables, slots, 0), producer(tables, slots, 1));
+            assert_eq!(p0.claim(3, Duration::ZERO, NONE).unwrap(), 0);
+            assert_eq!(p1.claim(2, Duration::ZERO, NONE).unwrap(), 3);
+            assert_eq!(tables.claim().load(Ordering::SeqCst), 4);
+            let record = tables.claim_record(1).read().unwrap();
+            assert_eq!((record.lo, record.hi, record.state), (3, 4, claim::CLAIMED));
+            // The later claim is published first: a consumer sees nothing
+            // before sequence 0 is published.
+            p1.publish(3, 4).unwrap();
+            assert_eq!(slots.state(0), Stamp::Pending);
+            assert_eq!(slots.resolved_run(0, 4), (-1, None));
+            assert_eq!(slots.state(4), Stamp::Published);
+            // One claim at a time, and a publish starts where the last ended.
+            let e = p0.claim(1, Duration::ZERO, NONE).unwrap_err();
+            assert!(matches!(e, Error::SequenceOutOfRange(_)), "{e:?}");
+            let e = p0.publish(1, 2).unwrap_err();
+            assert!(matches!(e, Error::SequenceOutOfRange(_)), "{e:?}");
+            p0.publish(0, 0).unwrap();
+            assert_eq!(p0.pending(), Some((1, 2)));
+            p0.publish(1, 2).unwrap();
+            assert_eq!((p0.pending(), p0.published()), (None, 2));
+            assert_eq!(slots.resolved_run(0, 7), (4, None));
+        });
+    }
+
+    #[test]
+    fn a_claim_never_laps_the_gating_consumer() {
+        each_layout("mp-gate", 4, |tables, slots| {
+            let (mut p0, mut p1) = (producer(tables, slots, 0), producer(tables, slots, 1));
+            let lo = p0.claim(3, Duration::ZERO, NONE).unwrap();
+            p0.publish(lo, lo + 2).unwrap();
+            // One slot is left, whoever claims it.
+            let e = p1.claim(2, Duration::ZERO, NONE).unwrap_err();
+            assert!(matches!(e, Error::WouldBlock(_)), "{e:?}");
+            let e = p1.claim(2, Duration::from_millis(5), NONE).unwrap_err();
+            assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+            assert_eq!(p1.claim(1, Duration::ZERO, NONE).unwrap(), 3);
+            p1.publish(3, 3).unwrap();
+            // The consumer commits two: exactly two more fit.
+            tables.consumer_sequence(0).set(1);
+            assert_eq!(p0.claim(2, Duration::ZERO, NONE).unwrap(), 4);
+            assert!(p1.claim(1, Duration::ZERO, NONE).is_err());
+        });
+    }
+
+    #[test]
+    fn unclaim_and_drop_abandon_what_was_not_published() {
+        each_layout("mp-unclaim", 8, |tables, slots| {
+            let mut p = producer(tables, slots, 0);
+            assert_eq!(p.claim(4, Duration::ZERO, NONE).unwrap(), 0);
+            p.publish(0, 0).unwrap();
+            // Outside the unpublished part: nothing to do.
+            assert_eq!(p.unclaim(0), 0);
+            assert_eq!(p.unclaim(2), 2);
+            assert_eq!(p.pending(), Some((1, 1)));
+            assert_eq!(slots.state(2), Stamp::Abandoned);
+            assert_eq!(slots.state(3), Stamp::Abandoned);
+            drop(p);
+            assert_eq!(slots.state(1), Stamp::Abandoned);
+            assert_eq!(tables.abandoned().load(Ordering::Relaxed), 3);
+            assert_eq!(slots.resolved_run(0, 7), (3, Some(1)));
+            assert_eq!(tables.claim_record(0).read().unwrap().state, claim::NONE);
+        });
+    }
+
+    #[test]
+    fn a_claim_abandoned_by_another_process_publishes_nothing() {
+        each_layout("mp-abandoned", 8, |tables, slots| {
+            let mut p = producer(tables, slots, 0);
+            assert_eq!(p.claim(3, Duration::ZERO, NONE).unwrap(), 0);
+            // A consumer gave up waiting for the first sequence.
+            assert_eq!(
+                super::super::recovery::abandon_run(&tables, &slots, 0, 0, Some(0)),
+                1
+            );
+            let e = p.publish(0, 1).unwrap_err();
+            assert!(
+                matches!(e, Error::ClaimAbandoned { lo: 0, hi: 2, .. }),
+                "{e:?}"
+            );
+            // The rest of the claim went with it, and the producer is free.
+            assert_eq!(slots.resolved_run(0, 7), (2, Some(0)));
+            assert_eq!(p.pending(), None);
+            assert_eq!(p.claim(1, Duration::ZERO, NONE).unwrap(), 3);
+        });
+    }
+}

@@ -184,3 +184,106 @@ pub fn unblock(
     }
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{ProducerMode, FLAG_PACKED};
+    use crate::segment::scratch;
+
+    /// Both multi-producer layouts, with a segment for the registry lock
+    /// and the producer leases.
+    fn each_layout(tag: &str, test: impl Fn(&Segment, Tables, Slots)) {
+        for flags in [0, FLAG_PACKED] {
+            let segment = scratch::segment(tag, scratch::params(8, ProducerMode::Multi, flags));
+            let tables = Tables::new(segment.region(), segment.layout());
+            let slots = Slots::new(&segment.region(), segment.layout());
+            test(&segment, tables, slots);
+        }
+    }
+
+    /// Entry `i` claims `[lo, hi]` as a producer does: record, then counter.
+    fn claim(tables: &Tables, i: u32, lo: i64, hi: i64) {
+        tables.claim_record(i).write(lo, hi, claim::INTENT);
+        assert_eq!(
+            tables
+                .claim()
+                .compare_exchange(lo - 1, hi, Ordering::SeqCst, Ordering::SeqCst),
+            Ok(lo - 1)
+        );
+        tables.claim_record(i).set_state(claim::CLAIMED);
+    }
+
+    fn publish(tables: &Tables, slots: &Slots, lo: i64, hi: i64) {
+        slots.resolve(lo, true, tables.claim()).unwrap();
+        slots.mark_published(lo + 1, hi);
+    }
+
+    #[test]
+    fn a_dead_producer_s_claim_is_abandoned_and_nothing_else() {
+        each_layout("rec-dead", |_, tables, slots| {
+            claim(&tables, 0, 0, 2);
+            claim(&tables, 1, 3, 5);
+            publish(&tables, &slots, 3, 5);
+            // Entry 0 died holding [0, 2]: exactly that is abandoned.
+            assert_eq!(recover_entry(&tables, &slots, 0), 3);
+            assert_eq!(slots.resolved_run(0, 7), (5, Some(0)));
+            assert_eq!(tables.abandoned().load(Ordering::Relaxed), 3);
+            // Recovering it again, or the live one, changes nothing.
+            assert_eq!(recover_entry(&tables, &slots, 0), 0);
+            assert_eq!(recover_entry(&tables, &slots, 1), 0);
+        });
+    }
+
+    #[test]
+    fn an_intent_the_counter_never_took_is_nobody_s_claim() {
+        each_layout("rec-intent", |_, tables, slots| {
+            // Entry 0 died after writing its intent, before the counter moved.
+            tables.claim_record(0).write(0, 1, claim::INTENT);
+            assert_eq!(recover_entry(&tables, &slots, 0), 0);
+            // The counter moved for entry 1's claim of the same sequences:
+            // the stale intent must not abandon entry 1's claim.
+            claim(&tables, 1, 0, 1);
+            tables.claim_record(0).write(0, 1, claim::INTENT);
+            assert_eq!(recover_entry(&tables, &slots, 0), 0);
+            assert_eq!(slots.state(0), Stamp::Pending);
+        });
+    }
+
+    #[test]
+    fn a_stale_record_never_reaches_into_a_later_claim() {
+        each_layout("rec-stale", |_, tables, slots| {
+            claim(&tables, 0, 0, 1);
+            claim(&tables, 1, 2, 3);
+            // A record reaching past its claim (a peer scribbled on it).
+            tables.claim_record(0).write(0, 3, claim::CLAIMED);
+            assert_eq!(abandon_run(&tables, &slots, 0, 3, Some(0)), 2);
+            assert_eq!(slots.state(2), Stamp::Pending);
+        });
+    }
+
+    #[test]
+    fn unblock_abandons_a_claim_only_when_it_is_safe() {
+        each_layout("rec-unblock", |segment, tables, slots| {
+            // Entry 0's claim [0, 1]: nothing published in time, alive or not.
+            claim(&tables, 0, 0, 1);
+            assert_eq!(unblock(segment, &tables, &slots, 0, 8).unwrap(), 2);
+            // Entry 1 published the first of [2, 4] and stamps the rest: it
+            // holds its lease, so the rest is left to it...
+            claim(&tables, 1, 2, 4);
+            let lease = Lease::try_acquire(segment, LOCK_PRODUCER_LEASE + 1)
+                .unwrap()
+                .unwrap();
+            publish(&tables, &slots, 2, 2);
+            assert_eq!(unblock(segment, &tables, &slots, 3, 10).unwrap(), 0);
+            // ... until its lease shows it dead.
+            drop(lease);
+            assert_eq!(unblock(segment, &tables, &slots, 3, 10).unwrap(), 2);
+            assert_eq!(slots.resolved_run(0, 7), (4, Some(0)));
+            // A claim counter no producer can have moved is corruption.
+            tables.claim().store(100, Ordering::SeqCst);
+            let e = unblock(segment, &tables, &slots, 5, 12).unwrap_err();
+            assert!(matches!(e, Error::Corrupt { .. }), "{e:?}");
+        });
+    }
+}

@@ -243,61 +243,15 @@ impl SingleSequencer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::{control, Layout, Params, ProducerMode, RegionKind};
-    use crate::region::Region;
-    use std::alloc::{alloc_zeroed, dealloc, Layout as Alloc};
-    use std::ptr::NonNull;
+    use crate::layout::ProducerMode;
+    use crate::segment::scratch;
     use std::sync::atomic::Ordering;
-
-    /// A segment image in a heap buffer: the algorithms need no mmap.
-    struct HeapSegment {
-        ptr: NonNull<u8>,
-        alloc: Alloc,
-        layout: Layout,
-    }
-
-    impl HeapSegment {
-        fn new(capacity: u64) -> HeapSegment {
-            let layout = Layout::compute(Params {
-                capacity,
-                slot_size: 8,
-                max_consumers: 2,
-                max_producers: 1,
-                producer_mode: ProducerMode::Single,
-                type_id: 0,
-                flags: 0,
-                unblock_timeout_ns: 1_000_000_000,
-            })
-            .unwrap();
-            let alloc = Alloc::from_size_align(layout.total_size as usize, 4096).unwrap();
-            // SAFETY: non-zero size, valid alignment.
-            let ptr = NonNull::new(unsafe { alloc_zeroed(alloc) }).unwrap();
-            let seg = HeapSegment { ptr, alloc, layout };
-            let r = seg.region();
-            let ctl = seg.layout.region(RegionKind::Control).0;
-            r.i64(ctl + control::CURSOR).store(-1, Ordering::Relaxed);
-            seg
-        }
-
-        fn region(&self) -> Region {
-            // SAFETY: the buffer lives as long as `self`, which outlives
-            // every use in these tests; it is page-aligned.
-            unsafe { Region::from_raw(self.ptr, self.alloc.size()) }
-        }
-    }
-
-    impl Drop for HeapSegment {
-        fn drop(&mut self) {
-            // SAFETY: allocated in `new` with this layout.
-            unsafe { dealloc(self.ptr.as_ptr(), self.alloc) };
-        }
-    }
 
     #[test]
     fn producer_never_laps_a_gating_consumer() {
-        let seg = HeapSegment::new(4);
-        let tables = Tables::new(seg.region(), &seg.layout);
-        let slots = Slots::new(&seg.region(), &seg.layout);
+        let seg = scratch::segment("sp", scratch::params(4, ProducerMode::Single, 0));
+        let tables = Tables::new(seg.region(), seg.layout());
+        let slots = Slots::new(&seg.region(), seg.layout());
         // One gating consumer (entry 0) that has consumed nothing.
         tables.consumer_sequence(0).set(-1);
         tables.gating_mask().store(1, Ordering::SeqCst);
@@ -336,9 +290,9 @@ mod tests {
 
     #[test]
     fn a_new_producer_reads_the_gate_instead_of_assuming_it() {
-        let seg = HeapSegment::new(4);
-        let tables = Tables::new(seg.region(), &seg.layout);
-        let slots = Slots::new(&seg.region(), &seg.layout);
+        let seg = scratch::segment("sp", scratch::params(4, ProducerMode::Single, 0));
+        let tables = Tables::new(seg.region(), seg.layout());
+        let slots = Slots::new(&seg.region(), seg.layout());
         tables.consumer_sequence(0).set(-1);
         tables.gating_mask().store(1, Ordering::SeqCst);
         let new = || {
@@ -366,9 +320,9 @@ mod tests {
 
     #[test]
     fn stamps_a_dead_producer_left_beyond_the_cursor_are_adopted() {
-        let seg = HeapSegment::new(8);
-        let tables = Tables::new(seg.region(), &seg.layout);
-        let slots = Slots::new(&seg.region(), &seg.layout);
+        let seg = scratch::segment("sp", scratch::params(8, ProducerMode::Single, 0));
+        let tables = Tables::new(seg.region(), seg.layout());
+        let slots = Slots::new(&seg.region(), seg.layout());
         // A producer died after stamping 0..=2 and before storing the cursor.
         slots.mark_published(0, 2);
         assert_eq!(tables.cursor().get(), -1);
@@ -398,9 +352,9 @@ mod tests {
 
     #[test]
     fn without_consumers_the_producer_overwrites_freely() {
-        let seg = HeapSegment::new(2);
-        let tables = Tables::new(seg.region(), &seg.layout);
-        let slots = Slots::new(&seg.region(), &seg.layout);
+        let seg = scratch::segment("sp", scratch::params(2, ProducerMode::Single, 0));
+        let tables = Tables::new(seg.region(), seg.layout());
+        let slots = Slots::new(&seg.region(), seg.layout());
         let mut p = SingleSequencer::new(
             tables,
             slots,
