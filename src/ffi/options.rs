@@ -415,4 +415,38 @@ mod tests {
             Status::InvalidArgument
         );
     }
+
+    /// The size each options struct had when its init function first
+    /// shipped (ABI 0.1). A caller linked against an init can only have
+    /// allocated that much, so the init writes exactly that and never
+    /// more: a struct that grows keeps these symbols writing their first
+    /// size and adds a sized init for the new fields. This test fails the
+    /// day a struct grows without that decision.
+    const FIRST_SIZES: [(&str, usize, fn(*mut u8)); 3] = [
+        ("dmp_ring_options", 72, |p| {
+            crate::ffi::dmp_ring_options_init(p.cast())
+        }),
+        ("dmp_producer_options", 88, |p| {
+            dmp_producer_options_init(p.cast())
+        }),
+        ("dmp_consumer_options", 48, |p| {
+            crate::ffi::dmp_consumer_options_init(p.cast())
+        }),
+    ];
+
+    #[test]
+    fn an_options_init_writes_the_first_size_of_its_struct_and_nothing_past_it() {
+        for (name, first, init) in FIRST_SIZES {
+            let mut buffer = [0xAAAA_AAAA_AAAA_AAAAu64; 32];
+            init(buffer.as_mut_ptr().cast());
+            // SAFETY: the buffer is 256 bytes of plain integers.
+            let bytes: &[u8; 256] = unsafe { &*buffer.as_ptr().cast() };
+            let size = u32::from_ne_bytes(bytes[..4].try_into().unwrap());
+            assert_eq!(size as usize, first, "{name}: struct_size");
+            assert!(
+                bytes[first..].iter().all(|b| *b == 0xAA),
+                "{name}: the init wrote past the {first} bytes a caller of ABI 0.1 allocated"
+            );
+        }
+    }
 }
