@@ -5,6 +5,7 @@
 mod bench;
 mod demo;
 mod format;
+mod group;
 mod inspect;
 mod probe;
 mod roles;
