@@ -24,10 +24,15 @@ pub struct Target {
 impl Target {
     /// The library location.
     pub fn location(&self) -> Location {
-        if self.file {
-            Location::file(&self.name)
+        Target::location_of(&self.name, self.file)
+    }
+
+    /// The location of `name`: a path with `file`, else a shm name.
+    pub fn location_of(name: &str, file: bool) -> Location {
+        if file {
+            Location::file(name)
         } else {
-            Location::shm(&self.name)
+            Location::shm(name)
         }
     }
 }
