@@ -82,6 +82,8 @@ pub fn assert_exposition_structure(text: &str) {
             );
             assert!(matches!(w.next(), Some("counter" | "gauge")), "{line}");
             typed = true;
+        } else if line.starts_with('#') {
+            // A comment.
         } else {
             let fam = current.as_deref().expect("a sample before any HELP");
             assert!(typed, "sample before TYPE: {line}");
