@@ -1,8 +1,9 @@
-//! docs/OPERATIONS.md in step with the tool: the metric table of the
+//! The docs in step with the tool: the metric table of OPERATIONS.md's
 //! `--prometheus` section lists exactly the families `dmp stat --all
 //! --prometheus` emits, with their types and label names, and the field
 //! table of the `--json` section exactly the fields `dmp stat --json`
-//! emits, object by object.
+//! emits, object by object; and every option README's command table shows
+//! is one the command has.
 
 #[path = "support/prometheus.rs"]
 mod prometheus_check;
@@ -194,4 +195,31 @@ fn the_json_field_table_lists_what_the_tool_emits() {
     }
     assert_eq!(keys(&j["rates"]), row("`rates`"));
     drop(consumer);
+}
+
+/// Every option README's command table shows exists in that command's
+/// `--help`.
+#[test]
+fn the_readme_command_table_shows_real_options() {
+    let readme = std::fs::read_to_string(support::repo_root().join("README.md")).unwrap();
+    let rows = table_after(&readme, "| command | what it does |");
+    assert!(rows.len() >= 8, "{rows:?}");
+    for row in rows {
+        for usage in row[0].split('`').skip(1).step_by(2) {
+            let sub = usage.split_whitespace().nth(1).expect("dmp SUB");
+            let mut c = dmp();
+            c.args([sub, "--help"]);
+            let (ok, help) = support::run(c, "dmp SUB --help", T);
+            assert!(ok, "{sub}: {help}");
+            let options = usage
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .filter(|w| w.starts_with("--") && w.len() > 2);
+            for o in options {
+                assert!(
+                    help.contains(o),
+                    "README shows `dmp {sub} {o}`; its --help has no {o}"
+                );
+            }
+        }
+    }
 }
