@@ -10,6 +10,7 @@
 mod discover;
 mod json;
 mod prometheus;
+mod prometheus_entries;
 mod serve;
 mod table;
 
