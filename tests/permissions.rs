@@ -2,7 +2,8 @@
 //! process of another user attaches only as far as the mode allows: 0644
 //! lets it open the ring read-only, as an observer, and refuses it as a
 //! participant (it needs write permission), 0666 lets it in. With
-//! `--group` and 0640 a group observes a ring it cannot change.
+//! `--group` and 0640 a group observes a ring it cannot change (with the
+//! `dmp` observers and with a C program over the C ABI).
 //!
 //! Needs root, to run `dmp` as another user (the child drops to an unused
 //! uid/gid, and its supplementary groups, before exec). Skipped, with the
@@ -134,6 +135,24 @@ fn stranger_runs(exe: &PathBuf, uid: u32) -> bool {
     }
 }
 
+/// tests/c/ring_stat.c (a C snapshot reader) and the library, copied
+/// beside `dmp` where any user may run them (run with LD_LIBRARY_PATH set
+/// to the directory).
+fn public_c_observer(dir: &tempfile::TempDir) -> PathBuf {
+    let src = support::repo_root().join("tests/c/ring_stat.c");
+    let built = support::compile_c(&[&src], "ring_stat_perm", false);
+    let exe = dir.path().join("ring_stat");
+    std::fs::copy(built, &exe).unwrap();
+    let so = dir
+        .path()
+        .join(format!("libdisruptor_mp.so.{}", support::version().0));
+    std::fs::copy(support::shared_library(), &so).unwrap();
+    for f in [&exe, &so] {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    exe
+}
+
 /// The permissions of `path`'s mapping in process `pid` ("r--s", "rw-s").
 fn mapping_perms(pid: u32, path: &std::path::Path) -> Option<String> {
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
@@ -198,6 +217,16 @@ fn a_group_observes_a_0640_ring_it_cannot_change() {
             assert!(row.is_some_and(|r| r.contains("live")), "{out}");
         }
     }
+    // So does a C observer (dmp_ring_open falls back to read-only).
+    let c_stat = public_c_observer(&dir);
+    let mut o = as_stranger(&c_stat, uid);
+    o.arg(&name.0).env("LD_LIBRARY_PATH", dir.path());
+    let (ok, out) = support::run(o, "C ring_stat as another user", T);
+    assert!(
+        ok && out.contains("consumer owner ") && out.ends_with("ok\n"),
+        "{out}"
+    );
+
     let mut o = as_stranger(&exe, uid);
     o.args(["stat", &name.0, "--json"]);
     let (_, json) = support::run(o, "stat --json as another user", T);
