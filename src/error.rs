@@ -107,6 +107,19 @@ pub enum Error {
         /// The segment.
         path: PathBuf,
     },
+    /// The segment was opened read-only (this process may read it but not
+    /// write it, or asked for an observer's open), and attaching a
+    /// participant writes it.
+    #[error(
+        "{} is open read-only (an observer's open, or this process has no write permission on it): attaching a {role} needs write permission on the segment",
+        .path.display()
+    )]
+    ReadOnly {
+        /// The segment.
+        path: PathBuf,
+        /// What was being attached: "producer" or "consumer".
+        role: &'static str,
+    },
     /// The file is not a disruptor-mp segment at all (wrong magic).
     #[error("{} is not a disruptor-mp segment (magic {found:02x?})", .path.display())]
     NotASegment {
@@ -464,7 +477,7 @@ impl Error {
             Error::NotFound { .. } => Status::NotFound,
             Error::AlreadyExists { .. } => Status::AlreadyExists,
             Error::NoSpace { .. } => Status::NoSpace,
-            Error::PermissionDenied { .. } => Status::PermissionDenied,
+            Error::PermissionDenied { .. } | Error::ReadOnly { .. } => Status::PermissionDenied,
             Error::NotASegment { .. } => Status::NotASegment,
             Error::VersionMismatch { .. } => Status::VersionMismatch,
             Error::Truncated { .. } => Status::Truncated,

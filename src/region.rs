@@ -132,7 +132,8 @@ impl Region {
     /// # Safety
     /// `base` must be valid for reads and writes of `len` bytes, aligned to
     /// at least 128 bytes, for as long as the region or any copy of it is
-    /// used.
+    /// used; or valid for reads only, when no write is ever made through
+    /// the region (a read-only observer's mapping).
     pub unsafe fn from_raw(base: NonNull<u8>, len: usize) -> Region {
         Region { base, len }
     }
@@ -213,20 +214,32 @@ pub struct Mapping {
     map: MmapRaw,
     file: File,
     path: PathBuf,
+    writable: bool,
 }
 
 impl Mapping {
-    /// Maps the first `len` bytes of `file` shared, read-write.
-    pub fn new(file: File, path: PathBuf, len: u64) -> Result<Mapping> {
+    /// Maps the first `len` bytes of `file` shared: read-write, or with
+    /// `writable` false read-only (`PROT_READ`, for a file opened
+    /// `O_RDONLY`: any write through the mapping faults).
+    pub fn new(file: File, path: PathBuf, len: u64, writable: bool) -> Result<Mapping> {
         let len_usize = usize::try_from(len).map_err(|_| Error::Corrupt {
             path: path.clone(),
             detail: format!("size {len} does not fit the address space"),
         })?;
-        let map = MmapOptions::new()
-            .len(len_usize)
-            .map_raw(&file)
-            .map_err(|e| Error::io("mmap", &path, e))?;
-        Ok(Mapping { map, file, path })
+        let mut options = MmapOptions::new();
+        options.len(len_usize);
+        let map = if writable {
+            options.map_raw(&file)
+        } else {
+            options.map_raw_read_only(&file)
+        }
+        .map_err(|e| Error::io("mmap", &path, e))?;
+        Ok(Mapping {
+            map,
+            file,
+            path,
+            writable,
+        })
     }
 
     /// The raw view of the whole mapping.
@@ -234,7 +247,10 @@ impl Mapping {
         let base = NonNull::new(self.map.as_mut_ptr()).expect("mmap never returns null");
         // SAFETY: the mapping is valid for `len` bytes, page-aligned, and
         // lives as long as `self`; every user of the region holds an
-        // `Arc<Segment>` that owns this mapping.
+        // `Arc<Segment>` that owns this mapping. A read-only mapping is
+        // valid for reads only: the layers above never write through it
+        // (only participants write, and attaching one refuses a read-only
+        // segment: `Segment::require_writable`).
         unsafe { Region::from_raw(base, self.map.len()) }
     }
 
@@ -246,6 +262,11 @@ impl Mapping {
     /// The segment's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether the mapping may be written (false: mapped `PROT_READ`).
+    pub fn writable(&self) -> bool {
+        self.writable
     }
 }
 

@@ -37,8 +37,16 @@ pub struct Segment {
 }
 
 impl Segment {
-    /// Creates a segment; fails with `AlreadyExists` if the name is taken.
-    pub fn create(location: &Location, layout: Layout, mode: u32) -> Result<Segment> {
+    /// Creates a segment with permissions `mode` and, if given, owned by
+    /// group `group` (set before the segment gets its name, so no one
+    /// else's group ever sees it); fails with `AlreadyExists` if the name
+    /// is taken.
+    pub fn create(
+        location: &Location,
+        layout: Layout,
+        mode: u32,
+        group: Option<u32>,
+    ) -> Result<Segment> {
         let path = location.path()?;
         if mode & !0o777 != 0 {
             return Err(Error::InvalidArgument(format!(
@@ -57,6 +65,15 @@ impl Segment {
             .to_path_buf();
         let (file, temp_name) = open_unnamed(&dir, &path, mode)?;
         let cleanup = TempGuard(temp_name);
+        if let Some(gid) = group {
+            // Not through Error::io: "permission denied" alone would not
+            // say that it is the group that was refused.
+            std::os::unix::fs::fchown(&file, None, Some(gid)).map_err(|source| Error::Io {
+                op: "give group ownership (chgrp) of",
+                path: path.clone(),
+                source,
+            })?;
+        }
         // Exact mode, whatever the umask.
         file.set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(|e| Error::io("chmod", &path, e))?;
@@ -70,7 +87,7 @@ impl Segment {
                 _ => Error::io("reserve memory for", &path, e),
             });
         }
-        let mapping = Mapping::new(file, path.clone(), layout.total_size)?;
+        let mapping = Mapping::new(file, path.clone(), layout.total_size, true)?;
         let region = mapping.region();
         let pid = sys::pid();
         region.copy_in(
@@ -108,12 +125,22 @@ impl Segment {
     }
 
     /// Opens an existing segment, waiting up to `timeout` for it to appear.
-    pub fn open(location: &Location, timeout: Duration) -> Result<Segment> {
+    /// `Access::ReadWrite` falls back to read-only when this process may
+    /// read the file but not write it (mode 0640 to its group, say), so an
+    /// observer in any language can open it; attaching a participant to
+    /// such a segment then fails with `Error::ReadOnly`.
+    pub fn open(location: &Location, timeout: Duration, access: Access) -> Result<Segment> {
         let path = location.path()?;
         let start = Instant::now();
         let mut pause = Duration::from_micros(100);
         loop {
-            match Segment::open_now(location, &path) {
+            let opened = match Segment::open_now(location, &path, access) {
+                Err(e) if access == Access::ReadWrite && write_refused(&e) => {
+                    Segment::open_now(location, &path, Access::ReadOnly)
+                }
+                other => other,
+            };
+            match opened {
                 Err(Error::NotFound { .. }) if start.elapsed() < timeout => {
                     std::thread::sleep(pause.min(timeout.saturating_sub(start.elapsed())));
                     pause = (pause * 2).min(Duration::from_millis(20));
@@ -135,17 +162,18 @@ impl Segment {
         location: &Location,
         layout: Layout,
         mode: u32,
+        group: Option<u32>,
         timeout: Duration,
     ) -> Result<(Segment, bool)> {
         let path = location.path()?;
         let start = Instant::now();
         let mut lost_races = 0;
         loop {
-            match Segment::open_now(location, &path) {
+            match Segment::open_now(location, &path, Access::ReadWrite) {
                 Err(Error::NotFound { .. }) => {}
                 other => return other.map(|s| (s, false)),
             }
-            match Segment::create(location, layout.clone(), mode) {
+            match Segment::create(location, layout.clone(), mode, group) {
                 // Someone else created it between our open and our link:
                 // open theirs (complete, by construction). Only a name that
                 // is created and removed again and again makes us give up.
@@ -159,10 +187,11 @@ impl Segment {
         }
     }
 
-    fn open_now(location: &Location, path: &Path) -> Result<Segment> {
+    fn open_now(location: &Location, path: &Path, access: Access) -> Result<Segment> {
+        let writable = access == Access::ReadWrite;
         let mut file = OpenOptions::new()
             .read(true)
-            .write(true)
+            .write(writable)
             .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
             .open(path)
             .map_err(|e| Error::io("open", path, e))?;
@@ -180,7 +209,7 @@ impl Segment {
             .read_to_end(&mut head)
             .map_err(|e| Error::io("read header of", path, e))?;
         let layout = Layout::decode(path, &head, file_len)?;
-        let mapping = Mapping::new(file, path.into(), layout.total_size)?;
+        let mapping = Mapping::new(file, path.into(), layout.total_size, writable)?;
         // Validate the mapped header too: it must be the one we decoded.
         let region = mapping.region();
         if region.copy_out(0, HEADER_SIZE as usize)[..layout::CHECKSUM_OFFSET + 8]
@@ -204,6 +233,23 @@ impl Segment {
             location: location.clone(),
             registry: Mutex::new(()),
         })
+    }
+
+    /// Whether the segment was opened read-only (an observer's open).
+    pub fn is_read_only(&self) -> bool {
+        !self.mapping.writable()
+    }
+
+    /// Fails with `Error::ReadOnly` when the segment was opened read-only:
+    /// called before anything that writes it (attaching `role`).
+    pub fn require_writable(&self, role: &'static str) -> Result<()> {
+        if self.is_read_only() {
+            return Err(Error::ReadOnly {
+                path: self.path().into(),
+                role,
+            });
+        }
+        Ok(())
     }
 
     /// Removes the segment's name. Processes that have it mapped keep
@@ -243,6 +289,27 @@ impl Segment {
     pub fn registry_mutex(&self) -> &Mutex<()> {
         &self.registry
     }
+}
+
+/// Whether opening for writing failed because writing is not permitted
+/// (the file's mode, or a read-only file system).
+fn write_refused(e: &Error) -> bool {
+    match e {
+        Error::PermissionDenied { .. } => true,
+        Error::Io { source, .. } => source.raw_os_error() == Some(libc::EROFS),
+        _ => false,
+    }
+}
+
+/// How a segment is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read and write: a participant (falls back to read-only in
+    /// [`Segment::open`] when writing is not permitted).
+    ReadWrite,
+    /// `O_RDONLY`, mapped `PROT_READ`: an observer, which can change
+    /// nothing.
+    ReadOnly,
 }
 
 /// Opens an unnamed file in `dir` (`O_TMPFILE`), or a hidden temporary name

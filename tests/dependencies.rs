@@ -45,6 +45,7 @@ fn the_library_pulls_in_none_of_the_tools_crates() {
         "hdrhistogram",
         "serde",
         "serde_json",
+        "tiny_http",
         "tokio",
         "criterion",
     ] {

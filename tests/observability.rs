@@ -4,12 +4,14 @@
 //! participant holding a ring back is named; `ls`, `rm`, `inspect` and
 //! `stat` tell live, stale, initialising, damaged and foreign files apart.
 
+#[path = "support/prometheus.rs"]
+mod prometheus_check;
 mod support;
 
 use disruptor_mp::layout::{self, field, CHECKSUM_OFFSET, STATE_OFFSET};
 use disruptor_mp::{Ring, RingOptions, Snapshot, WaitStrategy};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::{dmp, run, Proc, ShmName};
@@ -386,114 +388,9 @@ fn stat_names_the_consumer_holding_the_ring_back() {
     assert!(j["held_back_by"].is_null(), "{j}");
 }
 
-/// A Python interpreter that can import `prometheus_client`, installing it
-/// (from PyPI, into the build directory) when it is missing.
-fn python_with_prometheus_client() -> (String, Option<PathBuf>) {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let probe = |path: Option<&Path>| {
-        let mut c = Command::new(&python);
-        c.args(["-c", "import prometheus_client.parser"]);
-        if let Some(p) = path {
-            c.env("PYTHONPATH", p);
-        }
-        c.output().map(|o| o.status.success()).unwrap_or(false)
-    };
-    if probe(None) {
-        return (python, None);
-    }
-    let dir = support::target_dir().join("py-prometheus-client");
-    if probe(Some(&dir)) {
-        return (python, Some(dir));
-    }
-    let out = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
-        .args(["--no-input", "--target"])
-        .arg(&dir)
-        .arg("prometheus_client")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {python} to install prometheus_client: {e}"));
-    assert!(
-        out.status.success() && probe(Some(&dir)),
-        "could not install the Python package prometheus_client (needed to check the Prometheus output with a real parser): {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (python, Some(dir))
-}
-
-/// What the exposition format requires beyond what the Python parser
-/// checks: each family once, HELP then TYPE before its samples, valid
-/// metric and label names, no series twice, no timestamps (the textfile
-/// collector refuses them).
-fn assert_exposition_structure(text: &str) {
-    let name_ok = |n: &str| {
-        n.chars().enumerate().all(|(i, c)| {
-            c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit())
-        }) && !n.is_empty()
-    };
-    let mut seen = std::collections::HashSet::new();
-    let mut series = std::collections::HashSet::new();
-    let mut current: Option<String> = None;
-    let mut typed = false;
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# HELP ") {
-            let name = rest.split(' ').next().unwrap();
-            assert!(name_ok(name), "{line}");
-            assert!(seen.insert(name.to_string()), "family {name} twice");
-            current = Some(name.to_string());
-            typed = false;
-        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let mut w = rest.split(' ');
-            assert_eq!(
-                w.next(),
-                current.as_deref(),
-                "TYPE without its HELP: {line}"
-            );
-            assert!(matches!(w.next(), Some("counter" | "gauge")), "{line}");
-            typed = true;
-        } else {
-            let fam = current.as_deref().expect("a sample before any HELP");
-            assert!(typed, "sample before TYPE: {line}");
-            let (metric, rest) = line.split_once('{').expect("labels");
-            assert_eq!(metric, fam, "{line}");
-            let (labels, value) = rest.rsplit_once("} ").expect("value");
-            assert!(!value.contains(' '), "a timestamp or junk: {line}");
-            value
-                .parse::<f64>()
-                .unwrap_or_else(|_| panic!("value: {line}"));
-            for pair in labels.split("\",") {
-                let (k, _) = pair.split_once('=').expect("label=value");
-                assert!(name_ok(k) && !k.starts_with("__"), "label {k}: {line}");
-            }
-            assert!(
-                series.insert(format!("{metric}{{{labels}}}")),
-                "twice: {line}"
-            );
-        }
-    }
-}
-
-const PARSE: &str = r#"
-import json, sys
-from prometheus_client.parser import text_string_to_metric_families
-text = open(sys.argv[1]).read()
-out = []
-for f in text_string_to_metric_families(text):
-    out.append({"name": f.name, "type": f.type, "help": f.documentation,
-                "samples": [{"name": s.name, "labels": s.labels, "value": s.value}
-                            for s in f.samples]})
-print(json.dumps(out))
-"#;
-
 #[test]
 fn prometheus_output_parses_with_a_real_parser_and_matches_the_counters() {
-    let (python, pythonpath) = python_with_prometheus_client();
+    let parser = prometheus_check::Parser::new();
     let _serial = support::serial();
     let dir = tempfile::tempdir().unwrap();
     // A path that needs escaping in a label value.
@@ -510,23 +407,7 @@ fn prometheus_output_parses_with_a_real_parser_and_matches_the_counters() {
     let mut cmd = dmp();
     cmd.args(["stat", "--file", p, "--prometheus"]);
     let text = ok(cmd, "dmp stat --prometheus");
-    let parse = |text: &str| -> Value {
-        assert_exposition_structure(text);
-        let file = dir.path().join("metrics.prom");
-        std::fs::write(&file, text).unwrap();
-        let mut cmd = Command::new(&python);
-        cmd.args(["-c", PARSE]).arg(&file);
-        if let Some(pp) = &pythonpath {
-            cmd.env("PYTHONPATH", pp);
-        }
-        let out = cmd.output().expect("run python");
-        assert!(
-            out.status.success(),
-            "prometheus_client rejected the output: {}\n{text}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
+    let parse = |text: &str| -> Value { parser.parse(text) };
     let families = parse(&text);
     let families = families.as_array().unwrap().clone();
     assert!(families.len() >= 20, "{text}");
@@ -591,7 +472,39 @@ fn prometheus_output_parses_with_a_real_parser_and_matches_the_counters() {
     assert_eq!(sample("dmp_consumer_alive", ("consumer", "idle")), 1.0);
     assert_eq!(sample("dmp_consumer_lag_events", ("consumer", "idle")), 0.0);
     assert_eq!(sample("dmp_consumer_gating", ("consumer", "idle")), 1.0);
-    assert_eq!(sample("dmp_consumer_info", ("state", "active")), 1.0);
+    // The states are a state set: for each entry, 1 for its state only;
+    // every consumer series carries its role.
+    let states = |consumer: &str| -> Vec<(String, f64)> {
+        families
+            .iter()
+            .flat_map(|f| f["samples"].as_array().unwrap())
+            .filter(|s| s["name"] == "dmp_consumer_state" && s["labels"]["consumer"] == consumer)
+            .map(|s| {
+                assert_eq!(s["labels"]["role"], "required", "{s}");
+                (
+                    s["labels"]["state"].as_str().unwrap().to_string(),
+                    s["value"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let one = |consumer: &str| -> Vec<String> {
+        let s = states(consumer);
+        assert_eq!(s.len(), 5, "{consumer}: {s:?}");
+        s.into_iter()
+            .filter(|(_, v)| *v == 1.0)
+            .map(|(k, _)| k)
+            .collect()
+    };
+    assert_eq!(one("idle"), ["active"]);
+    assert_eq!(one("c-1.a"), ["left"]);
+    assert_eq!(sample("dmp_ring_up", ("ring", p)), 1.0);
+    assert_eq!(sample("dmp_ring_state", ("state", "live")), 1.0);
+    assert!(
+        !text.contains("last_activity_seconds")
+            && text.contains("dmp_consumer_last_activity_timestamp_seconds{"),
+        "{text}"
+    );
     for gauge in [
         "dmp_consumer_lag_events",
         "dmp_consumer_sequence",

@@ -65,3 +65,41 @@ fn a_stamped_batch_ends_at_the_last_published_event() {
         c.commit(expect_last).unwrap();
     }
 }
+
+#[test]
+fn a_read_only_ring_observes_and_refuses_participants() {
+    let loc = Location::shm(format!("dmp-smoke-ro-{}", std::process::id()));
+    let ring = Ring::create(&loc, &RingOptions::new().capacity(16).slot_size(8)).unwrap();
+    let mut c = ring.consumer("c", &[], WaitStrategy::Yield).unwrap();
+    let mut p = ring.producer(WaitStrategy::Yield).unwrap();
+    p.send(&5u64, Duration::from_secs(1)).unwrap();
+    let observer = Ring::open(&loc, &RingOptions::new().read_only(true)).unwrap();
+    assert!(observer.is_read_only() && !ring.is_read_only());
+    let s = observer.snapshot();
+    assert_eq!((s.cursor, s.consumers.len(), s.producers.len()), (0, 1, 1));
+    assert!(s.consumers[0].alive && s.producers[0].alive);
+    for (role, e) in [
+        (
+            "consumer",
+            observer
+                .consumer("x", &[], WaitStrategy::Yield)
+                .unwrap_err(),
+        ),
+        (
+            "producer",
+            observer.producer(WaitStrategy::Yield).unwrap_err(),
+        ),
+    ] {
+        assert_eq!(e.status(), disruptor_mp::Status::PermissionDenied, "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!("attaching a {role} needs write permission")),
+            "{text}"
+        );
+    }
+    // Nothing was registered by the refused attaches.
+    assert_eq!(observer.snapshot().consumers.len(), 1);
+    assert_eq!(c.recv::<u64>(Duration::from_secs(1)).unwrap(), 5);
+    drop((c, p));
+    Ring::unlink(&loc).unwrap();
+}

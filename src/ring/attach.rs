@@ -70,6 +70,7 @@ impl Ring {
     }
 
     fn attach_producer(&self, options: &ProducerOptions) -> Result<Producer> {
+        self.shared.segment.require_writable("producer")?;
         let Attached {
             sequencer,
             entry,

@@ -36,6 +36,7 @@ impl Ring {
     /// was evicted starts at the current position;
     /// [`Consumer::lost_on_join`] says how many events it missed.
     pub fn consumer_with(&self, name: &str, options: &ConsumerOptions) -> Result<Consumer> {
+        self.shared.segment.require_writable("consumer")?;
         let core = ConsumerCore::register(
             &self.shared.segment,
             self.shared.tables,

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::layout::{counters, state, Layout, ProducerMode, LOCK_PRODUCER_LEASE};
 use crate::liveness::lock_registry;
 use crate::region::Location;
-use crate::segment::Segment;
+use crate::segment::{Access, Segment};
 use crate::slots::Slots;
 use crate::sys;
 use crate::table::{ConsumerRecord, Tables};
@@ -61,14 +61,26 @@ impl Ring {
     /// Creates a new ring; fails with `AlreadyExists` if the name is taken.
     pub fn create(location: &Location, options: &RingOptions) -> Result<Ring> {
         let layout = Self::layout_for(options)?;
-        let segment = Segment::create(location, layout, options.mode.unwrap_or(DEFAULT_MODE))?;
+        let segment = Segment::create(
+            location,
+            layout,
+            options.mode.unwrap_or(DEFAULT_MODE),
+            options.group,
+        )?;
         Ok(Ring::from_segment(segment))
     }
 
     /// Opens an existing ring, waiting up to the options' timeout for it to
-    /// appear, and checks every option that was set.
+    /// appear, and checks every option that was set. Opens it read-only
+    /// with [`RingOptions::read_only`], or when this process may read the
+    /// segment but not write it ([`Ring::is_read_only`]).
     pub fn open(location: &Location, options: &RingOptions) -> Result<Ring> {
-        let segment = Segment::open(location, options.timeout)?;
+        let access = if options.read_only {
+            Access::ReadOnly
+        } else {
+            Access::ReadWrite
+        };
+        let segment = Segment::open(location, options.timeout, access)?;
         options.check(&segment)?;
         Ok(Ring::from_segment(segment))
     }
@@ -81,6 +93,7 @@ impl Ring {
             location,
             layout,
             options.mode.unwrap_or(DEFAULT_MODE),
+            options.group,
             options.timeout,
         )?;
         let ring = Ring::from_segment(segment);
@@ -151,6 +164,12 @@ impl Ring {
     /// The segment's validated layout.
     pub fn layout(&self) -> &Layout {
         self.shared.segment.layout()
+    }
+
+    /// Whether the ring was opened read-only (an observer: snapshots only;
+    /// attaching a producer or consumer fails with `Error::ReadOnly`).
+    pub fn is_read_only(&self) -> bool {
+        self.shared.segment.is_read_only()
     }
 
     /// Number of slots.

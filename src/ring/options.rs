@@ -42,8 +42,10 @@ pub struct RingOptions {
     pub(super) packed: Option<bool>,
     pub(super) hot_counters: Option<bool>,
     pub(super) mode: Option<u32>,
+    pub(super) group: Option<u32>,
     pub(super) timeout: Duration,
     pub(super) reclaim_stale: bool,
+    pub(super) read_only: bool,
 }
 
 impl RingOptions {
@@ -151,6 +153,28 @@ impl RingOptions {
     /// whatever the umask.
     pub fn mode(mut self, mode: u32) -> Self {
         self.mode = Some(mode);
+        self
+    }
+
+    /// Group of a new segment (a gid; default: the creator's group), set
+    /// before the segment gets its name. With a mode such as 0o640 that
+    /// group's members can observe the ring read-only; with 0o660 they can
+    /// also take part. Creating fails (`Error::Io`, "chgrp") when the
+    /// creator may not give files to that group (it is not a member and
+    /// not privileged).
+    pub fn group(mut self, gid: u32) -> Self {
+        self.group = Some(gid);
+        self
+    }
+
+    /// `open` only: open the segment read-only (`O_RDONLY`, mapped
+    /// `PROT_READ`), as an observer that takes snapshots and can change
+    /// nothing, even with write permission. Without it, `open` falls back
+    /// to read-only by itself when this process may read the segment but
+    /// not write it. Attaching a producer or consumer to a read-only ring
+    /// fails with `Error::ReadOnly`.
+    pub fn read_only(mut self, on: bool) -> Self {
+        self.read_only = on;
         self
     }
 

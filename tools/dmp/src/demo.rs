@@ -118,7 +118,7 @@ fn find_own_rings(since_ns: u64, rings: &mut BTreeMap<String, Ring>) {
         {
             continue;
         }
-        if let Ok(ring) = Ring::open(&Location::file(path), &RingOptions::new()) {
+        if let Ok(ring) = Ring::open(&Location::file(path), &RingOptions::new().read_only(true)) {
             rings.insert(name, ring);
         }
     }

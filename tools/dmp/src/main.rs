@@ -5,6 +5,7 @@
 mod bench;
 mod demo;
 mod format;
+mod group;
 mod inspect;
 mod probe;
 mod roles;
@@ -45,7 +46,7 @@ enum Cmd {
     /// Consume and verify events from a ring.
     Consume(roles::ConsumeArgs),
     /// A ring's counters and participants, and who holds it back (once,
-    /// --watch with rates, --json or --prometheus).
+    /// --watch with rates, --json, --prometheus, or --serve over HTTP).
     Stat(stat::StatArgs),
     /// Print a ring's header, regions, producer and consumer tables.
     Inspect(inspect::InspectArgs),

@@ -68,7 +68,9 @@ pub fn probe(loc: &Location) -> Result<Probe, Error> {
             return Ok(Probe::Initialising(st));
         }
     }
-    match Ring::open(loc, &RingOptions::new()) {
+    // An observer's open: O_RDONLY, mapped PROT_READ, so looking at a ring
+    // needs only read permission and can never change it.
+    match Ring::open(loc, &RingOptions::new().read_only(true)) {
         Ok(ring) => Ok(Probe::Ring(Box::new(ring))),
         Err(e @ (Error::NotFound { .. } | Error::PermissionDenied { .. } | Error::Io { .. })) => {
             Err(e)

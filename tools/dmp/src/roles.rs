@@ -24,10 +24,15 @@ pub struct Target {
 impl Target {
     /// The library location.
     pub fn location(&self) -> Location {
-        if self.file {
-            Location::file(&self.name)
+        Target::location_of(&self.name, self.file)
+    }
+
+    /// The location of `name`: a path with `file`, else a shm name.
+    pub fn location_of(name: &str, file: bool) -> Location {
+        if file {
+            Location::file(name)
         } else {
-            Location::shm(&self.name)
+            Location::shm(name)
         }
     }
 }
@@ -71,9 +76,15 @@ pub struct CreateArgs {
     /// now) is removed and created anew.
     #[arg(long, requires = "open_existing")]
     reclaim_stale: bool,
-    /// Permissions, octal.
+    /// Permissions, octal. Observers (stat, inspect, ls) need read
+    /// permission only (0640: the group watches); producers and consumers
+    /// need read and write (0660: the group takes part).
     #[arg(long, default_value = "600")]
     mode: String,
+    /// Group of the new segment, by name or gid (default: the creator's);
+    /// the creator must be a member of it (or privileged).
+    #[arg(long)]
+    group: Option<String>,
 }
 
 pub fn create(a: &CreateArgs) -> CmdResult {
@@ -88,21 +99,34 @@ pub fn create(a: &CreateArgs) -> CmdResult {
         .unblock_timeout(Duration::from_millis(a.unblock_ms))
         .reclaim_stale(a.reclaim_stale)
         .mode(mode);
+    if let Some(g) = &a.group {
+        opts = opts.group(crate::group::gid_of(g)?);
+    }
     if a.multi {
         opts = opts
             .producer_mode(ProducerMode::Multi)
             .max_producers(a.max_producers);
     }
     let loc = a.target.location();
+    // A refused chgrp names the group, not only the file.
+    let named = |e: Error| -> Box<dyn std::error::Error> {
+        match (&a.group, &e) {
+            (Some(g), Error::Io { op, .. }) if op.contains("chgrp") => format!(
+                "--group {g}: {e} (a user may give a file only to a group it is a member of, unless privileged)"
+            )
+            .into(),
+            _ => e.into(),
+        }
+    };
     if a.open_existing {
-        let (ring, created) = Ring::open_or_create(&loc, &opts)?;
+        let (ring, created) = Ring::open_or_create(&loc, &opts).map_err(named)?;
         println!(
             "{} {}",
             if created { "created" } else { "opened" },
             ring.path().display()
         );
     } else {
-        let ring = Ring::create(&loc, &opts)?;
+        let ring = Ring::create(&loc, &opts).map_err(named)?;
         println!("created {}", ring.path().display());
     }
     Ok(())

@@ -1,22 +1,27 @@
 //! `dmp stat`: a ring's counters and participants as a table (once, or
 //! refreshed with per-second rates), as one JSON object, or in the
-//! Prometheus text exposition format; this file holds the command, the
-//! rates between two snapshots and the words the three outputs share.
+//! Prometheus text exposition format (also served over HTTP with
+//! `--serve`); this file holds the command, the rates between two
+//! snapshots and the words the outputs share.
 //!
 //! Everything comes from `Ring::snapshot()`, which reads shared memory and
 //! queries lease locks without taking any: observing never slows the ring.
 
+mod discover;
 mod json;
 mod prometheus;
+mod prometheus_entries;
+mod serve;
 mod table;
 
 use crate::probe;
 use crate::roles::Target;
 use crate::CmdResult;
+use discover::{Limits, Sources, DEFAULT_LIMITS};
 use disruptor_mp::layout::{Layout, FLAG_NO_HOT_COUNTERS, FLAG_PACKED};
 use disruptor_mp::{ConsumerStatus, ProducerMode, Snapshot};
 use json::json;
-use prometheus::{prometheus_all, prometheus_one};
+use prometheus::Exposition;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -26,17 +31,33 @@ use table::table;
 #[derive(clap::Args, Debug)]
 pub struct StatArgs {
     /// Ring name (a shm name), or a path with --file.
-    #[arg(required_unless_present = "all")]
+    #[arg(required_unless_present_any = ["all", "serve"])]
     name: Option<String>,
+    /// With --serve: more rings to serve (by default every ring in
+    /// /dev/shm or --dir, found afresh on each scrape).
+    #[arg(requires = "serve")]
+    more: Vec<String>,
     /// Treat NAME as a file path instead of a shm name.
     #[arg(long, requires = "name")]
     file: bool,
+    /// Serve the Prometheus text format over HTTP at ADDR (host:port; port
+    /// 0 picks one) on /metrics, until stopped; prints `serving
+    /// http://ADDR/metrics` first.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["watch", "json", "prometheus", "all"])]
+    serve: Option<String>,
+    /// With --serve or --all: stop an exposition after this many rings
+    /// (the rest are counted in dmp_scrape_skipped_files).
+    #[arg(long, default_value_t = DEFAULT_LIMITS.max_rings)]
+    max_rings: usize,
+    /// With --serve or --all: stop an exposition after this long.
+    #[arg(long, default_value_t = DEFAULT_LIMITS.budget.as_millis() as u64)]
+    max_scrape_ms: u64,
     /// With --prometheus: every ring in /dev/shm (or --dir) in one
     /// exposition, labelled by file name.
     #[arg(long, requires = "prometheus", conflicts_with_all = ["name", "file"])]
     all: bool,
-    /// With --all: the directory to look in.
-    #[arg(long, requires = "all")]
+    /// With --all or --serve: the directory to look in.
+    #[arg(long, conflicts_with = "name")]
     dir: Option<PathBuf>,
     /// Refresh every second (see --interval-ms), with per-second rates.
     #[arg(long)]
@@ -99,10 +120,30 @@ fn rates(prev: &Snapshot, cur: &Snapshot) -> Rates {
 }
 
 pub fn run(a: &StatArgs) -> CmdResult {
+    let limits = Limits {
+        max_rings: a.max_rings,
+        budget: Duration::from_millis(a.max_scrape_ms),
+    };
+    let dir = || a.dir.clone().unwrap_or_else(|| PathBuf::from("/dev/shm"));
+    if let Some(addr) = &a.serve {
+        let sources = match &a.name {
+            None => Sources::Dir(dir()),
+            Some(first) => Sources::Named(
+                std::iter::once(first)
+                    .chain(&a.more)
+                    .map(|n| (n.clone(), Target::location_of(n, a.file)))
+                    .collect(),
+            ),
+        };
+        return serve::serve(addr, &sources, limits);
+    }
+    if a.dir.is_some() && !a.all {
+        return Err("--dir needs --all or --serve".into());
+    }
     let mut out = std::io::stdout().lock();
     let Some(name) = &a.name else {
-        let dir = a.dir.clone().unwrap_or_else(|| PathBuf::from("/dev/shm"));
-        return emit(&mut out, &prometheus_all(&dir)?);
+        let e = discover::exposition(&Sources::Dir(dir()), limits)?;
+        return emit(&mut out, &e.render());
     };
     // The output names the ring by its shm name, or its file path.
     let label = name.clone();
@@ -114,7 +155,9 @@ pub fn run(a: &StatArgs) -> CmdResult {
     if !a.watch {
         let snap = ring.snapshot();
         let text = if a.prometheus {
-            prometheus_one(&label, &ring, &snap)
+            let mut e = Exposition::default();
+            e.add_ring(&label, &ring, &snap);
+            e.render()
         } else if a.json {
             json(&label, &ring, &snap, None)? + "\n"
         } else {
