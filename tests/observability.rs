@@ -367,7 +367,7 @@ fn stat_names_the_consumer_holding_the_ring_back() {
         )),
         "{out}"
     );
-    for header in ["producers (1 of 1)", "consumers (2 of 16)", "mean batch"] {
+    for header in ["producers (1 of 1)", "consumers (2 of 16)", "role"] {
         assert!(out.contains(header), "no {header:?} in:\n{out}");
     }
     let j = stat_json(&target);

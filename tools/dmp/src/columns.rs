@@ -158,7 +158,7 @@ mod tests {
         table().render("", Some(20), &mut out);
         assert_eq!(out, "name  mid  end\na      12  zz\n");
         let mut out = String::new();
-        table().render("  ", Some(10), &mut out);
+        table().render("  ", Some(11), &mut out);
         assert_eq!(out, "  name  mid\n  a      12\n");
         // Columns that never go stay, however narrow the screen.
         let mut out = String::new();
