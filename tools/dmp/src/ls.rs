@@ -91,7 +91,7 @@ fn entries(a: &LsArgs) -> Result<Vec<Entry>, Box<dyn std::error::Error>> {
                 Entry {
                     name: name.clone(),
                     path: path.clone(),
-                    state: ring_state(&s),
+                    state: ring_state(&ring, &s),
                     note: held.map(|c| {
                         format!("held back by '{}' ({})", c.name, liveness(c.alive, c.state))
                     }),

@@ -79,8 +79,11 @@ pub fn probe(loc: &Location) -> Result<Probe, Error> {
     }
 }
 
+/// A file of a directory by name, and what it turned out to be.
+pub type Probed = (String, Result<Probe, Error>);
+
 /// Every file of `dir`, sorted by name, with what it turned out to be.
-pub fn probe_dir(dir: &Path) -> Result<Vec<(String, Result<Probe, Error>)>, Failure> {
+pub fn probe_dir(dir: &Path) -> Result<Vec<Probed>, Failure> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         let code = match e.kind() {
             std::io::ErrorKind::NotFound => Code::NotFound,
@@ -145,16 +148,20 @@ pub fn live_participants(s: &Snapshot) -> Vec<String> {
 }
 
 /// A ring's state as `dmp ls` names it: "live" (some participant's lease
-/// is held), "stale" (used once, no lease held: what
-/// `Ring::is_stale` and `--reclaim-stale` go by) or "unused" (nothing
-/// ever attached, no lease held).
-pub fn ring_state(s: &Snapshot) -> &'static str {
+/// is held), "stale" (`Ring::is_stale`: used once, no lease held; what
+/// `rm --stale` and `--reclaim-stale` remove) or "unused" (nothing ever
+/// attached, no lease held).
+pub fn ring_state(ring: &Ring, s: &Snapshot) -> &'static str {
     if s.producers.iter().any(|p| p.alive) || s.consumers.iter().any(|c| c.alive) {
         "live"
+    } else if ring.is_stale().unwrap_or(false) {
+        "stale"
     } else if s.attaches == 0 {
         "unused"
     } else {
-        "stale"
+        // Not stale, though nobody was alive a moment ago: someone
+        // attached since (or the lease could not be queried).
+        "live"
     }
 }
 

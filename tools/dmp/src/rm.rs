@@ -122,7 +122,7 @@ fn rm_stale(dir: &Path) -> CmdResult {
         let Ok(Probe::Ring(ring)) = what else {
             continue;
         };
-        match ring_state(&ring.snapshot()) {
+        match ring_state(&ring, &ring.snapshot()) {
             "stale" => {}
             state => {
                 kept.push(format!("{name} ({state})"));
