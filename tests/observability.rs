@@ -360,13 +360,16 @@ fn stat_names_the_consumer_holding_the_ring_back() {
     c.args(["stat", &name.0]);
     let out = ok(c, "dmp stat");
     let me = std::process::id();
+    let producer_pid = p.child.id();
     assert!(
         out.contains(&format!(
-            "held back by consumer 'stuck' (index 0, pid {me}, alive): lag 16 of 16 slots (100% full)"
-        )) && out.contains("the ring is full"),
+            "held back by consumer 'stuck' (index 0, pid {me}, alive, required)\n  lag 16 of 16 slots (100% full); not moving in 0.20 s"
+        )) && out.contains(&format!(
+            "the ring is full: producer 0 (pid {producer_pid}) waits for it"
+        )),
         "{out}"
     );
-    for header in ["producers (1 of 1)", "consumers (2 of 16)", "mean batch"] {
+    for header in ["producers (1 of 1)", "consumers (2 of 16)", "role"] {
         assert!(out.contains(header), "no {header:?} in:\n{out}");
     }
     let j = stat_json(&target);
@@ -724,7 +727,7 @@ fn ls_and_rm_tell_live_stale_and_initialising_rings_apart() {
     let out = ok(
         {
             let mut c = dmp();
-            c.arg("ls");
+            c.args(["ls", "--wide"]);
             c
         },
         "dmp ls",
@@ -735,13 +738,14 @@ fn ls_and_rm_tell_live_stale_and_initialising_rings_apart() {
     let row = ls_row(&out, &stale.0).unwrap_or_else(|| panic!("no stale ring in:\n{out}"));
     assert_eq!(&row[1..4], ["stale", "64", "8"], "{out}");
     assert_eq!(row[7], "0/1", "{out}");
+    // Never used: not stale (what --reclaim-stale and rm --stale go by).
     let row = ls_row(&out, &idle.0).unwrap_or_else(|| panic!("no idle ring in:\n{out}"));
-    assert_eq!(row[1], "stale", "{out}");
+    assert_eq!(row[1], "unused", "{out}");
     let row = ls_row(&out, &init.0).unwrap_or_else(|| panic!("no initialising ring in:\n{out}"));
     assert_eq!(row[1], "initialising", "{out}");
     assert!(ls_row(&out, &foreign.0).is_none(), "{out}");
     let mut c = dmp();
-    c.args(["ls", "--all"]);
+    c.args(["ls", "--all", "--wide"]);
     let out = ok(c, "dmp ls --all");
     let row = ls_row(&out, &foreign.0).unwrap_or_else(|| panic!("no foreign file in:\n{out}"));
     assert_eq!(row[1..4].join(" "), "not a ring", "{out}");

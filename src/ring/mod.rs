@@ -139,9 +139,12 @@ impl Ring {
         Ok(true)
     }
 
-    /// Unlinks the ring's name if it is stale, under the registry lock (so
-    /// no participant attaches meanwhile through this segment).
-    fn unlink_if_stale(&self) -> Result<bool> {
+    /// Unlinks the ring's name if it is stale ([`Ring::is_stale`]: used
+    /// once, no lease held now; a never-used ring is not stale), under the
+    /// registry lock, so no participant attaches meanwhile through this
+    /// segment. Returns whether it did. `dmp rm --stale` and
+    /// [`RingOptions::reclaim_stale`] go by this one rule.
+    pub fn unlink_if_stale(&self) -> Result<bool> {
         let _guard = lock_registry(&self.shared.segment)?;
         if !self.is_stale()? {
             return Ok(false);

@@ -1,16 +1,16 @@
-//! `dmp inspect`, `dmp ls` and `dmp rm`.
+//! `dmp inspect`: a ring's header, regions and tables.
 
 use crate::format;
-use crate::probe::{self, age_s, alive_word, fmt_utc, grouped, Probe, Table};
+use crate::probe::{self, age_s, alive_word, fmt_utc, Table};
 use crate::roles::Target;
 use crate::CmdResult;
 use disruptor_mp::layout::{
     self, field, RegionKind, CHECKSUM_OFFSET, ENDIAN_MARK, FLAG_NO_HOT_COUNTERS, FLAG_PACKED,
     FLAG_WAKEUPS, HEADER_SIZE, KNOWN_FLAGS, STATE_OFFSET,
 };
-use disruptor_mp::{Location, ProducerMode, Ring};
+use disruptor_mp::ProducerMode;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(clap::Args, Debug)]
 pub struct InspectArgs {
@@ -232,192 +232,6 @@ pub fn inspect(a: &InspectArgs) -> CmdResult {
             ]);
         }
         tab.render("  ", &mut t);
-    }
-    print!("{t}");
-    Ok(())
-}
-
-#[derive(clap::Args, Debug)]
-pub struct RmArgs {
-    #[command(flatten)]
-    target: Target,
-    /// Remove the ring even if live processes use it (they keep their
-    /// mapping until they exit), or if it is damaged but carries the ring
-    /// magic. A file that is not a ring is never removed.
-    #[arg(long)]
-    force: bool,
-}
-
-pub fn rm(a: &RmArgs) -> CmdResult {
-    let loc = a.target.location();
-    let path = loc.path()?;
-    match probe::probe(&loc)? {
-        Probe::NotRing(why) => {
-            return Err(format!(
-                "{} is not a disruptor-mp segment ({why}); not removing it",
-                path.display()
-            )
-            .into())
-        }
-        Probe::Initialising(st) if !a.force => {
-            return Err(format!(
-                "{}; not removing it without --force",
-                probe::not_ready(&path, st)
-            )
-            .into())
-        }
-        Probe::Unusable(e) if !a.force => {
-            return Err(format!(
-                "{} cannot be used as a ring: {e}; not removing it without --force",
-                path.display()
-            )
-            .into())
-        }
-        Probe::Initialising(_) | Probe::Unusable(_) => {}
-        Probe::Ring(ring) => {
-            let live = probe::live_participants(&ring.snapshot());
-            if !live.is_empty() && !a.force {
-                return Err(format!(
-                    "refusing to remove {}: it is live: {}; stop them first, or use --force (they keep working on the removed ring until they exit)",
-                    path.display(),
-                    live.join(", ")
-                )
-                .into());
-            }
-            if !live.is_empty() {
-                Ring::unlink(&loc)?;
-                println!(
-                    "removed {} (live participants keep it until they exit: {})",
-                    path.display(),
-                    live.join(", ")
-                );
-                return Ok(());
-            }
-        }
-    }
-    Ring::unlink(&loc)?;
-    println!("removed {}", path.display());
-    Ok(())
-}
-
-#[derive(clap::Args, Debug)]
-pub struct LsArgs {
-    /// Directory to list (file-backed rings live wherever they were
-    /// created).
-    #[arg(long, default_value = "/dev/shm")]
-    dir: PathBuf,
-    /// Also list files that are not rings.
-    #[arg(long)]
-    all: bool,
-}
-
-pub fn ls(a: &LsArgs) -> CmdResult {
-    let entries = std::fs::read_dir(&a.dir).map_err(|e| format!("{}: {e}", a.dir.display()))?;
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    let mut tab = Table::new(&[
-        "name",
-        "state",
-        ">capacity",
-        ">slot",
-        "layout",
-        "mode",
-        ">producers",
-        ">consumers",
-        ">lag",
-        "note",
-    ]);
-    let mut rings = 0;
-    for name in names {
-        let path = a.dir.join(&name);
-        let loc = Location::file(&path);
-        let dash = || "-".to_string();
-        let row = |state: &str, note: String| {
-            vec![
-                name.clone(),
-                state.into(),
-                dash(),
-                dash(),
-                dash(),
-                dash(),
-                dash(),
-                dash(),
-                dash(),
-                note,
-            ]
-        };
-        match probe::probe(&loc) {
-            Err(e) => {
-                if a.all {
-                    tab.row(row("unreadable", e.to_string()));
-                }
-            }
-            Ok(Probe::NotRing(why)) => {
-                if a.all {
-                    tab.row(row("not a ring", why));
-                }
-            }
-            Ok(Probe::Initialising(st)) => {
-                rings += 1;
-                tab.row(row("initialising", format!("state word {st}")));
-            }
-            Ok(Probe::Unusable(e)) => {
-                rings += 1;
-                tab.row(row("unusable", e.to_string()));
-            }
-            Ok(Probe::Ring(ring)) => {
-                rings += 1;
-                let s = ring.snapshot();
-                let l = ring.layout();
-                let live = probe::live_participants(&s);
-                let alive_p = s.producers.iter().filter(|p| p.alive).count();
-                let alive_c = s.consumers.iter().filter(|c| c.alive).count();
-                let note = match s.slowest() {
-                    Some(c) if c.lag > 0 => {
-                        format!(
-                            "held back by '{}' ({})",
-                            c.name,
-                            alive_word(c.alive, c.state)
-                        )
-                    }
-                    _ => String::new(),
-                };
-                tab.row(vec![
-                    name.clone(),
-                    if live.is_empty() { "stale" } else { "live" }.into(),
-                    grouped(l.params.capacity),
-                    l.params.slot_size.to_string(),
-                    if l.stamp_offset == 0 {
-                        "packed"
-                    } else {
-                        "stamped"
-                    }
-                    .into(),
-                    match l.params.producer_mode {
-                        ProducerMode::Single => "single",
-                        ProducerMode::Multi => "multi",
-                    }
-                    .into(),
-                    format!("{alive_p}/{}", s.producers.len()),
-                    format!("{alive_c}/{}", s.consumers.len()),
-                    s.slowest().map_or(dash(), |c| grouped(c.lag as u64)),
-                    note,
-                ]);
-            }
-        }
-    }
-    let mut t = String::new();
-    if rings == 0 && !a.all {
-        let _ = writeln!(t, "no disruptor-mp rings in {}", a.dir.display());
-    } else {
-        tab.render("", &mut t);
-        let _ = writeln!(
-            t,
-            "\nproducers/consumers: alive/registered. live: some participant's lease is held; stale: none is."
-        );
     }
     print!("{t}");
     Ok(())

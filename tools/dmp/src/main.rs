@@ -3,13 +3,18 @@
 //! observing commands: stat, inspect, ls, rm.
 
 mod bench;
+mod columns;
 mod demo;
+mod exit;
 mod format;
 mod group;
 mod inspect;
+mod ls;
 mod probe;
+mod rm;
 mod roles;
 mod stat;
+mod unlinked;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,7 +26,8 @@ pub type CmdResult = Result<(), Box<dyn std::error::Error>>;
 #[command(
     name = "dmp",
     version,
-    about = "disruptor-mp: multi-process ring buffer tool"
+    about = "disruptor-mp: multi-process ring buffer tool",
+    after_help = exit::HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -50,10 +56,12 @@ enum Cmd {
     Stat(stat::StatArgs),
     /// Print a ring's header, regions, producer and consumer tables.
     Inspect(inspect::InspectArgs),
-    /// List the rings in /dev/shm (or --dir) with their state.
-    Ls(inspect::LsArgs),
-    /// Remove a ring's name (refuses a live ring without --force).
-    Rm(inspect::RmArgs),
+    /// List the rings in /dev/shm (or --dir) with their state, and the
+    /// unlinked rings processes still use.
+    Ls(ls::LsArgs),
+    /// Remove a ring's name (refuses a live ring without --force), or
+    /// every stale ring (--stale).
+    Rm(rm::RmArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,14 +75,14 @@ fn main() -> ExitCode {
         Cmd::Consume(a) => roles::consume(a),
         Cmd::Stat(a) => stat::run(a),
         Cmd::Inspect(a) => inspect::inspect(a),
-        Cmd::Ls(a) => inspect::ls(a),
-        Cmd::Rm(a) => inspect::rm(a),
+        Cmd::Ls(a) => ls::ls(a),
+        Cmd::Rm(a) => rm::rm(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("dmp: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(exit::of(e.as_ref()) as u8)
         }
     }
 }

@@ -3,6 +3,7 @@
 //! participants of a ring, and formatting times and counts (rates and
 //! ages: `format.rs`).
 
+use crate::exit::{Code, Failure};
 use disruptor_mp::layout::{self, state, HEADER_SIZE, MAGIC, STATE_OFFSET, STATE_READY};
 use disruptor_mp::{Error, Location, Ring, RingOptions, Snapshot};
 use std::io::Read;
@@ -80,18 +81,47 @@ pub fn probe(loc: &Location) -> Result<Probe, Error> {
     }
 }
 
+/// A file of a directory by name, and what it turned out to be.
+pub type Probed = (String, Result<Probe, Error>);
+
+/// Every file of `dir`, sorted by name, with what it turned out to be.
+pub fn probe_dir(dir: &Path) -> Result<Vec<Probed>, Failure> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        let code = match e.kind() {
+            std::io::ErrorKind::NotFound => Code::NotFound,
+            std::io::ErrorKind::PermissionDenied => Code::Refused,
+            _ => Code::Other,
+        };
+        Failure::new(code, format!("{}: {e}", dir.display()))
+    })?;
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Ok(names
+        .into_iter()
+        .map(|name| {
+            let what = probe(&Location::file(dir.join(&name)));
+            (name, what)
+        })
+        .collect())
+}
+
 /// Opens the ring behind `loc`, or fails with a message naming the file
 /// and what is wrong with it.
 pub fn open_ring(loc: &Location) -> Result<Ring, Box<dyn std::error::Error>> {
     let path = loc.path()?;
+    let not_a_ring = |m: String| Err(Failure::new(Code::NotARing, m).into());
     match probe(loc)? {
         Probe::Ring(ring) => Ok(*ring),
-        Probe::NotRing(why) => {
-            Err(format!("{} is not a disruptor-mp segment ({why})", path.display()).into())
-        }
-        Probe::Initialising(st) => Err(not_ready(&path, st).into()),
+        Probe::NotRing(why) => not_a_ring(format!(
+            "{} is not a disruptor-mp segment ({why})",
+            path.display()
+        )),
+        Probe::Initialising(st) => not_a_ring(not_ready(&path, st)),
         Probe::Unusable(e) => {
-            Err(format!("{} cannot be used as a ring: {e}", path.display()).into())
+            not_a_ring(format!("{} cannot be used as a ring: {e}", path.display()))
         }
     }
 }
@@ -117,6 +147,24 @@ pub fn live_participants(s: &Snapshot) -> Vec<String> {
         .filter(|c| c.alive)
         .map(|c| format!("consumer '{}' (pid {})", c.name, c.pid));
     producers.chain(consumers).collect()
+}
+
+/// A ring's state as `dmp ls` names it: "live" (some participant's lease
+/// is held), "stale" (`Ring::is_stale`: used once, no lease held; what
+/// `rm --stale` and `--reclaim-stale` remove) or "unused" (nothing ever
+/// attached, no lease held).
+pub fn ring_state(ring: &Ring, s: &Snapshot) -> &'static str {
+    if s.producers.iter().any(|p| p.alive) || s.consumers.iter().any(|c| c.alive) {
+        "live"
+    } else if ring.is_stale().unwrap_or(false) {
+        "stale"
+    } else if s.attaches == 0 {
+        "unused"
+    } else {
+        // Not stale, though nobody was alive a moment ago: someone
+        // attached since (or the lease could not be queried).
+        "live"
+    }
 }
 
 /// The display name of an entry state.

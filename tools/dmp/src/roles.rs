@@ -3,6 +3,7 @@
 //! dependent consumers) that every dependency committed first. Scripts use
 //! them to drive real rings; the multi-process tests spawn them.
 
+use crate::exit::{Code, Failure};
 use crate::CmdResult;
 use disruptor_mp::{
     Consumer, ConsumerOptions, Error, Location, ProducerMode, ProducerOptions, Ring, RingOptions,
@@ -323,6 +324,11 @@ pub fn produce(a: &ProduceArgs) -> CmdResult {
     Ok(())
 }
 
+/// A consumer's error after `got` events, keeping the error's exit code.
+fn after(name: &str, got: u64, e: Error) -> Box<dyn std::error::Error> {
+    Failure::context(format_args!("{name}: after {got} events"), e).into()
+}
+
 /// After an eviction: rejoins, counts it and what was lost (`evicted`), and
 /// starts each producer's numbering over (events were lost).
 fn rejoin(
@@ -473,7 +479,7 @@ pub fn consume(a: &ConsumeArgs) -> CmdResult {
         match checked {
             Ok(Ok(())) => {}
             Ok(Err(bad)) => return Err(bad),
-            Err(e) => return Err(format!("{}: after {got} events: {e}", a.consumer_name).into()),
+            Err(e) => return Err(after(&a.consumer_name, got, e)),
         }
         got += 1;
         batches += 1;
@@ -490,10 +496,13 @@ pub fn consume(a: &ConsumeArgs) -> CmdResult {
                     break;
                 }
                 if idle_since.elapsed() > timeout {
-                    return Err(format!(
-                        "{}: after {got} events: sequence {next} stayed unavailable for {timeout:?} (claimed through {})",
-                        a.consumer_name,
-                        ring.claimed()
+                    return Err(Failure::new(
+                        Code::Timeout,
+                        format!(
+                            "{}: after {got} events: sequence {next} stayed unavailable for {timeout:?} (claimed through {})",
+                            a.consumer_name,
+                            ring.claimed()
+                        ),
                     )
                     .into());
                 }
@@ -503,7 +512,7 @@ pub fn consume(a: &ConsumeArgs) -> CmdResult {
                 rejoin(&mut c, l, got, &mut expected, &mut evicted)?;
                 continue;
             }
-            Err(e) => return Err(format!("{}: after {got} events: {e}", a.consumer_name).into()),
+            Err(e) => return Err(after(&a.consumer_name, got, e)),
         };
         idle_since = Instant::now();
         let batch_end = a.max_batch.map_or(i64::MAX, |m| next + m.max(1) as i64 - 1);
@@ -549,7 +558,7 @@ pub fn consume(a: &ConsumeArgs) -> CmdResult {
                 rejoin(&mut c, l, got, &mut expected, &mut evicted)?;
                 continue;
             }
-            Err(e) => return Err(format!("{}: after {got} events: {e}", a.consumer_name).into()),
+            Err(e) => return Err(after(&a.consumer_name, got, e)),
         };
         got += events;
         batches += 1;

@@ -7,26 +7,29 @@
 //! Everything comes from `Ring::snapshot()`, which reads shared memory and
 //! queries lease locks without taking any: observing never slows the ring.
 
+mod activity;
 mod discover;
 mod json;
 mod prometheus;
 mod prometheus_entries;
 mod serve;
 mod table;
+mod watch;
 
-use crate::probe;
+use crate::columns;
+use crate::probe::{self, Probe};
 use crate::roles::Target;
 use crate::CmdResult;
+use activity::Looks;
 use discover::{Limits, Sources, DEFAULT_LIMITS};
 use disruptor_mp::layout::{Layout, FLAG_NO_HOT_COUNTERS, FLAG_PACKED};
-use disruptor_mp::{ConsumerStatus, ProducerMode, Snapshot};
+use disruptor_mp::{ConsumerStatus, ProducerMode, Ring, Snapshot};
 use json::json;
 use prometheus::Exposition;
 use std::fmt::Write as _;
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
-use table::table;
+use table::{table, View};
 
 #[derive(clap::Args, Debug)]
 pub struct StatArgs {
@@ -52,9 +55,10 @@ pub struct StatArgs {
     /// With --serve or --all: stop an exposition after this long.
     #[arg(long, default_value_t = DEFAULT_LIMITS.budget.as_millis() as u64)]
     max_scrape_ms: u64,
-    /// With --prometheus: every ring in /dev/shm (or --dir) in one
-    /// exposition, labelled by file name.
-    #[arg(long, requires = "prometheus", conflicts_with_all = ["name", "file"])]
+    /// Every file in /dev/shm (or --dir), as in `dmp ls --all`: each ring,
+    /// and a line for each file that is not one (--json: rings only;
+    /// --prometheus: one exposition, labelled by file name).
+    #[arg(long, conflicts_with_all = ["name", "file", "watch"])]
     all: bool,
     /// With --all or --serve: the directory to look in.
     #[arg(long, conflicts_with = "name")]
@@ -68,6 +72,16 @@ pub struct StatArgs {
     /// With --watch: stop after this many refreshes.
     #[arg(long, requires = "watch")]
     count: Option<u64>,
+    /// The table: milliseconds between the two looks that tell who moved
+    /// ("last active: now"); 0: one look, ages from the participants'
+    /// own stamps only. --watch compares each refresh with the one before.
+    #[arg(long, default_value_t = DEFAULT_SAMPLE_MS, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    sample_ms: u64,
+    /// Every table column, however wide (otherwise the table fits
+    /// $COLUMNS, the terminal, or 80 columns, dropping the least important
+    /// columns first).
+    #[arg(long)]
+    wide: bool,
     /// One JSON object (with --watch: one per refresh, one per line).
     #[arg(long, conflicts_with = "prometheus")]
     json: bool,
@@ -76,6 +90,9 @@ pub struct StatArgs {
     #[arg(long, conflicts_with = "watch")]
     prometheus: bool,
 }
+
+/// Milliseconds between the two looks of a one-shot `dmp stat` table.
+pub const DEFAULT_SAMPLE_MS: u64 = 200;
 
 /// Per-second rates between two snapshots of the same ring.
 pub(super) struct Rates {
@@ -142,72 +159,119 @@ pub fn run(a: &StatArgs) -> CmdResult {
     }
     let mut out = std::io::stdout().lock();
     let Some(name) = &a.name else {
-        let e = discover::exposition(&Sources::Dir(dir()), limits)?;
-        return emit(&mut out, &e.render());
+        if a.prometheus {
+            let e = discover::exposition(&Sources::Dir(dir()), limits)?;
+            return emit(&mut out, &e.render());
+        }
+        return every_file(a, &dir(), &mut out);
     };
-    // The output names the ring by its shm name, or its file path.
-    let label = name.clone();
     let target = Target {
         name: name.clone(),
         file: a.file,
     };
     let ring = probe::open_ring(&target.location())?;
-    if !a.watch {
-        let snap = ring.snapshot();
-        let text = if a.prometheus {
-            let mut e = Exposition::default();
-            e.add_ring(&label, &ring, &snap);
-            e.render()
-        } else if a.json {
-            json(&label, &ring, &snap, None)? + "\n"
-        } else {
-            table(&label, &ring, &snap, None)
-        };
-        return emit(&mut out, &text);
+    if a.watch {
+        return watch::run(a, name, &target, ring, &mut out);
     }
-    let interval = Duration::from_millis(a.interval_ms.unwrap_or(1000));
-    let clear = !a.json && std::io::stdout().is_terminal();
-    let mut prev = ring.snapshot();
-    let mut n = 0u64;
-    while a.count.is_none_or(|c| n < c) {
-        std::thread::sleep(interval);
-        let cur = ring.snapshot();
-        n += 1;
-        let r = rates(&prev, &cur);
-        let text = if a.json {
-            json(&label, &ring, &cur, Some(&r))? + "\n"
-        } else {
-            let mut t = String::new();
-            if clear {
-                t.push_str("\x1b[H\x1b[2J");
-            } else if n > 1 {
-                t.push('\n');
+    // The output names the ring by its shm name, or its file path.
+    let text = if a.prometheus {
+        let mut e = Exposition::default();
+        e.add_ring(name, &ring, &ring.snapshot());
+        e.render()
+    } else if a.json {
+        json(name, &ring, &ring.snapshot(), None)? + "\n"
+    } else {
+        let (looks, snaps) = two_looks(a, &[&ring]);
+        one_table(a, name, &ring, &snaps[0], looks.first())
+    };
+    emit(&mut out, &text)
+}
+
+/// The newest snapshot of each ring and, with a sample interval, what
+/// moved since one `--sample-ms` earlier (one sleep for all the rings).
+fn two_looks(a: &StatArgs, rings: &[&Ring]) -> (Vec<Looks>, Vec<Snapshot>) {
+    if a.sample_ms == 0 {
+        return (Vec::new(), rings.iter().map(|r| r.snapshot()).collect());
+    }
+    let first: Vec<Snapshot> = rings.iter().map(|r| r.snapshot()).collect();
+    std::thread::sleep(Duration::from_millis(a.sample_ms));
+    let second: Vec<Snapshot> = rings.iter().map(|r| r.snapshot()).collect();
+    let looks = first
+        .iter()
+        .zip(&second)
+        .map(|(p, c)| Looks::between(p, c))
+        .collect();
+    (looks, second)
+}
+
+fn one_table(a: &StatArgs, label: &str, ring: &Ring, s: &Snapshot, l: Option<&Looks>) -> String {
+    table(&View {
+        label,
+        ring,
+        snap: s,
+        rates: None,
+        looks: l,
+        width: columns::width(a.wide),
+    })
+}
+
+/// `--all` without `--prometheus`: every ring of `dir` (one JSON object
+/// per line with --json), and with the table a line for each other file.
+fn every_file(a: &StatArgs, dir: &Path, out: &mut impl std::io::Write) -> CmdResult {
+    let mut rings = Vec::new();
+    let mut others = Vec::new();
+    for (name, what) in probe::probe_dir(dir)? {
+        match what {
+            Ok(Probe::Ring(ring)) => rings.push((name, *ring)),
+            Ok(Probe::NotRing(why)) => others.push(format!("{name}: not a ring ({why})")),
+            Ok(Probe::Initialising(st)) => {
+                others.push(format!("{name}: initialising (state word {st})"))
             }
-            let _ = writeln!(
-                t,
-                "dmp stat {label}: refresh {n}{}, every {:.2} s, at {}",
-                a.count.map_or(String::new(), |c| format!(" of {c}")),
-                interval.as_secs_f64(),
-                probe::fmt_utc(cur.taken_at_ns)
-            );
-            t + &table(&label, &ring, &cur, Some(&r))
-        };
-        emit(&mut out, &text)?;
-        prev = cur;
+            Ok(Probe::Unusable(e)) => others.push(format!("{name}: unusable ({e})")),
+            Err(e) => others.push(format!("{name}: unreadable ({e})")),
+        }
     }
-    Ok(())
+    let mut text = String::new();
+    if a.json {
+        for (name, ring) in &rings {
+            text += &(json(name, ring, &ring.snapshot(), None)? + "\n");
+        }
+        return emit(out, &text);
+    }
+    let refs: Vec<&Ring> = rings.iter().map(|(_, r)| r).collect();
+    let (looks, snaps) = two_looks(a, &refs);
+    for (i, (name, ring)) in rings.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        text += &one_table(a, name, ring, &snaps[i], looks.get(i));
+    }
+    if !others.is_empty() {
+        let _ = writeln!(
+            text,
+            "{}other files in {}:",
+            if rings.is_empty() { "" } else { "\n" },
+            dir.display()
+        );
+        for o in others {
+            let _ = writeln!(text, "  {o}");
+        }
+    } else if rings.is_empty() {
+        let _ = writeln!(text, "no files in {}", dir.display());
+    }
+    emit(out, &text)
 }
 
 /// Writes and flushes; a closed pipe (`dmp stat --watch | head`) ends the
 /// command quietly.
-fn emit(out: &mut impl std::io::Write, text: &str) -> CmdResult {
+pub(super) fn emit(out: &mut impl std::io::Write, text: &str) -> CmdResult {
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
         other => Ok(other?),
     }
 }
 
-pub(super) fn layout_word(l: &Layout) -> &'static str {
+pub fn layout_word(l: &Layout) -> &'static str {
     if l.params.flags & FLAG_PACKED != 0 {
         "packed"
     } else {
@@ -215,7 +279,7 @@ pub(super) fn layout_word(l: &Layout) -> &'static str {
     }
 }
 
-pub(super) fn mode_word(l: &Layout) -> &'static str {
+pub fn mode_word(l: &Layout) -> &'static str {
     match l.params.producer_mode {
         ProducerMode::Single => "single",
         ProducerMode::Multi => "multi",
@@ -224,6 +288,16 @@ pub(super) fn mode_word(l: &Layout) -> &'static str {
 
 pub(super) fn hot_counters(l: &Layout) -> bool {
     l.params.flags & FLAG_NO_HOT_COUNTERS == 0
+}
+
+/// Liveness of an entry in a sentence: "alive", "dead" (holds an entry it
+/// never left) or "left".
+pub fn liveness(alive: bool, st: u32) -> &'static str {
+    match probe::alive_word(alive, st) {
+        "yes" => "alive",
+        "dead" => "dead",
+        _ => "left",
+    }
 }
 
 /// The gating consumer holding the producers back, if it lags at all.
