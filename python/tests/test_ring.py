@@ -38,15 +38,22 @@ def test_create_produce_consume_round_trip(ring_name):
             assert consumer.poll() is None
 
 
-def test_claim_not_published_when_the_block_raises(ring_name):
+def test_a_claim_whose_block_raises_is_given_back_unpublished(ring_name):
     with dmp.Ring.create(ring_name, capacity=8, slot_size=8) as ring:
         with ring.producer() as producer:
             with pytest.raises(RuntimeError):
-                with producer.claim(1):
+                with producer.claim(2):
                     raise RuntimeError("fill failed")
             assert ring.cursor == -1
-            producer.publish(0)
+            # dmp_unclaim gave both back: the next claim starts at 0 again.
+            with producer.claim(1) as claim:
+                assert claim.first == 0
             assert ring.cursor == 0
+            # Part of a claim can be given back too.
+            claim = producer.claim(3)
+            producer.unclaim(claim.first + 1)
+            producer.publish(claim.first)
+            assert producer.claim(1).first == claim.first + 1
 
 
 def test_send_events_and_read(ring_name):
