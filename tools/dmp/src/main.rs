@@ -6,11 +6,12 @@ mod bench;
 mod demo;
 mod format;
 mod inspect;
+mod man;
 mod probe;
 mod roles;
 mod stat;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Boxed error for command results.
@@ -53,6 +54,9 @@ enum Cmd {
     Ls(inspect::LsArgs),
     /// Remove a ring's name (refuses a live ring without --force).
     Rm(inspect::RmArgs),
+    /// (internal) write the man pages into a directory.
+    #[command(hide = true)]
+    Man(man::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Cmd::Inspect(a) => inspect::inspect(a),
         Cmd::Ls(a) => inspect::ls(a),
         Cmd::Rm(a) => inspect::rm(a),
+        Cmd::Man(a) => man::run(Cli::command(), a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
