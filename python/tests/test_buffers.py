@@ -88,3 +88,27 @@ def test_event_gives_the_slot_of_a_published_sequence(ring_name):
             producer.send(b"abcdefgh", 1.0)
             consumer.wait_for(0, 1.0)
             assert bytes(consumer.event(0)) == b"abcdefgh"
+
+
+def test_the_readme_batch_buffer_example_runs(ring_name):
+    """python/README.md's batch-buffer block, run as printed on a ring of quotes."""
+    if os.environ.get("DMP_REQUIRE_ALL") != "1":
+        pytest.importorskip("numpy")
+    from conftest import REPO
+
+    readme = (REPO / "python" / "README.md").read_text()
+    blocks = readme.split("```python\n")[1:]
+    (code,) = [b.split("```")[0] for b in blocks if "batch.iter_unpack(quote)" in b]
+    quote = struct.Struct("=IId")
+    with dmp.Ring.create(ring_name, capacity=8, slot_size=quote.size) as ring:
+        with ring.consumer("readme") as consumer, ring.producer() as producer:
+            for seq in range(6):  # 6 events, then 6 more that wrap: two runs
+                producer.send(quote.pack(seq, 2, 1.5), 1.0)
+            consumer.commit(consumer.wait_for(0, 1.0))
+            for seq in range(6):
+                producer.send(quote.pack(seq, 2, 1.5), 1.0)
+            scope = {"consumer": consumer, "total": 0.0}
+            exec(compile(code, "python/README.md", "exec"), scope)
+            assert scope["total"] == 6 * 2 * 1.5
+            assert list(scope["prices"]) == [1.5] * len(scope["prices"])
+            assert consumer.next_sequence == 12
