@@ -1,6 +1,7 @@
 //! The Python package: pip install into a virtual environment, pytest.
 
 use super::*;
+use crate::install::path_with_cargo;
 
 pub(crate) fn python_lib(pkg: &Package) -> PathBuf {
     pkg.prefix
