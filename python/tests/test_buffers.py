@@ -107,7 +107,7 @@ def test_the_readme_batch_buffer_example_runs(ring_name):
             consumer.commit(consumer.wait_for(0, 1.0))
             for seq in range(6):
                 producer.send(quote.pack(seq, 2, 1.5), 1.0)
-            scope = {"consumer": consumer, "total": 0.0}
+            scope = {"consumer": consumer}
             exec(compile(code, "python/README.md", "exec"), scope)
             assert scope["total"] == 6 * 2 * 1.5
             assert list(scope["prices"]) == [1.5] * len(scope["prices"])
