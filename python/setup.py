@@ -19,9 +19,19 @@ import subprocess
 from pathlib import Path
 
 from setuptools import setup
-from setuptools.command.bdist_wheel import bdist_wheel
 from setuptools.command.build_py import build_py
 from setuptools.dist import Distribution
+
+try:
+    from setuptools.command.bdist_wheel import bdist_wheel
+except ImportError:  # setuptools < 70.1, in a build without isolation
+    import setuptools
+
+    raise SystemExit(
+        f"setup.py: setuptools {setuptools.__version__} has no bdist_wheel of its own; "
+        "this package needs setuptools >= 70.1 (pip install -U setuptools), or let pip "
+        "build in isolation (drop --no-build-isolation)"
+    ) from None
 
 HERE = Path(__file__).resolve().parent
 LIBRARY = "libdisruptor_mp.so"
