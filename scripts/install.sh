@@ -8,15 +8,24 @@
 #   PREFIX/include/disruptor_mp.h, disruptor_mp.hpp
 #   PREFIX/lib/cmake/disruptor_mp/disruptor_mpConfig.cmake, ...ConfigVersion.cmake
 #   PREFIX/lib/pkgconfig/disruptor_mp.pc, disruptor_mp-static.pc
+#   PREFIX/bin/dmp                        the command-line tool
+#   PREFIX/share/man/man1/dmp.1, dmp-<command>.1
+#   PREFIX/lib/.debug/libdisruptor_mp.so.X.Y.Z.debug, PREFIX/bin/.debug/dmp.debug
 #
-# usage: scripts/install.sh --prefix DIR [--artefacts DIR]
+# The shared library and dmp are stripped, their debug info split into the
+# .debug files, which gdb finds through the files' .gnu_debuglink (see
+# scripts/split-debug.sh); the static library is stripped of debug info.
+#
+# usage: scripts/install.sh --prefix DIR [--artefacts DIR] [--dmp PATH]
 #
 #   --prefix DIR     where to install (created if missing; files are replaced)
 #   --artefacts DIR  install libdisruptor_mp.so and libdisruptor_mp.a from DIR
 #                    (for example target/release) instead of building them
+#   --dmp PATH       the dmp binary to install (default: DIR/dmp with
+#                    --artefacts, else the one this script builds)
 #
-# Without --artefacts it runs `cargo rustc --release --lib --locked` (honours
-# CARGO_TARGET_DIR). When cargo compiles the library it prints the system
+# Without --artefacts it runs `cargo rustc --release --lib --locked` and
+# `cargo build -p dmp --release --locked` (honours CARGO_TARGET_DIR). When cargo compiles the library it prints the system
 # libraries the static archive needs; they must match
 # cmake/native-static-libs.txt, which the CMake and pkg-config files use.
 # The version comes from Cargo.toml.
@@ -25,6 +34,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix=""
 artefacts=""
+dmp=""
 
 usage() {
     sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
@@ -36,6 +46,8 @@ while [[ $# -gt 0 ]]; do
         --prefix=*) prefix="${1#--prefix=}"; shift ;;
         --artefacts) artefacts="${2:?--artefacts needs a directory}"; shift 2 ;;
         --artefacts=*) artefacts="${1#--artefacts=}"; shift ;;
+        --dmp) dmp="${2:?--dmp needs a path}"; shift 2 ;;
+        --dmp=*) dmp="${1#--dmp=}"; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "install.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -69,12 +81,18 @@ if [[ -z "$artefacts" ]]; then
         echo "install.sh: update cmake/native-static-libs.txt and reinstall" >&2
         exit 1
     fi
+    if [[ -z "$dmp" ]]; then
+        echo "== cargo build -p dmp --release"
+        (cd "$repo" && cargo build -p dmp --release --locked) >&2
+        dmp="$target_dir/release/dmp"
+    fi
     artefacts="$target_dir/release"
 fi
+dmp="${dmp:-$artefacts/dmp}"
 
 so="$artefacts/libdisruptor_mp.so"
 archive="$artefacts/libdisruptor_mp.a"
-for f in "$so" "$archive"; do
+for f in "$so" "$archive" "$dmp"; do
     if [[ ! -f "$f" ]]; then
         echo "install.sh: $f not found" >&2
         exit 1
@@ -91,13 +109,20 @@ fi
 mkdir -p "$prefix"
 prefix="$(cd "$prefix" && pwd)"
 libdir="$prefix/lib"
-install -d "$libdir" "$prefix/include" "$libdir/cmake/disruptor_mp" "$libdir/pkgconfig"
+man1="$prefix/share/man/man1"
+install -d "$libdir" "$prefix/include" "$libdir/cmake/disruptor_mp" "$libdir/pkgconfig" \
+    "$prefix/bin" "$man1"
 
 real="libdisruptor_mp.so.$version"
 install -m 755 "$so" "$libdir/$real"
 ln -sfn "$real" "$libdir/libdisruptor_mp.so.$major"
 ln -sfn "libdisruptor_mp.so.$major" "$libdir/libdisruptor_mp.so"
 install -m 644 "$archive" "$libdir/libdisruptor_mp.a"
+objcopy --strip-debug "$libdir/libdisruptor_mp.a"
+install -m 755 "$dmp" "$prefix/bin/dmp"
+bash "$repo/scripts/split-debug.sh" "$libdir/$real" "$prefix/bin/dmp"
+"$prefix/bin/dmp" man "$man1"
+chmod 644 "$man1"/*.1
 install -m 644 "$repo/include/disruptor_mp.h" "$repo/include/disruptor_mp.hpp" "$prefix/include/"
 
 # Fills a template from cmake/ (the same substitutions the top-level
@@ -131,4 +156,5 @@ generate disruptor_mp-static.pc.in "$libdir/pkgconfig/disruptor_mp-static.pc"
 echo "installed disruptor_mp $version into $prefix"
 echo "  CMake:      -DCMAKE_PREFIX_PATH=$prefix   find_package(disruptor_mp $major.$minor REQUIRED)"
 echo "  pkg-config: PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --cflags --libs disruptor_mp"
-echo "  Python:     DISRUPTOR_MP_LIB=$libdir/libdisruptor_mp.so.$major"
+echo "  tool:       $prefix/bin/dmp (man dmp, with MANPATH=$prefix/share/man unless on it)"
+echo "  Python:     pip install ./python (bundles its own build of the library)"

@@ -1,12 +1,15 @@
 //! README's C program compiles with `-Wall -Wextra -Werror` against the
 //! installed header and the built library, and `DMP_MUST_USE` does what
 //! docs/C_API.md says: where it is an attribute (C23 here), a dropped
-//! status fails the build and a `(void)` cast silences it.
+//! status fails the build and a `(void)` cast silences it. README's
+//! `cc app.c $(pkg-config ...)` line, run as printed against an installed
+//! prefix, builds that program, which then runs without LD_LIBRARY_PATH.
 
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 /// The first C block of README.md.
 fn readme_program() -> String {
@@ -73,4 +76,67 @@ fn a_dropped_status_warns_and_a_void_cast_silences_it() {
     // Under GCC's C11 there is no attribute, so both compile.
     let (ok, said) = syntax_check("c11", &dropped);
     assert!(ok, "{said}");
+}
+
+/// The first line of README.md starting with `cc app.c`, without its
+/// trailing comment.
+fn readme_cc_line() -> String {
+    let readme = std::fs::read_to_string(support::repo_root().join("README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("cc app.c "))
+        .expect("README has a `cc app.c` line");
+    line.split(" #").next().unwrap().trim().to_string()
+}
+
+#[test]
+fn the_readme_pkg_config_line_builds_a_program_that_runs_as_it_is() {
+    if Command::new("pkg-config")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        support::skip_or_fail("pkg-config is not installed (Debian: apt-get install pkg-config)");
+        return;
+    }
+    let dir = support::target_dir().join("readme-c");
+    let prefix = dir.join("prefix");
+    let _ = std::fs::remove_dir_all(&prefix);
+    let mut install = Command::new("bash");
+    install
+        .arg(support::repo_root().join("scripts/install.sh"))
+        .arg("--prefix")
+        .arg(&prefix)
+        .arg("--artefacts")
+        .arg(support::shared_library().parent().unwrap())
+        .arg("--dmp")
+        .arg(env!("CARGO_BIN_EXE_dmp"));
+    let (ok, out) = support::run(install, "scripts/install.sh", Duration::from_secs(300));
+    assert!(ok, "{out}");
+
+    let work = dir.join("pkg-config-run");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("app.c"), readme_program()).unwrap();
+    let line = readme_cc_line();
+    let mut cc = Command::new("sh");
+    cc.arg("-c")
+        .arg(&line)
+        .current_dir(&work)
+        .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"));
+    let (ok, out) = support::run(cc, &line, Duration::from_secs(120));
+    assert!(ok, "`{line}` as printed in README failed:\n{out}");
+
+    // The program creates the ring "quotes" (README's name); nothing else
+    // in the tests uses it.
+    let _serial = support::serial();
+    let quotes = std::path::Path::new("/dev/shm/quotes");
+    let _ = std::fs::remove_file(quotes);
+    let mut run = Command::new(work.join("a.out"));
+    run.env_remove("LD_LIBRARY_PATH");
+    let (ok, out) = support::run(run, "./a.out", Duration::from_secs(60));
+    let existed = quotes.exists();
+    let _ = std::fs::remove_file(quotes);
+    assert!(ok, "the program built by `{line}` failed:\n{out}");
+    assert!(existed, "the program did not create its ring");
 }

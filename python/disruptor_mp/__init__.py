@@ -12,34 +12,42 @@ multi-process ring buffer over shared memory.
                 for view in batch:
                     print(bytes(view[:5]))
 
-The library is found through the environment variable DISRUPTOR_MP_LIB
-(the path of libdisruptor_mp.so), then the dynamic loader's search path,
-then the usual prefixes. Importing fails with LibraryNotFound (an
-ImportError) when it is missing or has an incompatible version.
+The library is the one the wheel carries (``pip install ./python`` builds
+and bundles it), else the file named by the environment variable
+DISRUPTOR_MP_LIB. Importing fails with LibraryNotFound (an ImportError)
+when neither loads or the library has an incompatible version.
 """
 
 from ._lib import ABI_VERSION, LibraryNotFound
-from .payload import Pattern
-from .ring import (
+from ._core import (
     STATUS_NAMES,
-    Batch,
-    Claim,
-    Consumer,
+    Abandoned,
     DmpError,
     DmpTimeout,
     Evicted,
-    Producer,
-    Ring,
-    RingInfo,
     WouldBlock,
     library_version,
     status_str,
 )
+from .consumer import Batch, Consumer
+from .payload import Pattern
+from .producer import Claim, Producer, StallAlert
+from .ring import Ring, RingInfo
+from .snapshot import ConsumerStatus, Counter, ProducerStatus, RingStats, Snapshot
+from .span import Run
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ABI_VERSION",
+    "Abandoned",
+    "ConsumerStatus",
+    "Counter",
+    "ProducerStatus",
+    "RingStats",
+    "Run",
+    "Snapshot",
+    "StallAlert",
     "Batch",
     "Claim",
     "Consumer",

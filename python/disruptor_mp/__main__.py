@@ -6,6 +6,11 @@ and of the C examples (same event pattern, same output lines):
                                         [--create [--capacity N] [--slot-size B]]
     python -m disruptor_mp consume RING --name NAME [--count N] [--after A]...
                                         [--wait W] [--timeout-ms MS]
+    python -m disruptor_mp bench [--dmp PATH] [--count N] [--rounds R]
+                                 [--slot-size B] [--packed]
+
+bench: the batch-buffer path against the per-event path, fed by `dmp
+produce` in another process (see disruptor_mp/bench.py).
 """
 
 from __future__ import annotations
@@ -70,6 +75,13 @@ def _consume(a: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(a: argparse.Namespace) -> int:
+    from . import bench
+
+    bench.run(a.dmp, a.count, a.rounds, a.slot_size, a.capacity, a.packed, a.batch)
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m disruptor_mp", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -91,10 +103,18 @@ def main(argv=None) -> int:
     cons.add_argument("--after", action="append", default=[])
     cons.add_argument("--wait", default="yield")
     cons.add_argument("--timeout-ms", type=int, default=10_000)
+    b = sub.add_parser("bench", help="batch-buffer against per-event throughput, cross-process")
+    b.add_argument("--dmp", help="the dmp tool (default: $DMP_TOOL, then PATH)")
+    b.add_argument("--count", type=int, default=1_000_000)
+    b.add_argument("--rounds", type=int, default=3)
+    b.add_argument("--slot-size", type=int, default=64)
+    b.add_argument("--capacity", type=int, default=4096)
+    b.add_argument("--batch", type=int, default=64, help="events per claim of the producer")
+    b.add_argument("--packed", action="store_true")
     a = p.parse_args(argv)
     try:
-        return {"info": _info, "produce": _produce, "consume": _consume}[a.command](a)
-    except (DmpError, ValueError) as e:
+        return {"info": _info, "produce": _produce, "consume": _consume, "bench": _bench}[a.command](a)
+    except (DmpError, ValueError, OSError, RuntimeError) as e:
         print(f"python -m disruptor_mp {a.command}: {e}", file=sys.stderr)
         return 1
 

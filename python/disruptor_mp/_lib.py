@@ -9,9 +9,7 @@ any of them is missing or differs, so an ABI addition is one more line here.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
-import sys
 from ctypes import (
     POINTER,
     Structure,
@@ -363,42 +361,41 @@ class LibraryNotFound(ImportError):
     """libdisruptor_mp could not be loaded, or is an incompatible version."""
 
 
-def _candidates() -> list[str]:
-    """Where to look for the library, best first."""
-    soname = f"libdisruptor_mp.so.{ABI_VERSION[0]}"
+#: The library a wheel carries, next to this file (setup.py puts it there).
+BUNDLED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libdisruptor_mp.so")
+
+
+def _candidates() -> list[tuple[str, str]]:
+    """(where it came from, path) to try, best first: the bundled library,
+    then DISRUPTOR_MP_LIB (a source checkout carries none)."""
     found = []
+    if os.path.exists(BUNDLED):
+        found.append(("bundled", BUNDLED))
     env = os.environ.get("DISRUPTOR_MP_LIB")
     if env:
-        return [env]  # an explicit choice is never second-guessed
-    # The dynamic loader's own search: LD_LIBRARY_PATH, the ld.so cache,
-    # /usr/lib, ... (where `scripts/install.sh --prefix /usr/local` puts it
-    # after ldconfig).
-    found.append(soname)
-    # An install into this Python environment's prefix or the usual ones.
-    for prefix in dict.fromkeys([sys.prefix, sys.base_prefix, "/usr/local", "/usr"]):
-        for libdir in ("lib", "lib64"):
-            found.append(os.path.join(prefix, libdir, soname))
-    name = ctypes.util.find_library("disruptor_mp")
-    if name:
-        found.append(name)
+        found.append(("DISRUPTOR_MP_LIB", env))
     return found
 
 
 def load() -> ctypes.CDLL:
-    """Loads the library (see :func:`_candidates` for the search order),
-    declares every function and checks the version."""
+    """Loads the library (the bundled one, else DISRUPTOR_MP_LIB), declares
+    every function and checks the version."""
     errors = []
-    for path in _candidates():
+    for origin, path in _candidates():
         try:
             lib = ctypes.CDLL(path)
             break
         except OSError as e:
-            errors.append(f"{path}: {e}")
+            errors.append(f"{origin} {path}: {e}")
     else:
+        tried = "\n  ".join(errors) if errors else (
+            f"no bundled library ({BUNDLED} does not exist) and DISRUPTOR_MP_LIB is not set"
+        )
         raise LibraryNotFound(
-            "cannot load libdisruptor_mp; set DISRUPTOR_MP_LIB to the path of "
-            "libdisruptor_mp.so (scripts/install.sh --prefix DIR installs it "
-            "into DIR/lib). Tried:\n  " + "\n  ".join(errors)
+            "cannot load libdisruptor_mp: install the package with `pip install ./python` "
+            "(it builds and bundles the library), or set DISRUPTOR_MP_LIB to the path of "
+            "libdisruptor_mp.so (scripts/install.sh --prefix DIR puts it in DIR/lib). "
+            "Tried:\n  " + tried
         )
     for name, (restype, argtypes) in FUNCTIONS.items():
         try:

@@ -6,6 +6,7 @@ disruptor_mp/_lib.py FUNCTIONS fails here."""
 from __future__ import annotations
 
 import ctypes
+import os
 import re
 import sys
 
@@ -179,3 +180,17 @@ def test_a_function_missing_from_the_table_is_reported():
 )
 def test_c_types_map_to_ctypes(c, expected):
     assert ctype(c) is expected
+
+
+def test_every_declared_function_is_wrapped():
+    """Every function of FUNCTIONS is called by the Pythonic layer (the
+    modules besides _lib.py), so none is reachable only through ctypes."""
+    package = os.path.dirname(_lib.__file__)
+    text = ""
+    for f in sorted(os.listdir(package)):
+        if f.endswith(".py") and f != "_lib.py":
+            with open(os.path.join(package, f)) as src:
+                text += src.read()
+    # The loader itself checks the version with dmp_version_number.
+    unwrapped = [n for n in _lib.FUNCTIONS if n not in text and n != "dmp_version_number"]
+    assert not unwrapped, f"declared in _lib.py but wrapped nowhere: {unwrapped}"

@@ -4,8 +4,10 @@ errors, context managers."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -38,15 +40,22 @@ def test_create_produce_consume_round_trip(ring_name):
             assert consumer.poll() is None
 
 
-def test_claim_not_published_when_the_block_raises(ring_name):
+def test_a_claim_whose_block_raises_is_given_back_unpublished(ring_name):
     with dmp.Ring.create(ring_name, capacity=8, slot_size=8) as ring:
         with ring.producer() as producer:
             with pytest.raises(RuntimeError):
-                with producer.claim(1):
+                with producer.claim(2):
                     raise RuntimeError("fill failed")
             assert ring.cursor == -1
-            producer.publish(0)
+            # dmp_unclaim gave both back: the next claim starts at 0 again.
+            with producer.claim(1) as claim:
+                assert claim.first == 0
             assert ring.cursor == 0
+            # Part of a claim can be given back too.
+            claim = producer.claim(3)
+            producer.unclaim(claim.first + 1)
+            producer.publish(claim.first)
+            assert producer.claim(1).first == claim.first + 1
 
 
 def test_send_events_and_read(ring_name):
@@ -159,11 +168,31 @@ def test_file_backed_ring(tmp_path):
     assert not path.exists()
 
 
-def test_import_fails_clearly_without_the_library():
-    env = dict(os.environ, DISRUPTOR_MP_LIB="/nonexistent/libdisruptor_mp.so.0")
-    r = subprocess.run([sys.executable, "-c", "import disruptor_mp"], capture_output=True, text=True, env=env)
+def test_import_fails_clearly_without_the_library(tmp_path):
+    # The package's modules without a bundled library (a source checkout),
+    # and DISRUPTOR_MP_LIB naming nothing: the error names both.
+    package = Path(dmp.__file__).parent
+    shutil.copytree(package, tmp_path / "disruptor_mp", ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    env = dict(os.environ, DISRUPTOR_MP_LIB="/nonexistent/libdisruptor_mp.so.0", PYTHONPATH=str(tmp_path))
+    r = subprocess.run([sys.executable, "-c", "import disruptor_mp"], capture_output=True, text=True, env=env,
+                       cwd=tmp_path)
     assert r.returncode != 0
-    assert "LibraryNotFound" in r.stderr and "DISRUPTOR_MP_LIB" in r.stderr
+    assert "LibraryNotFound" in r.stderr and "DISRUPTOR_MP_LIB /nonexistent" in r.stderr, r.stderr
+    assert "pip install ./python" in r.stderr, r.stderr
+    # Neither: the message says there is no bundled library.
+    del env["DISRUPTOR_MP_LIB"]
+    r = subprocess.run([sys.executable, "-c", "import disruptor_mp"], capture_output=True, text=True, env=env,
+                       cwd=tmp_path)
+    assert r.returncode != 0 and "no bundled library" in r.stderr, r.stderr
+
+
+def test_an_installed_package_loads_its_bundled_library_first():
+    if not os.path.exists(dmp._lib.BUNDLED):
+        pytest.skip("running from a source checkout: no bundled library")
+    env = dict(os.environ, DISRUPTOR_MP_LIB="/nonexistent/libdisruptor_mp.so.0")
+    r = subprocess.run([sys.executable, "-c", "import disruptor_mp as d; print(d.library_version())"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and r.stdout.strip() == dmp.library_version(), r.stderr
 
 
 def test_pattern_matches_the_documented_bytes():

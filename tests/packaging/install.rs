@@ -13,6 +13,8 @@ fn install_layout_has_the_soname_chain_headers_and_package_files() {
         "include/disruptor_mp.h".into(),
         "include/disruptor_mp.hpp".into(),
         "lib/".into(),
+        "lib/.debug/".into(),
+        format!("lib/.debug/libdisruptor_mp.so.{v}.debug"),
         "lib/cmake/".into(),
         "lib/cmake/disruptor_mp/".into(),
         "lib/cmake/disruptor_mp/disruptor_mpConfig.cmake".into(),
@@ -25,7 +27,28 @@ fn install_layout_has_the_soname_chain_headers_and_package_files() {
         "lib/pkgconfig/disruptor_mp-static.pc".into(),
         "lib/pkgconfig/disruptor_mp.pc".into(),
     ];
-    assert_eq!(tree(&pkg.prefix), expected);
+    let mut expected: Vec<String> = ["bin/", "bin/.debug/", "bin/.debug/dmp.debug", "bin/dmp"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(expected)
+        .collect();
+    expected.extend(["share/", "share/man/", "share/man/man1/"].map(String::from));
+    // The man pages: dmp.1 and one per command, whatever the commands are
+    // (installed_files.rs checks what they say).
+    let found = tree(&pkg.prefix);
+    let pages: Vec<String> = found
+        .iter()
+        .filter(|f| f.starts_with("share/man/man1/") && f.ends_with(".1"))
+        .cloned()
+        .collect();
+    assert!(
+        pages.contains(&"share/man/man1/dmp.1".to_string())
+            && pages.contains(&"share/man/man1/dmp-stat.1".to_string()),
+        "{pages:?}"
+    );
+    expected.extend(pages);
+    expected.sort();
+    assert_eq!(found, expected);
 
     let lib = pkg.prefix.join(format!("lib/libdisruptor_mp.so.{v}"));
     assert!(

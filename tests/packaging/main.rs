@@ -7,8 +7,10 @@
 //! `-Wall -Wextra -Werror`, and run without `LD_LIBRARY_PATH`. Around them:
 //! the install layout (SONAME, symlinks, `dmp_`-only exports, the version
 //! rule of the CMake package), the top-level CMake build installing the same
-//! files, the C++ wrapper's own tests, Python's pytest suite in a virtual
-//! environment, Rust, C, C++ and Python processes on one ring verifying
+//! files, `bin/dmp`, its man pages and the stripped binaries' debug links,
+//! the C++ wrapper's own tests, `pip install ./python` (the wheel bundling
+//! the library) in a fresh virtual environment and Python's pytest suite,
+//! Rust, C, C++ and Python processes on one ring verifying
 //! every payload, the examples under AddressSanitizer and UBSan, and a smoke
 //! run of `scripts/bench-ffi.sh`.
 //!
@@ -23,6 +25,7 @@ mod cpp_wrapper;
 mod cross_language;
 mod examples;
 mod install;
+mod installed_files;
 mod package;
 mod python;
 mod sanitizers;

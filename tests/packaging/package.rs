@@ -57,7 +57,9 @@ pub(crate) fn package() -> &'static Package {
             .arg("--prefix")
             .arg(&prefix)
             .arg("--artefacts")
-            .arg(&artefacts);
+            .arg(&artefacts)
+            .arg("--dmp")
+            .arg(env!("CARGO_BIN_EXE_dmp"));
         must(install, "scripts/install.sh --artefacts", BUILD);
 
         let c = work.join("build-c");

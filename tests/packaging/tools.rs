@@ -194,7 +194,7 @@ pub(crate) fn tool_path() -> String {
         .into_owned()
 }
 
-/// A virtual environment with pytest, kept across runs
+/// A virtual environment with pytest, setuptools and numpy, kept across runs
 /// (`target/<profile>/packaging-venv`); returns its python.
 pub(crate) fn venv_python() -> &'static Path {
     static P: OnceLock<PathBuf> = OnceLock::new();
@@ -217,7 +217,9 @@ pub(crate) fn venv_python() -> &'static Path {
                 .map(|s| s.success())
                 .unwrap_or(false)
         };
-        if !(has("pytest") && has("setuptools") && has("wheel")) {
+        // setuptools' own bdist_wheel (>= 70.1) builds the wheel; numpy is
+        // what python/tests reads a batch buffer with.
+        if !(has("pytest") && has("setuptools.command.bdist_wheel") && has("numpy")) {
             let (ok, out) = run_logged(
                 command(
                     &python,
@@ -227,17 +229,17 @@ pub(crate) fn venv_python() -> &'static Path {
                         "install",
                         "--quiet",
                         "pytest",
-                        "setuptools>=61",
-                        "wheel",
+                        "setuptools>=70.1",
+                        "numpy",
                     ],
                 ),
-                "pip install pytest setuptools wheel",
+                "pip install pytest setuptools numpy",
                 BUILD,
             );
             assert!(
                 ok,
-                "the Python tests need pytest, and `pip install pytest` failed in {} \
-                 (no access to PyPI?):\n{out}",
+                "the Python tests need pytest, setuptools and numpy, and `pip install` failed \
+                 in {} (no access to PyPI?):\n{out}",
                 venv.display()
             );
         }

@@ -10,13 +10,14 @@ mod format;
 mod group;
 mod inspect;
 mod ls;
+mod man;
 mod probe;
 mod rm;
 mod roles;
 mod stat;
 mod unlinked;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Boxed error for command results.
@@ -62,6 +63,9 @@ enum Cmd {
     /// Remove a ring's name (refuses a live ring without --force), or
     /// every stale ring (--stale).
     Rm(rm::RmArgs),
+    /// (internal) write the man pages into a directory.
+    #[command(hide = true)]
+    Man(man::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Cmd::Inspect(a) => inspect::inspect(a),
         Cmd::Ls(a) => ls::ls(a),
         Cmd::Rm(a) => rm::rm(a),
+        Cmd::Man(a) => man::run(Cli::command(), a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
