@@ -99,6 +99,7 @@ ln -sfn "$real" "$libdir/libdisruptor_mp.so.$major"
 ln -sfn "libdisruptor_mp.so.$major" "$libdir/libdisruptor_mp.so"
 install -m 644 "$archive" "$libdir/libdisruptor_mp.a"
 install -m 644 "$repo/include/disruptor_mp.h" "$repo/include/disruptor_mp.hpp" "$prefix/include/"
+install -d "$prefix/include/disruptor_mp" && install -m 644 "$repo"/include/disruptor_mp/*.hpp "$prefix/include/disruptor_mp/"  # the C++ wrapper's parts (branch cpp)
 
 # Fills a template from cmake/ (the same substitutions the top-level
 # CMakeLists.txt makes with configure_file).
