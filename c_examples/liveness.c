@@ -9,8 +9,8 @@
  * The same three roles as cpp_examples/liveness.cpp, in C:
  * optional: an optional consumer (a dashboard), which the producer evicts
  *   rather than wait for it longer than --max-block-ms. With --until it
- *   plays a consumer too slow for the producer: it reads a batch, stops
- *   until it has been evicted and the cursor reached SEQ, then learns it
+ *   plays a consumer too slow for the producer: it stops until it has been
+ *   evicted and the cursor reached SEQ, then reads and learns it
  *   (DMP_STATUS_EVICTED), rejoins at the current position (dmp_consumer_rejoin
  *   says what it lost) and leaves. It prints what its name lost when it
  *   joined (dmp_consumer_lost_on_join).
@@ -72,9 +72,7 @@ static int optional_role(dmp_ring *ring, const char *name, uint64_t max_block_ms
     if (st != DMP_STATUS_OK) return example_fail(PROGRAM, "dmp_consumer_open", st);
     joined(c, name);
     if (until >= 0) {
-        int64_t avail = 0;
-        st = dmp_wait_for(c, 0, timeout_ms * MS, &avail); /* read a batch, then stall */
-        if (st != DMP_STATUS_OK) return example_fail(PROGRAM, "dmp_wait_for", st);
+        /* Stuck (it reads nothing) until the producer has evicted it and gone on. */
         const struct timespec tick = {0, 1000000};
         for (uint64_t waited = 0; evicted_at(ring, name, until) != 1; waited++) {
             if (waited > timeout_ms) {
@@ -83,11 +81,15 @@ static int optional_role(dmp_ring *ring, const char *name, uint64_t max_block_ms
             }
             nanosleep(&tick, NULL);
         }
-        st = dmp_commit(c, avail); /* the batch read before is void */
-        if (st != DMP_STATUS_EVICTED) return example_fail(PROGRAM, "dmp_commit after the eviction", st);
+        /* dmp_wait_for or, if events look available, dmp_commit learns it
+         * (a batch read since the last commit is void). */
+        int64_t next = 0, avail = 0;
+        st = dmp_consumer_next(c, &next);
+        if (st == DMP_STATUS_OK) st = dmp_wait_for(c, next, timeout_ms * MS, &avail);
+        if (st == DMP_STATUS_OK) st = dmp_commit(c, avail);
+        if (st != DMP_STATUS_EVICTED) return example_fail(PROGRAM, "a commit after the eviction", st);
         printf("evicted: %s\n", dmp_last_error_message());
         uint64_t lost = 0;
-        int64_t next = 0;
         st = dmp_consumer_rejoin(c, &lost);
         if (st != DMP_STATUS_OK || (st = dmp_consumer_next(c, &next)) != DMP_STATUS_OK)
             return example_fail(PROGRAM, "dmp_consumer_rejoin", st);

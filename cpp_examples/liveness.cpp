@@ -8,8 +8,8 @@
 //
 // optional: an optional consumer (a dashboard), which the producer evicts
 //   rather than wait for it longer than --max-block-ms. With --until it
-//   plays a consumer too slow for the producer: it reads a batch, stops
-//   until it has been evicted and the cursor reached SEQ, then learns it
+//   plays a consumer too slow for the producer: it stops until it has been
+//   evicted and the cursor reached SEQ, then reads and learns it
 //   (dmp::Evicted, with the events it lost), rejoins at the current
 //   position and leaves. It prints what its name lost when it joined.
 // required: a required consumer (an audit log), which the producer waits
@@ -72,14 +72,15 @@ int optional_role(const dmp::Ring &ring, const std::string &name, Args &args, mi
     if (!stall) {
         return 0;
     }
-    dmp::Batch<Event> batch = c.wait(timeout);
+    // Stuck (it reads nothing) until the producer has evicted it and gone on.
     stall_until_evicted(ring, name, until, timeout);
     try {
-        batch.commit();
-        std::fprintf(stderr, "liveness: the commit after the eviction succeeded\n");
+        // wait() or, if events look available, commit() learns it.
+        c.wait(timeout).commit();
+        std::fprintf(stderr, "liveness: a commit after the eviction succeeded\n");
         return 1;
     } catch (const dmp::Evicted &e) {
-        // The batch read before is void: its slots may have been overwritten.
+        // A batch read since the last commit is void: its slots may have been overwritten.
         std::printf("evicted after sequence %lld, lost %llu\n", static_cast<long long>(e.committed()),
                     static_cast<unsigned long long>(e.lost()));
     }

@@ -30,8 +30,40 @@ fn cpp_wrapper_passes_its_tests_in_two_translation_units() {
     assert!(out.contains(" passed, 0 failed"), "{out}");
 }
 
-/// The rings wrapper_test names after its argument, removed on drop (also
-/// when the test fails).
+/// Every feature beyond the basics, in one process (and a forked child
+/// that dies holding a required consumer): options builders, spans,
+/// unclaim, abandoned sequences, snapshots, adopt and release, eviction
+/// with the lost count, rejoin, lost_on_join, on_stall, the readiness gate.
+#[test]
+fn cpp_wrapper_reaches_every_feature_of_the_c_abi() {
+    let exe = support::compile_c(
+        &[&repo().join("tests/cpp/features_test.cpp")],
+        "features_test",
+        true,
+    );
+    let prefix = WrapperRings(ShmName::new("hppf"));
+    let mut c = Command::new(exe);
+    c.arg(&prefix.0 .0);
+    let out = must(c, "features_test", RUN);
+    assert!(out.contains(" passed, 0 failed"), "{out}");
+}
+
+/// Each part of the wrapper compiles alone (it includes what it uses).
+#[test]
+fn cpp_wrapper_parts_each_compile_alone() {
+    let compiler = cxx_compiler();
+    for part in super::install::wrapper_parts() {
+        let mut cmd = compiler.to_command();
+        cmd.args(WARNINGS.split(' '))
+            .args(["-std=c++17", "-fsyntax-only", "-x", "c++"])
+            .arg(repo().join("include").join(&part));
+        let (ok, out) = run_logged(cmd, &format!("compile {part} alone"), BUILD);
+        assert!(ok, "{part} does not compile alone:\n{out}");
+    }
+}
+
+/// The rings wrapper_test and features_test name after their argument,
+/// removed on drop (also when the test fails).
 pub(crate) struct WrapperRings(pub(crate) ShmName);
 
 impl Drop for WrapperRings {
@@ -43,6 +75,12 @@ impl Drop for WrapperRings {
             "-typed-typed",
             "-errors",
             "-second",
+            "-dead",
+            "-spans",
+            "-abandoned",
+            "-adopt",
+            "-evict",
+            "-stall",
         ] {
             let _ = fs::remove_file(format!("/dev/shm/{}{suffix}", self.0 .0));
         }

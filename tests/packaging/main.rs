@@ -9,8 +9,9 @@
 //! rule of the CMake package), the top-level CMake build installing the same
 //! files, the C++ wrapper's own tests, Python's pytest suite in a virtual
 //! environment, Rust, C, C++ and Python processes on one ring verifying
-//! every payload, the examples under AddressSanitizer and UBSan, and a smoke
-//! run of `scripts/bench-ffi.sh`.
+//! every payload, the liveness examples against Rust processes, the
+//! examples under AddressSanitizer and UBSan, and a smoke run of
+//! `scripts/bench-ffi.sh`.
 //!
 //! cmake, pkg-config, make and pytest are installed when missing (apt-get as
 //! root, else pip); when that is impossible the test fails and says why.
@@ -23,6 +24,7 @@ mod cpp_wrapper;
 mod cross_language;
 mod examples;
 mod install;
+mod liveness;
 mod package;
 mod python;
 mod sanitizers;
