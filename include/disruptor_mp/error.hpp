@@ -67,15 +67,18 @@ inline uint32_t version_number() noexcept { return dmp_version_number(); }
 namespace detail {
 
 /// "CALL: status description: detail" (the detail names the ring and the
-/// values; it is left out when the library set none).
+/// values; the description is left out when the detail says it already).
 inline std::string describe(int32_t status, const char *call) {
-    std::string message = call;
-    message += ": ";
-    message += dmp_status_str(status);
     const char *detail = dmp_last_error_message();
-    if (detail != nullptr && detail[0] != '\0') {
+    const std::string text = detail != nullptr ? detail : "";
+    std::string message = call;
+    if (text.find(dmp_status_str(status)) == std::string::npos) {
         message += ": ";
-        message += detail;
+        message += dmp_status_str(status);
+    }
+    if (!text.empty()) {
+        message += ": ";
+        message += text;
     }
     return message;
 }

@@ -283,6 +283,27 @@ void dead_consumer(const std::string &name) {
     CHECK(has(msg, "dmp_claim") && has(msg, "\"ghost\"") && has(msg, "dead"));
 }
 
+// The messages a user meets name the call, the ring, the values and what to do.
+void messages(const std::string &name) {
+    dmp::Ring ring = dmp::Ring::create(name, dmp::RingOptions().capacity(4).slot_size(8).layout(dmp::Layout::packed));
+    std::string msg = expect_error([&] { (void)dmp::Ring::open(name, dmp::RingOptions().layout(dmp::Layout::stamped)); },
+                                   DMP_STATUS_LAYOUT_MISMATCH);
+    CHECK(has(msg, "dmp_ring_open") && has(msg, name) && has(msg, "it has layout packed, the caller asked for layout stamped"));
+    CHECK(has(msg, "ask for layout packed"));
+    dmp::Producer<uint64_t> p = ring.producer<uint64_t>();
+    msg = expect_error([&] { p.publish(0, 0); }, DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    CHECK(has(msg, "dmp_publish") && has(msg, name) && has(msg, "nothing is claimed") && has(msg, "claim first"));
+    dmp::Claim<uint64_t> c = p.claim(2);
+    msg = expect_error([&] { p.publish(1, 1); }, DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    CHECK(has(msg, "the unpublished claim is [0, 1]") && has(msg, "starts at 0"));
+    c.publish();
+    msg = expect_error([&] { (void)ring.consumer<Ev>("wide"); }, DMP_STATUS_INVALID_SLOT_SIZE);
+    CHECK(has(msg, "dmp::Ring::consumer<T> (dmp_consumer_open) on ring \"" + name + "\"") && has(msg, "slot_size(16)"));
+    dmp::Consumer<uint64_t> reader = ring.consumer<uint64_t>("reader");
+    msg = expect_error([&] { reader.commit(3); }, DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
+    CHECK(has(msg, "dmp_commit") && has(msg, name) && has(msg, "wait for it before committing it"));
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -291,7 +312,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     const std::string prefix = argv[1];
-    const char *suffixes[] = {"-dead", "-spans", "-abandoned", "-adopt", "-evict", "-stall"};
+    const char *suffixes[] = {"-dead", "-spans", "-abandoned", "-adopt", "-evict", "-stall", "-messages"};
     try {
         options();
         dead_consumer(prefix + suffixes[0]); // first: fork before anything else ran
@@ -300,6 +321,7 @@ int main(int argc, char **argv) {
         adopt_release(prefix + suffixes[3]);
         eviction(prefix + suffixes[4]);
         stalls_and_gate(prefix + suffixes[5]);
+        messages(prefix + suffixes[6]);
     } catch (const std::exception &e) {
         failed++;
         std::fprintf(stderr, "FAILED: unexpected exception: %s\n", e.what());

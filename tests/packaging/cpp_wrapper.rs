@@ -81,6 +81,7 @@ impl Drop for WrapperRings {
             "-adopt",
             "-evict",
             "-stall",
+            "-messages",
         ] {
             let _ = fs::remove_file(format!("/dev/shm/{}{suffix}", self.0 .0));
         }
