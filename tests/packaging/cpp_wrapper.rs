@@ -62,6 +62,35 @@ fn cpp_wrapper_parts_each_compile_alone() {
     }
 }
 
+/// The C++ liveness snippet of docs/LANGUAGES.md compiles as printed
+/// (inside a function given a `dmp::Ring &ring`).
+#[test]
+fn the_cpp_liveness_snippet_of_languages_md_compiles() {
+    let doc = fs::read_to_string(repo().join("docs/LANGUAGES.md")).unwrap();
+    let section = &doc[doc.find("### Liveness from C++").expect("the section")..];
+    let start = section.find("```cpp\n").expect("a C++ block") + "```cpp\n".len();
+    let snippet = &section[start..start + section[start..].find("```").unwrap()];
+    let dir = work_root().join("doc-snippets");
+    fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("liveness_snippet.cpp");
+    fs::write(
+        &src,
+        format!(
+            "#include <disruptor_mp.hpp>\n#include <cstdio>\nusing namespace std::chrono_literals;\n\
+             struct Quote {{ uint32_t instrument; uint32_t qty; double price; }};\n\
+             void example(dmp::Ring &ring) {{\n{snippet}\n(void)missed;\n}}\n"
+        ),
+    )
+    .unwrap();
+    let mut cmd = cxx_compiler().to_command();
+    cmd.args(WARNINGS.split(' '))
+        .args(["-std=c++17", "-fsyntax-only", "-I"])
+        .arg(repo().join("include"))
+        .arg(&src);
+    let (ok, out) = run_logged(cmd, "compile the LANGUAGES.md liveness snippet", BUILD);
+    assert!(ok, "{}:\n{out}", src.display());
+}
+
 /// The rings wrapper_test and features_test name after their argument,
 /// removed on drop (also when the test fails).
 pub(crate) struct WrapperRings(pub(crate) ShmName);
