@@ -124,6 +124,7 @@ bash "$repo/scripts/split-debug.sh" "$libdir/$real" "$prefix/bin/dmp"
 "$prefix/bin/dmp" man "$man1"
 chmod 644 "$man1"/*.1
 install -m 644 "$repo/include/disruptor_mp.h" "$repo/include/disruptor_mp.hpp" "$prefix/include/"
+install -d "$prefix/include/disruptor_mp" && install -m 644 "$repo"/include/disruptor_mp/*.hpp "$prefix/include/disruptor_mp/"  # the C++ wrapper's parts (branch cpp)
 
 # Fills a template from cmake/ (the same substitutions the top-level
 # CMakeLists.txt makes with configure_file).

@@ -174,8 +174,12 @@ pub enum Error {
     },
     /// The segment's layout differs from what the caller asked for.
     #[error(
-        "segment {} has {field} {found}, the caller asked for {requested}",
-        .path.display()
+        "opening segment {}: it has {field} {}, the caller asked for {field} {}: ask for {field} {} (or leave the {field} unset: open does not check it), or create a ring with {field} {} under another name",
+        .path.display(),
+        layout_value(field, *found),
+        layout_value(field, *requested),
+        layout_value(field, *found),
+        layout_value(field, *requested)
     )]
     LayoutMismatch {
         /// The segment.
@@ -205,7 +209,7 @@ pub enum Error {
     #[error("sequence out of range: {0}")]
     SequenceOutOfRange(String),
     /// `claim` of zero slots or of more slots than the ring holds.
-    #[error("cannot claim {requested} slots from a ring of capacity {capacity}")]
+    #[error("cannot claim {requested} slots from a ring of capacity {capacity}: claim 1 to {capacity} slots at a time")]
     BatchTooLarge {
         /// Slots asked for.
         requested: u64,
@@ -213,7 +217,7 @@ pub enum Error {
         capacity: u64,
     },
     /// Every entry of the consumer table is in use.
-    #[error("consumer table of {} is full ({max} entries)", .path.display())]
+    #[error("consumer table of {} is full ({max} entries): close a consumer that is done, or create the ring with a larger max_consumers", .path.display())]
     ConsumerTableFull {
         /// The segment.
         path: PathBuf,
@@ -221,7 +225,7 @@ pub enum Error {
         max: u32,
     },
     /// A live consumer already holds this name.
-    #[error("consumer name {name:?} is held by a live consumer (pid {pid})")]
+    #[error("consumer name {name:?} is held by a live consumer (pid {pid}): use another name, or stop that process first")]
     NameInUse {
         /// The name.
         name: String,
@@ -229,13 +233,15 @@ pub enum Error {
         pid: u32,
     },
     /// A dependency named at consumer registration is not an active consumer.
-    #[error("dependency {name:?} is not an active consumer of the ring")]
+    #[error(
+        "dependency {name:?} is not an active consumer of the ring: start consumer {name:?} first"
+    )]
     DependencyNotFound {
         /// The missing dependency.
         name: String,
     },
     /// The single-producer ring already has a live producer.
-    #[error("segment {} already has a live producer (pid {pid})", .path.display())]
+    #[error("segment {} already has a live producer (pid {pid}): stop it first (a single-producer ring has one producer at a time; create a multi-producer ring for several)", .path.display())]
     ProducerExists {
         /// The segment.
         path: PathBuf,
@@ -329,6 +335,20 @@ pub enum Error {
         /// Events published after it that it will not see (as of now).
         lost: u64,
     },
+}
+
+/// How a layout field's value reads in a message: the layout, the flags
+/// and the producer mode by name, numbers as they are.
+fn layout_value(field: &str, v: u64) -> Cow<'static, str> {
+    match (field, v) {
+        ("layout", 0) => "stamped".into(),
+        ("layout", 1) => "packed".into(),
+        ("wake-ups" | "hot counters", 0) => "off".into(),
+        ("wake-ups" | "hot counters", 1) => "on".into(),
+        ("producer mode", 0) => "single".into(),
+        ("producer mode", 1) => "multi".into(),
+        _ => v.to_string().into(),
+    }
 }
 
 /// The status codes, written once: each row is a [`Status`] variant with

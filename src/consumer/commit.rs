@@ -45,8 +45,13 @@ impl ConsumerCore {
 
     #[cold]
     fn uncommittable(&self, seq: i64) -> Error {
+        let what = if seq < self.committed {
+            "commits only go forward"
+        } else {
+            "wait for it before committing it"
+        };
         Error::SequenceOutOfRange(format!(
-            "commit {seq}: must lie in [{}, {}] (committed .. available)",
+            "commit {seq}: a commit must lie in [{}, {}] (from the last commit up to what the last wait returned): {what}",
             self.committed, self.available
         ))
     }

@@ -31,7 +31,7 @@ impl ConsumerCore {
     pub fn check_range(&self, lo: i64, hi: i64) -> Result<()> {
         if hi < lo || lo <= self.committed || hi > self.available {
             return Err(Error::SequenceOutOfRange(format!(
-                "[{lo}, {hi}] is not readable: committed through {}, available through {}",
+                "[{lo}, {hi}] is not readable: committed through {}, available through {}: read only after the last commit and up to what the last wait returned (wait for more first)",
                 self.committed, self.available
             )));
         }
@@ -68,7 +68,7 @@ impl ConsumerCore {
     #[cold]
     fn unreadable(&self, seq: i64) -> Error {
         Error::SequenceOutOfRange(format!(
-            "sequence {seq} is not readable: committed through {}, available through {}",
+            "sequence {seq} is not readable: committed through {}, available through {}: read only after the last commit and up to what the last wait returned (wait for more first)",
             self.committed, self.available
         ))
     }

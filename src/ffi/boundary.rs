@@ -2,7 +2,8 @@
 //! pointers C passes in: out-pointers, strings, size-versioned structs and
 //! event buffers.
 
-use super::status::{record, DMP_STATUS_OK};
+use super::handle::{ring_of, Handle, OnRing};
+use super::status::{record, record_in, DMP_STATUS_OK};
 use crate::error::{Error, Result};
 use std::ffi::{c_char, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -27,13 +28,43 @@ pub(super) fn boundary(f: impl FnOnce() -> Result<()>) -> i32 {
     }
 }
 
-/// Like [`boundary`] for functions returning a pointer: null on failure.
+/// Like [`boundary`] for a call on producer or consumer handle `h`: the
+/// message of an error names the handle's ring (expected outcomes, such as
+/// a poll that would block, cost nothing more).
 #[inline]
-pub(super) fn boundary_ptr<T>(f: impl FnOnce() -> Result<*mut T>) -> *mut T {
+pub(super) fn boundary_on<H: Handle>(h: *mut H, f: impl FnOnce() -> Result<()>) -> i32
+where
+    H::Inner: OnRing,
+{
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => DMP_STATUS_OK,
+        Ok(Err(e)) => located(e, h),
+        Err(p) => record(Error::Panic(panic_message(p))),
+    }
+}
+
+/// Records `e` from a call on `h`, naming `h`'s ring if it is an error.
+fn located<H: Handle>(e: Error, h: *mut H) -> i32
+where
+    H::Inner: OnRing,
+{
+    if (e.status() as i32) < 0 {
+        record_in(e, ring_of(h))
+    } else {
+        record(e)
+    }
+}
+
+/// Like [`boundary_on`] for functions returning a pointer: null on failure.
+#[inline]
+pub(super) fn boundary_ptr_on<H: Handle, T>(h: *mut H, f: impl FnOnce() -> Result<*mut T>) -> *mut T
+where
+    H::Inner: OnRing,
+{
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => {
-            record(e);
+            located(e, h);
             std::ptr::null_mut()
         }
         Err(p) => {

@@ -2,7 +2,7 @@
 //! events.
 
 use super::boundary::{
-    boundary, boundary_ptr, buffer_bytes, c_str, nullable, options_out, out_ptr,
+    boundary, boundary_on, boundary_ptr_on, buffer_bytes, c_str, nullable, options_out, out_ptr,
 };
 use super::handle::{close_handle, live, live_mut, new_handle};
 use super::options::{dmp_consumer_options, read_options, timeout, DMP_WAIT_YIELD};
@@ -44,7 +44,7 @@ pub extern "C" fn dmp_consumer_open(
     options: *const dmp_consumer_options,
     out: *mut *mut dmp_consumer,
 ) -> i32 {
-    boundary(|| {
+    boundary_on(ring, || {
         let r = live(ring)?;
         let name = c_str(name, "name")?;
         out_ptr(out, "out")?;
@@ -115,7 +115,7 @@ pub extern "C" fn dmp_wait_for(
     timeout_ns: u64,
     out_available: *mut i64,
 ) -> i32 {
-    boundary(|| {
+    boundary_on(consumer, || {
         let c = live_mut(consumer)?;
         let out = out_ptr(out_available, "out_available")?;
         *out = c.wait_for(seq, timeout(timeout_ns))?;
@@ -127,7 +127,7 @@ pub extern "C" fn dmp_wait_for(
 /// last error set.
 #[no_mangle]
 pub extern "C" fn dmp_consumer_slot(consumer: *mut dmp_consumer, seq: i64) -> *const c_void {
-    boundary_ptr(|| {
+    boundary_ptr_on(consumer, || {
         let c = live_mut(consumer)?;
         Ok(c.slot(seq)?.as_ptr() as *mut c_void)
     })
@@ -143,7 +143,7 @@ pub extern "C" fn dmp_consumer_event(
     seq: i64,
     out_payload: *mut *const c_void,
 ) -> i32 {
-    boundary(|| {
+    boundary_on(consumer, || {
         let c = live_mut(consumer)?;
         let out = out_ptr(out_payload, "out_payload")?;
         *out = std::ptr::null();
@@ -156,7 +156,7 @@ pub extern "C" fn dmp_consumer_event(
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_consumer_next(consumer: *mut dmp_consumer, out_next: *mut i64) -> i32 {
-    boundary(|| {
+    boundary_on(consumer, || {
         let c = live_mut(consumer)?;
         *out_ptr(out_next, "out_next")? = c.next_sequence();
         Ok(())
@@ -169,7 +169,7 @@ pub extern "C" fn dmp_consumer_next(consumer: *mut dmp_consumer, out_next: *mut 
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_consumer_rejoin(consumer: *mut dmp_consumer, out_lost: *mut u64) -> i32 {
-    boundary(|| {
+    boundary_on(consumer, || {
         let c = live_mut(consumer)?;
         let lost = c.rejoin()?;
         if !out_lost.is_null() {
@@ -189,7 +189,7 @@ pub extern "C" fn dmp_consumer_lost_on_join(
     consumer: *mut dmp_consumer,
     out_lost: *mut u64,
 ) -> i32 {
-    boundary(|| {
+    boundary_on(consumer, || {
         let c = live(consumer)?;
         *out_ptr(out_lost, "out_lost")? = c.lost_on_join();
         Ok(())
@@ -201,7 +201,7 @@ pub extern "C" fn dmp_consumer_lost_on_join(
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_commit(consumer: *mut dmp_consumer, seq: i64) -> i32 {
-    boundary(|| live_mut(consumer)?.commit(seq))
+    boundary_on(consumer, || live_mut(consumer)?.commit(seq))
 }
 
 /// Consumes one event: waits at most `timeout_ns` for the next one,
@@ -219,7 +219,7 @@ pub extern "C" fn dmp_consume_one(
     timeout_ns: u64,
     out_seq: *mut i64,
 ) -> i32 {
-    boundary(|| {
+    boundary_on(consumer, || {
         let c = live_mut(consumer)?;
         let out = buffer_bytes(buf, len, c.slot_size())?;
         let seq = c.consume_with(timeout(timeout_ns), |seq, slot| {

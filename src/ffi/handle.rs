@@ -85,6 +85,40 @@ fn check_live<H: Handle>(h: *mut H) -> Result<*mut Tagged<H::Inner>> {
     }
 }
 
+/// What belongs to a ring: its errors' messages name it.
+pub(super) trait OnRing {
+    fn ring_path(&self) -> &std::path::Path;
+}
+impl OnRing for Producer {
+    fn ring_path(&self) -> &std::path::Path {
+        Producer::ring_path(self)
+    }
+}
+impl OnRing for Ring {
+    fn ring_path(&self) -> &std::path::Path {
+        self.path()
+    }
+}
+impl OnRing for Consumer {
+    fn ring_path(&self) -> &std::path::Path {
+        Consumer::ring_path(self)
+    }
+}
+
+/// The ring of `h` if it is a live producer or consumer handle (for a
+/// message, after a call on it failed).
+#[cold]
+pub(super) fn ring_of<H: Handle>(h: *mut H) -> Option<std::path::PathBuf>
+where
+    H::Inner: OnRing,
+{
+    let tagged = check_live(h).ok()?;
+    // SAFETY: checked live above; shared access only, after the failed
+    // call's borrows ended (same thread).
+    let tagged: &Tagged<H::Inner> = unsafe { &*tagged };
+    tagged.inner.as_ref().map(|i| i.ring_path().to_path_buf())
+}
+
 /// Shared access to a live handle (ring handles may be used concurrently).
 pub(super) fn live<'a, H: Handle>(h: *mut H) -> Result<&'a H::Inner> {
     let tagged = check_live(h)?;

@@ -1,7 +1,9 @@
 //! `dmp_producer`: opening a producer, claiming, writing and publishing
 //! events one at a time.
 
-use super::boundary::{boundary, boundary_ptr, event_bytes, nullable, options_out, out_ptr};
+use super::boundary::{
+    boundary, boundary_on, boundary_ptr_on, event_bytes, nullable, options_out, out_ptr,
+};
 use super::handle::{close_handle, live, live_mut, new_handle};
 use super::options::{
     dmp_producer_options, producer_options, read_options, timeout, DMP_WAIT_YIELD,
@@ -46,7 +48,7 @@ pub extern "C" fn dmp_producer_open(
     options: *const dmp_producer_options,
     out: *mut *mut dmp_producer,
 ) -> i32 {
-    boundary(|| {
+    boundary_on(ring, || {
         let r = live(ring)?;
         out_ptr(out, "out")?;
         let o = read_options(options, "dmp_producer_options")?;
@@ -75,7 +77,7 @@ pub extern "C" fn dmp_claim(
     timeout_ns: u64,
     out_first: *mut i64,
 ) -> i32 {
-    boundary(|| {
+    boundary_on(producer, || {
         let p = live_mut(producer)?;
         let out = out_ptr(out_first, "out_first")?;
         *out = p.claim(n, timeout(timeout_ns))?;
@@ -88,7 +90,7 @@ pub extern "C" fn dmp_claim(
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_try_claim(producer: *mut dmp_producer, n: u64, out_first: *mut i64) -> i32 {
-    boundary(|| {
+    boundary_on(producer, || {
         let p = live_mut(producer)?;
         let out = out_ptr(out_first, "out_first")?;
         *out = p.try_claim(n)?;
@@ -100,7 +102,7 @@ pub extern "C" fn dmp_try_claim(producer: *mut dmp_producer, n: u64, out_first: 
 /// 64-byte aligned), or NULL with the last error set.
 #[no_mangle]
 pub extern "C" fn dmp_producer_slot(producer: *mut dmp_producer, seq: i64) -> *mut c_void {
-    boundary_ptr(|| {
+    boundary_ptr_on(producer, || {
         let p = live_mut(producer)?;
         Ok(p.slot_mut(seq)?.as_mut_ptr() as *mut c_void)
     })
@@ -114,7 +116,7 @@ pub extern "C" fn dmp_producer_slot(producer: *mut dmp_producer, seq: i64) -> *m
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_publish(producer: *mut dmp_producer, lo: i64, hi: i64) -> i32 {
-    boundary(|| live_mut(producer)?.publish(lo, hi))
+    boundary_on(producer, || live_mut(producer)?.publish(lo, hi))
 }
 
 /// Publishes one event: claims the next slot (waiting at most `timeout_ns`
@@ -132,7 +134,7 @@ pub extern "C" fn dmp_publish_one(
     timeout_ns: u64,
     out_seq: *mut i64,
 ) -> i32 {
-    boundary(|| {
+    boundary_on(producer, || {
         let p = live_mut(producer)?;
         let bytes = event_bytes(event, len, p.slot_size())?;
         let seq = p.publish_with(timeout(timeout_ns), |slot| {
@@ -152,7 +154,7 @@ pub extern "C" fn dmp_publish_one(
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_unclaim(producer: *mut dmp_producer, from: i64) -> i32 {
-    boundary(|| {
+    boundary_on(producer, || {
         live_mut(producer)?.unclaim(from);
         Ok(())
     })

@@ -1,6 +1,6 @@
 //! `dmp_ring`: creating, opening, closing, unlinking and describing a ring.
 
-use super::boundary::{boundary, options_out, out_ptr, required, write_versioned};
+use super::boundary::{boundary, boundary_on, options_out, out_ptr, required, write_versioned};
 use super::handle::{close_handle, live, new_handle};
 use super::options::{
     default_ring_options, dmp_ring_options, location, read_options, ring_options,
@@ -155,7 +155,7 @@ pub extern "C" fn dmp_ring_unlink(name: *const c_char, backing: u32) -> i32 {
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_ring_get_info(ring: *mut dmp_ring, out: *mut dmp_ring_info) -> i32 {
-    boundary(|| {
+    boundary_on(ring, || {
         let r = live(ring)?;
         required(out, "out")?;
         let p = &r.layout().params;

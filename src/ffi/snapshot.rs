@@ -1,7 +1,7 @@
 //! `dmp_snapshot`: a ring's counters and tables read at one moment, and
 //! the structs that report them.
 
-use super::boundary::{boundary, out_ptr, required, write_versioned};
+use super::boundary::{boundary, boundary_on, out_ptr, required, write_versioned};
 use super::handle::{close_handle, live, new_handle};
 use super::ring::dmp_ring;
 use crate::counters::Owner;
@@ -164,7 +164,7 @@ pub struct dmp_counter {
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_snapshot_take(ring: *mut dmp_ring, out: *mut *mut dmp_snapshot) -> i32 {
-    boundary(|| {
+    boundary_on(ring, || {
         let r = live(ring)?;
         out_ptr(out, "out")?;
         new_handle(r.snapshot(), out)

@@ -1,7 +1,7 @@
 //! `dmp_span`: the slots of a whole range of sequences in one call, for a
 //! producer's claim or a consumer's available batch.
 
-use super::boundary::{boundary, required, write_versioned};
+use super::boundary::{boundary_on, required, write_versioned};
 use super::consumer::dmp_consumer;
 use super::handle::live_mut;
 use super::producer::dmp_producer;
@@ -59,7 +59,7 @@ pub extern "C" fn dmp_producer_span(
     hi: i64,
     out: *mut dmp_span,
 ) -> i32 {
-    boundary(|| {
+    boundary_on(producer, || {
         let p = live_mut(producer)?;
         required(out, "out")?;
         let stride = p.stride();
@@ -80,7 +80,7 @@ pub extern "C" fn dmp_consumer_span(
     hi: i64,
     out: *mut dmp_span,
 ) -> i32 {
-    boundary(|| {
+    boundary_on(consumer, || {
         let c = live_mut(consumer)?;
         required(out, "out")?;
         let stride = c.stride();

@@ -4,6 +4,7 @@
 use crate::error::{Error, Status};
 use std::cell::RefCell;
 use std::ffi::{c_char, CString};
+use std::path::{Path, PathBuf};
 
 /// Success.
 pub const DMP_STATUS_OK: i32 = 0;
@@ -123,14 +124,29 @@ const fn lines_starting_with(text: &str, prefix: &str) -> usize {
 }
 
 thread_local! {
-    static LAST_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };
+    /// The last error and the ring of the handle it happened on, if known.
+    static LAST_ERROR: RefCell<Option<(Error, Option<PathBuf>)>> = const { RefCell::new(None) };
     static LAST_MESSAGE: RefCell<CString> = RefCell::new(CString::default());
 }
 
 pub(super) fn record(e: Error) -> i32 {
+    record_in(e, None)
+}
+
+/// Records `e`, which happened on a handle of the ring at `ring`: its
+/// message names the ring unless it does already.
+pub(super) fn record_in(e: Error, ring: Option<PathBuf>) -> i32 {
     let code = e.status() as i32;
-    LAST_ERROR.with(|l| *l.borrow_mut() = Some(e));
+    LAST_ERROR.with(|l| *l.borrow_mut() = Some((e, ring)));
     code
+}
+
+fn message(e: &Error, ring: Option<&Path>) -> String {
+    let text = e.to_string();
+    match ring {
+        Some(p) if !text.contains(&*p.to_string_lossy()) => format!("ring {}: {text}", p.display()),
+        _ => text,
+    }
 }
 
 /// A static description of a status code (never NULL).
@@ -148,7 +164,7 @@ pub extern "C" fn dmp_status_str(status: i32) -> *const c_char {
 #[no_mangle]
 pub extern "C" fn dmp_last_error_message() -> *const c_char {
     let text = LAST_ERROR
-        .with(|l| l.borrow().as_ref().map(|e| e.to_string()))
+        .with(|l| l.borrow().as_ref().map(|(e, r)| message(e, r.as_deref())))
         .unwrap_or_default();
     let c = CString::new(text.replace('\0', " ")).unwrap_or_default();
     LAST_MESSAGE.with(|m| {

@@ -128,6 +128,11 @@ impl Consumer {
         Ok(self.core.slots().contiguous(lo, hi))
     }
 
+    /// The path of the ring's segment (for messages of the C ABI).
+    pub(crate) fn ring_path(&self) -> &std::path::Path {
+        self.shared.segment.path()
+    }
+
     /// Payload bytes per slot.
     pub fn slot_size(&self) -> usize {
         self.core.slots().slot_size()

@@ -259,15 +259,15 @@ impl RingOptions {
         }
         if let Some(w) = self.wakeups {
             let on = p.wakeups();
-            mismatch("wake-ups flag", u64::from(on), u64::from(w))?;
+            mismatch("wake-ups", u64::from(on), u64::from(w))?;
         }
         if let Some(k) = self.packed {
             let on = p.packed();
-            mismatch("packed flag", u64::from(on), u64::from(k))?;
+            mismatch("layout", u64::from(on), u64::from(k))?;
         }
         if let Some(k) = self.hot_counters {
             let on = p.hot_counters();
-            mismatch("hot counters flag", u64::from(on), u64::from(k))?;
+            mismatch("hot counters", u64::from(on), u64::from(k))?;
         }
         if let Some(t) = self.type_id {
             if t != p.type_id {

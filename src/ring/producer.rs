@@ -171,11 +171,11 @@ impl Producer {
         };
         if first > last {
             return Error::SequenceOutOfRange(format!(
-                "[{lo}, {hi}] is not claimed: this producer has no unpublished claim"
+                "[{lo}, {hi}] is not claimed: this producer has no unpublished claim: claim first, then write the claimed slots"
             ));
         }
         Error::SequenceOutOfRange(format!(
-            "[{lo}, {hi}] is not within the claimed range [{first}, {last}]"
+            "[{lo}, {hi}] is not within the claimed range [{first}, {last}]: write only the slots of the unpublished claim"
         ))
     }
 
@@ -334,6 +334,11 @@ impl Producer {
     /// Payload bytes per slot.
     pub fn slot_size(&self) -> usize {
         self.slots().slot_size()
+    }
+
+    /// The path of the ring's segment (for messages of the C ABI).
+    pub(crate) fn ring_path(&self) -> &std::path::Path {
+        self.shared.segment.path()
     }
 
     /// The ring this producer publishes to.

@@ -301,12 +301,12 @@ impl MultiSequencer {
     fn out_of_range(&self, lo: i64, hi: i64) -> Error {
         if self.next > self.hi {
             return Error::SequenceOutOfRange(format!(
-                "publish [{lo}, {hi}]: this producer has no outstanding claim"
+                "publish [{lo}, {hi}]: this producer has nothing claimed: claim first, then publish within the claim"
             ));
         }
         Error::SequenceOutOfRange(format!(
-            "publish [{lo}, {hi}]: the next publish must start at {} and end by {} (claimed)",
-            self.next, self.hi
+            "publish [{lo}, {hi}]: the unpublished claim is [{}, {}]: publish a range that starts at {} and ends at most at {} (publishes go in order)",
+            self.next, self.hi, self.next, self.hi
         ))
     }
 

@@ -224,8 +224,19 @@ impl SingleSequencer {
 
     #[cold]
     fn out_of_range(&self, lo: i64, hi: i64) -> Error {
+        if self.unpublished == 0 {
+            let published = match self.published {
+                -1 => "nothing published yet".to_string(),
+                p => format!("published through {p}"),
+            };
+            return Error::SequenceOutOfRange(format!(
+                "publish [{lo}, {hi}]: nothing is claimed ({published}): claim first, then publish within the claim"
+            ));
+        }
         Error::SequenceOutOfRange(format!(
-            "publish [{lo}, {hi}]: the next publish must start at {} and end by {} (claimed)",
+            "publish [{lo}, {hi}]: the unpublished claim is [{}, {}]: publish a range that starts at {} and ends at most at {} (publishes go in order)",
+            self.published + 1,
+            self.published + self.unpublished,
             self.published + 1,
             self.published + self.unpublished
         ))

@@ -3,12 +3,24 @@
 
 use super::*;
 
+/// The C++ wrapper's parts, `disruptor_mp/NAME.hpp`, as in the repository.
+pub(crate) fn wrapper_parts() -> Vec<String> {
+    let mut parts: Vec<String> = fs::read_dir(repo().join("include/disruptor_mp"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".hpp"))
+        .map(|n| format!("disruptor_mp/{n}"))
+        .collect();
+    parts.sort();
+    parts
+}
+
 #[test]
 fn install_layout_has_the_soname_chain_headers_and_package_files() {
     let pkg = package();
     let v = disruptor_mp::VERSION;
     let major = support::version().0;
-    let expected = [
+    let mut expected = vec![
         "include/".to_string(),
         "include/disruptor_mp.h".into(),
         "include/disruptor_mp.hpp".into(),
@@ -47,6 +59,9 @@ fn install_layout_has_the_soname_chain_headers_and_package_files() {
         "{pages:?}"
     );
     expected.extend(pages);
+    // The C++ wrapper's parts: every include/disruptor_mp/*.hpp.
+    expected.push("include/disruptor_mp/".into());
+    expected.extend(wrapper_parts().iter().map(|p| format!("include/{p}")));
     expected.sort();
     assert_eq!(found, expected);
 
@@ -76,7 +91,8 @@ fn install_layout_has_the_soname_chain_headers_and_package_files() {
         .expect("nm runs");
     assert!(String::from_utf8_lossy(&nm_a.stdout).contains(" T dmp_claim"));
 
-    for h in ["disruptor_mp.h", "disruptor_mp.hpp"] {
+    let headers = ["disruptor_mp.h".to_string(), "disruptor_mp.hpp".into()];
+    for h in headers.iter().chain(wrapper_parts().iter()) {
         assert_eq!(
             fs::read(pkg.prefix.join("include").join(h)).unwrap(),
             fs::read(repo().join("include").join(h)).unwrap(),

@@ -10,9 +10,9 @@
 //! files, `bin/dmp`, its man pages and the stripped binaries' debug links,
 //! the C++ wrapper's own tests, `pip install ./python` (the wheel bundling
 //! the library) in a fresh virtual environment and Python's pytest suite,
-//! Rust, C, C++ and Python processes on one ring verifying
-//! every payload, the examples under AddressSanitizer and UBSan, and a smoke
-//! run of `scripts/bench-ffi.sh`.
+//! Rust, C, C++ and Python processes on one ring verifying every payload,
+//! the liveness examples against Rust processes, the examples under
+//! AddressSanitizer and UBSan, and a smoke run of `scripts/bench-ffi.sh`.
 //!
 //! cmake, pkg-config, make and pytest are installed when missing (apt-get as
 //! root, else pip); when that is impossible the test fails and says why.
@@ -26,6 +26,7 @@ mod cross_language;
 mod examples;
 mod install;
 mod installed_files;
+mod liveness;
 mod package;
 mod python;
 mod sanitizers;

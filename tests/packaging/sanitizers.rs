@@ -55,6 +55,19 @@ fn c_and_cpp_examples_and_the_wrapper_tests_are_clean_under_asan_and_ubsan() {
         .arg(format!("-Wl,-rpath,{}", pkg.prefix.join("lib").display()))
         .args(["-ldisruptor_mp", "-lpthread"]);
     must(cxx, "wrapper_test with sanitizers", BUILD);
+    let features = pkg.work.join("features_test_asan");
+    let mut cxx = cxx_compiler().to_command();
+    cxx.args(WARNINGS.split(' '))
+        .args(SANITIZE.split(' '))
+        .args(["-std=c++17", "-g", "-I"])
+        .arg(pkg.prefix.join("include"))
+        .arg(repo().join("tests/cpp/features_test.cpp"))
+        .arg("-o")
+        .arg(&features)
+        .arg(format!("-L{}", pkg.prefix.join("lib").display()))
+        .arg(format!("-Wl,-rpath,{}", pkg.prefix.join("lib").display()))
+        .args(["-ldisruptor_mp", "-lpthread"]);
+    must(cxx, "features_test with sanitizers", BUILD);
 
     let _serial = support::serial();
     for (dir, consumer_static) in [(&asan_c, None), (&asan_cpp, Some("consumer_static"))] {
@@ -99,4 +112,8 @@ fn c_and_cpp_examples_and_the_wrapper_tests_are_clean_under_asan_and_ubsan() {
     let mut w = Command::new(&wrapper);
     w.arg(&prefix.0 .0);
     assert!(sanitized(w, "wrapper_test").contains(" passed, 0 failed"));
+    let prefix = WrapperRings(ShmName::new("asan-hppf"));
+    let mut f = Command::new(&features);
+    f.arg(&prefix.0 .0);
+    assert!(sanitized(f, "features_test").contains(" passed, 0 failed"));
 }
