@@ -361,3 +361,95 @@ impl Drop for TempGuard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::ProducerMode;
+
+    /// A unique shm location for `tag`, unlinked on drop (also on failure).
+    struct Name(Location);
+
+    impl Name {
+        fn new(tag: &str) -> Name {
+            Name(Location::shm(format!(
+                "dmp-unit-seg-{tag}-{}",
+                std::process::id()
+            )))
+        }
+    }
+
+    impl Drop for Name {
+        fn drop(&mut self) {
+            let _ = Segment::unlink(&self.0);
+        }
+    }
+
+    fn layout() -> Layout {
+        Layout::compute(scratch::params(8, ProducerMode::Single, 0)).unwrap()
+    }
+
+    #[test]
+    fn one_creator_wins_and_every_opener_sees_its_layout() {
+        let name = Name::new("create");
+        let created = Segment::create(&name.0, layout(), 0o600, None).unwrap();
+        let e = Segment::create(&name.0, layout(), 0o600, None).unwrap_err();
+        assert!(matches!(e, Error::AlreadyExists { .. }), "{e:?}");
+        let opened = Segment::open(&name.0, Duration::ZERO, Access::ReadWrite).unwrap();
+        assert_eq!(opened.layout(), created.layout());
+        assert!(!opened.is_read_only());
+        let (again, made) =
+            Segment::open_or_create(&name.0, layout(), 0o600, None, Duration::ZERO).unwrap();
+        assert!(!made);
+        assert_eq!(again.layout(), created.layout());
+        // Initialised as the algorithms expect.
+        let tables = crate::table::Tables::new(opened.region(), opened.layout());
+        assert_eq!(tables.cursor().get(), -1);
+        assert_eq!(tables.claim().load(Ordering::Relaxed), -1);
+        assert_eq!(tables.consumer_sequence(1).get(), -1);
+    }
+
+    #[test]
+    fn a_missing_name_is_not_found_at_once_and_a_timeout_after_waiting() {
+        let name = Name::new("missing");
+        let e = Segment::open(&name.0, Duration::ZERO, Access::ReadWrite).unwrap_err();
+        assert!(matches!(e, Error::NotFound { .. }), "{e:?}");
+        let e = Segment::open(&name.0, Duration::from_millis(20), Access::ReadWrite).unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+        let (_, made) =
+            Segment::open_or_create(&name.0, layout(), 0o600, None, Duration::ZERO).unwrap();
+        assert!(made);
+    }
+
+    #[test]
+    fn a_read_only_open_refuses_participants() {
+        let name = Name::new("read-only");
+        let _created = Segment::create(&name.0, layout(), 0o600, None).unwrap();
+        let observer = Segment::open(&name.0, Duration::ZERO, Access::ReadOnly).unwrap();
+        assert!(observer.is_read_only());
+        let e = observer.require_writable("consumer").unwrap_err();
+        assert!(matches!(e, Error::ReadOnly { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn files_that_are_not_complete_segments_are_refused() {
+        let name = Name::new("damaged");
+        let path = name.0.path().unwrap();
+        // Not a segment at all.
+        std::fs::write(&path, b"hello, not a ring").unwrap();
+        let e = Segment::open(&name.0, Duration::ZERO, Access::ReadWrite).unwrap_err();
+        assert!(matches!(e, Error::NotASegment { .. }), "{e:?}");
+        // A real segment whose state word says it is not ready.
+        std::fs::remove_file(&path).unwrap();
+        drop(Segment::create(&name.0, layout(), 0o600, None).unwrap());
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[STATE_OFFSET..STATE_OFFSET + 4].copy_from_slice(&0u32.to_ne_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let e = Segment::open(&name.0, Duration::ZERO, Access::ReadWrite).unwrap_err();
+        assert!(matches!(e, Error::Corrupt { .. }), "{e:?}");
+        // Truncated: shorter than its header says.
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        let e = Segment::open(&name.0, Duration::ZERO, Access::ReadWrite).unwrap_err();
+        assert!(matches!(e, Error::Truncated { .. }), "{e:?}");
+    }
+}

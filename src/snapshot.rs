@@ -260,3 +260,115 @@ fn read_tables(
         .collect();
     (consumers, producers)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{consumer_entry, ProducerMode};
+    use crate::liveness::Lease;
+    use crate::segment::scratch;
+
+    /// Consumer entry `i` named `name` at `sequence`, gating, optional or
+    /// not; its lease (its holder alive) when `alive`.
+    fn consumer(
+        segment: &Segment,
+        tables: &Tables,
+        i: u32,
+        name: &str,
+        sequence: i64,
+        optional: bool,
+        alive: bool,
+    ) -> Option<Lease> {
+        tables.set_consumer_name(i, name);
+        tables.consumer_sequence(i).set(sequence);
+        if optional {
+            tables
+                .consumer_flags(i)
+                .store(consumer_entry::OPTIONAL, Ordering::Relaxed);
+        }
+        tables
+            .consumer_state(i)
+            .store(state::ACTIVE, Ordering::Release);
+        tables.gating_mask().fetch_or(1 << i, Ordering::SeqCst);
+        alive.then(|| {
+            Lease::try_acquire(segment, LOCK_CONSUMER_LEASE + u64::from(i))
+                .unwrap()
+                .unwrap()
+        })
+    }
+
+    #[test]
+    fn a_snapshot_reads_every_used_entry_with_its_counters_and_liveness() {
+        let segment = scratch::segment("snap", scratch::params(8, ProducerMode::Single, 0));
+        let tables = Tables::new(segment.region(), segment.layout());
+        let slots = Slots::new(&segment.region(), segment.layout());
+        let _fast = consumer(&segment, &tables, 0, "fast", 5, false, true);
+        consumer(&segment, &tables, 1, "slow", 2, true, false);
+        let mut counted = tables.counters().for_consumer(0);
+        counted.batch(6);
+        counted.flush();
+        tables.cursor().set(6);
+        let s = take(&segment, &tables, &slots, 6);
+        assert_eq!((s.cursor, s.claimed, s.published), (6, 6, 7));
+        let seen: Vec<_> = s
+            .consumers
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.sequence,
+                    c.lag,
+                    c.gating,
+                    c.alive,
+                    c.optional,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("fast", 5, 1, true, true, false),
+                ("slow", 2, 4, true, false, true)
+            ]
+        );
+        assert_eq!((s.consumers[0].events, s.consumers[0].batches), (6, 1));
+        assert_ne!(s.consumers[0].last_activity_ns, 0);
+        assert_eq!(s.slowest().map(|c| c.name.as_str()), Some("slow"));
+        // An entry that stops gating is still listed, and no longer the
+        // slowest.
+        tables.gating_mask().fetch_and(!0b10, Ordering::SeqCst);
+        let s = take(&segment, &tables, &slots, 6);
+        assert!(!s.consumers[1].gating);
+        assert_eq!(s.slowest().map(|c| c.name.as_str()), Some("fast"));
+        assert!(s.producers.is_empty());
+    }
+
+    #[test]
+    fn a_multi_producer_snapshot_counts_published_events_and_open_claims() {
+        let segment = scratch::segment("snap-mp", scratch::params(8, ProducerMode::Multi, 0));
+        let tables = Tables::new(segment.region(), segment.layout());
+        let slots = Slots::new(&segment.region(), segment.layout());
+        tables
+            .producer_state(1)
+            .store(state::ACTIVE, Ordering::Release);
+        let _lease = Lease::try_acquire(&segment, LOCK_PRODUCER_LEASE + 1)
+            .unwrap()
+            .unwrap();
+        let mut counted = tables.counters().for_producer(1);
+        counted.batch(3);
+        counted.flush();
+        // Entry 1 published [0, 2] and holds [3, 4] claimed, unpublished.
+        slots.mark_published(0, 2);
+        tables.claim().store(4, Ordering::SeqCst);
+        tables.claim_record(1).write(3, 4, claim::CLAIMED);
+        let s = take(&segment, &tables, &slots, 2);
+        assert_eq!((s.cursor, s.claimed, s.published), (2, 4, 3));
+        assert_eq!(s.producers.len(), 1);
+        let p = &s.producers[0];
+        assert_eq!((p.index, p.alive, p.pending_claim), (1, true, Some((3, 4))));
+        // Once published, the claim is no longer open.
+        slots.mark_published(3, 4);
+        let s = take(&segment, &tables, &slots, 4);
+        assert_eq!(s.producers[0].pending_claim, None);
+    }
+}
