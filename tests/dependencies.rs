@@ -46,6 +46,7 @@ fn the_library_pulls_in_none_of_the_tools_crates() {
         "serde",
         "serde_json",
         "tokio",
+        "async-nats",
         "criterion",
     ] {
         assert!(

@@ -34,6 +34,12 @@ pub struct BenchArgs {
     /// Events per bridge message.
     #[arg(long, default_value_t = 1024)]
     pub max_events: u64,
+    /// Slots of the bench's rings.
+    #[arg(long, default_value_t = 1 << 16)]
+    pub capacity: u64,
+    /// The out bridge's window of unacknowledged messages.
+    #[arg(long, default_value_t = 64)]
+    pub max_in_flight: usize,
     /// Events per second in the latency runs.
     #[arg(long, default_value_t = 2000)]
     pub rate: u64,
@@ -142,7 +148,7 @@ impl Bridges {
             max_events: args.max_events,
             max_bytes: 1 << 20,
             linger,
-            max_in_flight: 64,
+            max_in_flight: args.max_in_flight,
         };
         let in_args = InArgs {
             ring: ring(&b),
