@@ -149,6 +149,7 @@ impl Bridges {
             max_bytes: 1 << 20,
             linger,
             max_in_flight: args.max_in_flight,
+            leave: true,
         };
         let in_args = InArgs {
             ring: ring(&b),

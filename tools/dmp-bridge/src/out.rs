@@ -58,6 +58,11 @@ pub struct OutArgs {
     /// Most messages published and not yet acknowledged.
     #[arg(long, default_value_t = 64)]
     pub max_in_flight: usize,
+    /// Leave the ring on exit (it stops holding the producer back; the
+    /// next run starts at the cursor, and what it missed is counted).
+    /// By default a stopped bridge keeps its place and resumes from it.
+    #[arg(long)]
+    pub leave: bool,
 }
 
 /// How long a stopping bridge waits for the acknowledgements of what it
@@ -304,6 +309,16 @@ fn read_ring(
     let a = acked.load(Ordering::Acquire);
     if a > consumer.committed() && a < next {
         let _ = consumer.commit(a);
+    }
+    if args.leave {
+        drop(consumer);
+    } else {
+        // Keep the place: the entry stays as a killed holder leaves it, so
+        // the next run resumes from the commit and the ring's producer is
+        // held back meanwhile (a consumer that left would stop gating, and
+        // its next holder would start at the cursor, past what this one
+        // had not sent). The process exits next, releasing the lease.
+        std::mem::forget(consumer);
     }
     Ok(())
 }
