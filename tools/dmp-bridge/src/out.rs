@@ -22,7 +22,7 @@ use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
 use clap::Args;
-use disruptor_mp::{ConsumerOptions, Error, Ring, RingOptions};
+use disruptor_mp::{Consumer, ConsumerOptions, Error, Ring, RingOptions};
 use std::collections::VecDeque;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -233,8 +233,14 @@ fn read_ring(
     while !stop.load(Ordering::Relaxed) {
         let a = acked.load(Ordering::Acquire);
         if a > consumer.committed() && a < next {
-            consumer.commit(a).map_err(|e| format!("commit {a}: {e}"))?;
-            metrics.committed_sequence.set(a);
+            match consumer.commit(a) {
+                Ok(()) => metrics.committed_sequence.set(a),
+                Err(Error::Evicted { .. }) => {
+                    next = rejoin(&mut consumer, &mut gap, metrics)?;
+                    continue;
+                }
+                Err(e) => return Err(format!("commit {a}: {e}")),
+            }
         }
         // Never read further than the ring protects (a lap past the commit).
         let limit = consumer.committed() + ring.capacity() as i64;
@@ -246,10 +252,7 @@ fn read_ring(
             Ok(a) => a,
             Err(Error::Timeout { .. } | Error::WouldBlock(_)) => continue,
             Err(Error::Evicted { .. }) => {
-                let lost = consumer.rejoin().map_err(|e| format!("rejoin: {e}"))?;
-                metrics.events_lost_on_join.add(lost);
-                gap = Some(lost);
-                next = consumer.next_sequence();
+                next = rejoin(&mut consumer, &mut gap, metrics)?;
                 continue;
             }
             Err(e) => return Err(format!("wait: {e}")),
@@ -276,6 +279,12 @@ fn read_ring(
                 Err(Error::Abandoned { .. }) => break,
                 Err(e) => return Err(format!("read {seq}: {e}")),
             }
+        }
+        // An optional consumer may have been evicted while it copied: the
+        // producer may have overwritten what it read. Discard the copy.
+        if args.optional.is_some() && evicted(&ring, consumer.index()) {
+            next = rejoin(&mut consumer, &mut gap, metrics)?;
+            continue;
         }
         if last < next {
             // `next` itself is abandoned: skip it.
@@ -321,4 +330,27 @@ fn read_ring(
         std::mem::forget(consumer);
     }
     Ok(())
+}
+
+/// Whether consumer entry `index` was evicted (no longer active).
+fn evicted(ring: &Ring, index: u32) -> bool {
+    ring.consumers()
+        .iter()
+        .find(|r| r.index == index)
+        .is_none_or(|r| r.state != disruptor_mp::layout::state::ACTIVE)
+}
+
+/// After an eviction: joins again at the cursor, counts what the name
+/// missed, marks the next message as following a gap, and returns where
+/// reading goes on.
+fn rejoin(
+    consumer: &mut Consumer,
+    gap: &mut Option<u64>,
+    metrics: &Metrics,
+) -> Result<i64, String> {
+    let lost = consumer.rejoin().map_err(|e| format!("rejoin: {e}"))?;
+    metrics.events_lost_on_join.add(lost);
+    eprintln!("dmp-bridge out: evicted; joined again, {lost} events lost");
+    *gap = Some(gap.unwrap_or(0) + lost);
+    Ok(consumer.next_sequence())
 }

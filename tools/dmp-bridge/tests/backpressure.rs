@@ -139,3 +139,117 @@ fn a_stopped_server_and_a_full_ring_hold_the_producer_back() {
         "no re-send counted"
     );
 }
+
+/// An optional out bridge is evicted instead of holding the producer
+/// back: the producer never waits long, the events the bridge's name
+/// missed are counted, the next message announces the gap, and ring B
+/// holds the rest once each, in order.
+#[test]
+fn an_optional_bridge_is_evicted_and_says_what_it_lost() {
+    if !need_nats() {
+        return;
+    }
+    let _g = serial();
+    let n = 3000u64;
+    let lab = Lab::new();
+    let server = lab.server("n1");
+    let a = lab.ring("a", 256, EVENT);
+    let b = lab.ring("b", 4096, EVENT);
+    let rb = b.open();
+    let mut check = rb
+        .consumer("check", &[], disruptor_mp::WaitStrategy::Yield)
+        .expect("checker");
+    let (url, stream) = (server.url(), "OPT");
+    let (out_prom, in_prom) = (lab.path().join("out.prom"), lab.path().join("in.prom"));
+    let out = lab.bridge(
+        "out",
+        &out_args(
+            &url,
+            &a.0,
+            stream,
+            &out_prom,
+            &[
+                "--optional",
+                "100ms",
+                "--max-in-flight",
+                "4",
+                "--max-events",
+                "16",
+            ],
+        ),
+        &[],
+    );
+    let inb = lab.bridge(
+        "in",
+        &in_args(
+            &url,
+            &b.0,
+            stream,
+            &lab.path().join("in.state"),
+            &in_prom,
+            &[],
+        ),
+        &[],
+    );
+    wait_until("out joins ring A", Duration::from_secs(20), || {
+        committed(&a, "dmp-bridge")
+    });
+    signal(server.pid(), libc::SIGSTOP);
+    // The producer finishes although the server is stopped: the bridge is
+    // evicted whenever it holds it back for 100 ms.
+    produce(&a.open(), n, Duration::ZERO);
+    assert!(
+        a.open().snapshot().evictions > 0,
+        "no eviction counted in ring A"
+    );
+    signal(server.pid(), libc::SIGCONT);
+    // More events once the server is back: they follow the gap, which the
+    // first message after the rejoin announces, and all arrive.
+    let total = n + 500;
+    produce(&a.open(), total, Duration::from_micros(20));
+    wait_until(
+        "out commits the last event",
+        Duration::from_secs(60),
+        || (committed(&a, "dmp-bridge") == Some(total as i64 - 1)).then_some(()),
+    );
+    wait_until(
+        "in acknowledges everything",
+        Duration::from_secs(30),
+        || consumer_idle(&url, stream, "dmp-bridge").then_some(()),
+    );
+    let m = |p: &std::path::Path, k: &str| metric(p, k).unwrap_or(0.0);
+    let lost = wait_until("out's counters", Duration::from_secs(10), || {
+        let l = m(&out_prom, "dmp_bridge_events_lost_on_join_total");
+        (l > 0.0).then_some(l as u64)
+    });
+    // Ring B: strictly increasing source events, ending with the last.
+    let mut values = Vec::new();
+    let last = rb.cursor();
+    while (values.len() as i64) <= last {
+        check
+            .poll(Duration::from_secs(5), |_, bytes| {
+                values.push(event_seq(bytes))
+            })
+            .expect("read ring B");
+    }
+    assert!(
+        values.windows(2).all(|w| w[0] < w[1]),
+        "ring B out of order or repeated"
+    );
+    assert_eq!(
+        values.last(),
+        Some(&(total - 1)),
+        "the last event is missing\n{}\n{}\n{}\n{}",
+        std::fs::read_to_string(&out_prom).unwrap_or_default(),
+        std::fs::read_to_string(&in_prom).unwrap_or_default(),
+        out.log_tail(),
+        inb.log_tail()
+    );
+    assert!(
+        values.len() as u64 + lost >= total,
+        "{} events arrived and {lost} were counted lost, of {total}:\nout:\n{}\nin:\n{}",
+        values.len(),
+        out.log_tail(),
+        inb.log_tail()
+    );
+}
