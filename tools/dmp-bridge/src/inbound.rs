@@ -75,6 +75,10 @@ impl InArgs {
     }
 }
 
+/// Deliveries of a message of a new source, with no message starting
+/// that source in sight, before the lowest held one starts it.
+const ADOPT_AFTER: i64 = 3;
+
 /// What the ring thread tells the runtime to do with a message.
 enum Verdict {
     Ack(Message),
@@ -308,30 +312,50 @@ impl Applier {
                 let _ = acks.send(Verdict::Ack(msg));
                 return Ok(());
             }
-            // A new source ring (or the first one): follow it from here.
+            // A new source ring (or the first one) is followed from a
+            // message that starts it: one announcing a join, or holding its
+            // sequence 0. Any other may have overtaken an earlier one (a
+            // re-send stored after its successors): it waits, held, and
+            // only once it has come ADOPT_AFTER times with no start in
+            // sight (the stream's beginning was discarded) does the lowest
+            // held message start the source.
+            let delivered = msg.info().map_or(1, |i| i.delivered);
+            let starts = meta.join.is_some() || meta.first == 0;
+            if !starts && delivered < ADOPT_AFTER {
+                self.hold(key, &meta, msg, args, acks, metrics);
+                return Ok(());
+            }
+            let from = match self.held.range((key, i64::MIN)..=(key, i64::MAX)).next() {
+                Some((&(_, first), _)) if !starts => first.min(meta.first),
+                _ => meta.first,
+            };
+            if !starts {
+                eprintln!(
+                    "dmp-bridge in: no start of source {} came; following it from sequence {from}",
+                    meta.ring_id
+                );
+            }
             self.position = Position {
                 source: key,
                 source_created_at_ns: meta.ring_id.created_at_ns,
-                last: meta.first - 1,
+                last: from - 1,
             };
-            self.held.clear();
+            // Messages held for another source come again after ack_wait.
+            self.held.retain(|&(k, _), _| k == key);
         }
         let expected = self.position.last + 1;
         if meta.first > expected && meta.join.is_none() {
             // An earlier message has not come yet: hold this one.
-            metrics.messages_out_of_order.add(1);
-            if self.held.len() >= args.max_held {
-                let _ = acks.send(Verdict::Nak(msg));
-            } else if let Some(old) = self.held.insert((key, meta.first), msg) {
-                let _ = acks.send(Verdict::Ack(old));
-            }
+            self.hold(key, &meta, msg, args, acks, metrics);
             return Ok(());
         }
         self.apply(&meta, &msg.payload, metrics, stop)?;
         let _ = acks.send(Verdict::Ack(msg));
         // Whatever was held and now follows on.
-        while let Some((&(k, first), _)) = self.held.iter().next() {
-            if k != self.position.source || first > self.position.last + 1 {
+        let src = self.position.source;
+        while let Some((&(k, first), _)) = self.held.range((src, i64::MIN)..=(src, i64::MAX)).next()
+        {
+            if first > self.position.last + 1 {
                 break;
             }
             let m = self.held.remove(&(k, first)).expect("present");
@@ -340,6 +364,28 @@ impl Applier {
             let _ = acks.send(Verdict::Ack(m));
         }
         Ok(())
+    }
+
+    /// Holds a message that came before an earlier one (unacknowledged);
+    /// past `--max-held`, puts it back.
+    fn hold(
+        &mut self,
+        key: u64,
+        meta: &Meta,
+        msg: Message,
+        args: &InArgs,
+        acks: &mpsc::UnboundedSender<Verdict>,
+        metrics: &Metrics,
+    ) {
+        metrics.messages_out_of_order.add(1);
+        if self.held.len() >= args.max_held {
+            let _ = acks.send(Verdict::Nak(msg));
+        } else {
+            // The same message delivered again replaces its older delivery,
+            // which is dropped unanswered (acknowledging it would tell the
+            // server it was applied).
+            self.held.insert((key, meta.first), msg);
+        }
     }
 
     /// Publishes the events of `meta` after the position (all of them after
