@@ -76,7 +76,7 @@ pub async fn run(conn: &Connection, args: &BenchArgs) -> Result<(), String> {
     let size = args.event_size as usize;
     let n = args.events;
     let client = conn.connect(Metrics::new("bench", "-")).await?;
-    let js = conn.jetstream(client, 4096);
+    let js = conn.jetstream(client.clone(), 4096);
     for (name, subject) in [("BENCH_RAW", "bench.raw"), ("BENCH_RAWB", "bench.rawb")] {
         js.get_or_create_stream(async_nats::jetstream::stream::Config {
             name: name.into(),
@@ -186,6 +186,8 @@ pub async fn run(conn: &Connection, args: &BenchArgs) -> Result<(), String> {
         us(&bridge_lat, 0.5) / us(&raw_lat, 0.5),
         us(&bridge_lat, 0.99) / us(&raw_lat, 0.99)
     );
+    // Close the connection before the server goes.
+    let _ = client.drain().await;
     drop(server);
     Ok(())
 }
