@@ -403,10 +403,13 @@ mod tests {
         assert!(!made);
         assert_eq!(again.layout(), created.layout());
         // Initialised as the algorithms expect.
-        let tables = crate::table::Tables::new(opened.region(), opened.layout());
-        assert_eq!(tables.cursor().get(), -1);
-        assert_eq!(tables.claim().load(Ordering::Relaxed), -1);
-        assert_eq!(tables.consumer_sequence(1).get(), -1);
+        let (region, layout) = (opened.region(), opened.layout());
+        let ctl = layout.region(layout::RegionKind::Control).0;
+        assert_eq!(region.i64(ctl + control::CURSOR).load(Ordering::Relaxed), -1);
+        assert_eq!(region.i64(ctl + control::CLAIM).load(Ordering::Relaxed), -1);
+        let (consumers, _) = layout.region(layout::RegionKind::Consumers);
+        let second = consumers + layout::CONSUMER_ENTRY_SIZE + layout::consumer_entry::SEQUENCE;
+        assert_eq!(region.i64(second).load(Ordering::Relaxed), -1);
     }
 
     #[test]

@@ -47,6 +47,7 @@ fn the_library_pulls_in_none_of_the_tools_crates() {
         "serde_json",
         "tiny_http",
         "tokio",
+        "async-nats",
         "criterion",
     ] {
         assert!(
