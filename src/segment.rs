@@ -405,7 +405,10 @@ mod tests {
         // Initialised as the algorithms expect.
         let (region, layout) = (opened.region(), opened.layout());
         let ctl = layout.region(layout::RegionKind::Control).0;
-        assert_eq!(region.i64(ctl + control::CURSOR).load(Ordering::Relaxed), -1);
+        assert_eq!(
+            region.i64(ctl + control::CURSOR).load(Ordering::Relaxed),
+            -1
+        );
         assert_eq!(region.i64(ctl + control::CLAIM).load(Ordering::Relaxed), -1);
         let (consumers, _) = layout.region(layout::RegionKind::Consumers);
         let second = consumers + layout::CONSUMER_ENTRY_SIZE + layout::consumer_entry::SEQUENCE;
