@@ -13,6 +13,8 @@ mod register;
 mod stamps;
 mod wait;
 
+pub(crate) use register::validate_name;
+
 use crate::liveness::Lease;
 use crate::sequence::{SharedSequence, Wakeups};
 use crate::slots::Slots;
@@ -136,6 +138,7 @@ mod fixture {
             &dependencies,
             WaitStrategy::Yield,
             optional,
+            false,
         )
     }
 }
