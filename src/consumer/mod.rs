@@ -13,7 +13,7 @@ mod register;
 mod stamps;
 mod wait;
 
-pub(crate) use register::validate_name;
+pub(crate) use register::{validate_name, Join};
 
 use crate::liveness::Lease;
 use crate::sequence::{SharedSequence, Wakeups};
@@ -137,8 +137,10 @@ mod fixture {
             name,
             &dependencies,
             WaitStrategy::Yield,
-            optional,
-            false,
+            super::Join {
+                optional,
+                oldest: false,
+            },
         )
     }
 }

@@ -39,6 +39,16 @@ pub fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Where and how a consumer joins: optional (with its `max_block`) or
+/// required, at the cursor or at the oldest retained event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Join {
+    /// `Some(max_block)`: an optional consumer.
+    pub optional: Option<Duration>,
+    /// Join at the oldest event the ring still retains for certain.
+    pub oldest: bool,
+}
+
 impl ConsumerCore {
     /// Registers consumer `name` depending on `dependencies` (by name).
     /// It starts at the producer's current cursor: it sees every event
@@ -50,9 +60,9 @@ impl ConsumerCore {
         name: &str,
         dependencies: &[String],
         strategy: WaitStrategy,
-        optional: Option<Duration>,
-        oldest: bool,
+        how: Join,
     ) -> Result<ConsumerCore> {
+        let Join { optional, oldest } = how;
         validate_name(name)?;
         let params = &segment.layout().params;
         let wakeups = params.wakeups();

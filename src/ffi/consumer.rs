@@ -264,6 +264,6 @@ pub extern "C" fn dmp_consumer_retire(ring: *mut dmp_ring, name: *const c_char) 
     boundary_on(ring, || {
         let r = live(ring)?;
         let name = c_str(name, "name")?;
-        r.retire_consumer(&name)
+        r.retire_consumer(name)
     })
 }

@@ -448,7 +448,8 @@ mod tests {
     /// more: a struct that grows keeps these symbols writing their first
     /// size and adds a sized init for the new fields. This test fails the
     /// day a struct grows without that decision.
-    const FIRST_SIZES: [(&str, usize, fn(*mut u8)); 3] = [
+    type Init = fn(*mut u8);
+    const FIRST_SIZES: [(&str, usize, Init); 3] = [
         ("dmp_ring_options", 72, |p| {
             crate::ffi::dmp_ring_options_init(p.cast())
         }),

@@ -44,8 +44,10 @@ impl Ring {
             name,
             &options.dependencies,
             options.strategy,
-            options.optional.then_some(options.max_block),
-            options.oldest,
+            crate::consumer::Join {
+                optional: options.optional.then_some(options.max_block),
+                oldest: options.oldest,
+            },
         )?;
         Ok(Consumer {
             core,

@@ -20,7 +20,7 @@ fn install_layout_has_the_soname_chain_headers_and_package_files() {
     let pkg = package();
     let v = disruptor_mp::VERSION;
     let major = support::version().0;
-    let mut expected = vec![
+    let expected = vec![
         "include/".to_string(),
         "include/disruptor_mp.h".into(),
         "include/disruptor_mp.hpp".into(),
