@@ -102,7 +102,9 @@ int main(int argc, char **argv) {
         }
         parse_thread.join();
         journal_thread.join();
-        dmp::Ring::unlink(name);
+        // The stages' consumers and the producer are still open here, so a
+        // plain unlink() would refuse the live ring: remove it with force.
+        dmp::Ring::remove(name, /*force=*/true);
 
         const uint64_t want = count == 0 ? 0 : count * (count - 1) / 2;
         for (const std::string *err : {&producer_error, &parse.error, &journal.error}) {
@@ -124,7 +126,7 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "pipeline: %s\n", e.what());
         if (!name.empty()) {
             try {
-                dmp::Ring::unlink(name);
+                dmp::Ring::remove(name, /*force=*/true);
             } catch (const dmp::Error &) {
                 // not created, or already removed
             }

@@ -157,7 +157,9 @@
 #define DMP_STATUS_CONSUMER_TABLE_FULL -22
 
 /**
- * A live consumer holds that name.
+ * A live process holds that name: a consumer name (`dmp_consumer_open`,
+ * `dmp_consumer_retire`), or a ring with live participants
+ * (`dmp_ring_remove` without `DMP_REMOVE_FORCE`).
  */
 #define DMP_STATUS_NAME_IN_USE -23
 
@@ -267,6 +269,32 @@
  * the highest throughput for small events.
  */
 #define DMP_LAYOUT_PACKED 2
+
+/**
+ * `open_flags`: `dmp_ring_open_or_create` unlinks a stale ring (used
+ * once, no live process holds any of its leases now; a never-used ring is
+ * not stale) and creates it anew with these options.
+ */
+#define DMP_OPEN_RECLAIM_STALE 1
+
+/**
+ * `open_flags`: `dmp_ring_open` opens the ring read-only, as an observer
+ * (snapshots only; opening a producer or consumer fails with
+ * `DMP_STATUS_PERMISSION_DENIED`).
+ */
+#define DMP_OPEN_READ_ONLY 2
+
+/**
+ * `join_flags`: join at the oldest event the ring still retains for
+ * certain instead of the cursor (see `dmp_consumer_open`).
+ */
+#define DMP_JOIN_OLDEST 1
+
+/**
+ * `dmp_ring_remove` flag: remove the ring even while live processes take
+ * part in it (they keep working on the removed segment until they exit).
+ */
+#define DMP_REMOVE_FORCE 1
 
 /**
  * Wait strategy: spin.
@@ -384,9 +412,11 @@ typedef struct dmp_ring_options {
    */
   uint32_t max_producers;
   /**
-   * Reserved, must be 0.
+   * `DMP_OPEN_*` flags (0: none); unknown bits are
+   * `DMP_STATUS_INVALID_ARGUMENT`. This was a reserved, must-be-0 field:
+   * the struct keeps its size.
    */
-  uint32_t reserved;
+  uint32_t open_flags;
   /**
    * Multi-producer rings: how long a claimed, unpublished sequence may
    * hold consumers up before it is abandoned (default 2 s, 1 ms to 1 h).
@@ -583,9 +613,11 @@ typedef struct dmp_consumer_options {
    */
   uint32_t optional;
   /**
-   * Reserved (0).
+   * `DMP_JOIN_*` flags (0: join at the cursor); unknown bits are
+   * `DMP_STATUS_INVALID_ARGUMENT`. This was a reserved, must-be-0 field:
+   * the struct keeps its size.
    */
-  uint32_t reserved;
+  uint32_t join_flags;
   /**
    * Optional consumers: how long it may hold a waiting producer back
    * (0 = not at all).
@@ -704,6 +736,10 @@ typedef struct dmp_ring_stats {
    * Stalled required consumers reported by producers.
    */
   uint64_t stall_alerts;
+  /**
+   * Dead consumers retired (`dmp_consumer_retire`).
+   */
+  uint64_t retired;
 } dmp_ring_stats;
 
 /**
@@ -924,7 +960,9 @@ int32_t dmp_ring_create(const char *name,
 
 /**
  * Opens an existing ring, waiting up to `options->timeout_ns` for it to
- * appear. Non-zero layout fields of `options` are checked against the
+ * appear; read-only (an observer) with `DMP_OPEN_READ_ONLY` in
+ * `options->open_flags`, or when this process may read the segment but
+ * not write it. Non-zero layout fields of `options` are checked against the
  * segment (`DMP_STATUS_LAYOUT_MISMATCH`, `DMP_STATUS_TYPE_MISMATCH`).
  * `options` may be NULL (no checks, no wait).
  */
@@ -936,7 +974,11 @@ int32_t dmp_ring_open(const char *name,
 /**
  * Opens the ring if it exists (checking the non-zero layout fields of
  * `options`), creates it otherwise. `*out_created` (may be NULL) is set to
- * whether this call created it.
+ * whether this call created it. With `DMP_OPEN_RECLAIM_STALE` in
+ * `options->open_flags`, an existing ring that is stale (it was used, and
+ * no live process holds any of its leases: every participant died or
+ * left; a never-used ring is not stale) is unlinked, under its registry
+ * lock, and created anew with these options (`*out_created` true).
  */
 DMP_MUST_USE
 int32_t dmp_ring_open_or_create(const char *name,
@@ -953,9 +995,24 @@ int32_t dmp_ring_close(struct dmp_ring *ring);
 
 /**
  * Removes a ring's name (`backing` is `DMP_BACKING_SHM` or
- * `DMP_BACKING_FILE`). Processes that have it open keep working.
+ * `DMP_BACKING_FILE`): `dmp_ring_remove` without flags. Refuses a ring
+ * with live participants (`DMP_STATUS_NAME_IN_USE`, naming them; this
+ * process's own open producers and consumers count): close them first,
+ * or use `dmp_ring_remove` with `DMP_REMOVE_FORCE`.
  */
 int32_t dmp_ring_unlink(const char *name, uint32_t backing);
+
+/**
+ * Removes a ring's name. Without `DMP_REMOVE_FORCE` in `flags`, refuses
+ * (`DMP_STATUS_NAME_IN_USE`; the message names the ring and the live
+ * participants' pids) while any live process holds a producer or consumer
+ * lease of it, and a name that does not open as a ring; the check and the
+ * removal are one step under the registry lock. With it, removes the name
+ * anyway: processes that have the ring open keep working on the removed
+ * segment until they exit. The same rule as `dmp rm` (and `--force`).
+ * Unknown flag bits: `DMP_STATUS_INVALID_ARGUMENT`.
+ */
+DMP_MUST_USE int32_t dmp_ring_remove(const char *name, uint32_t backing, uint32_t flags);
 
 /**
  * Reports the ring's layout and cursor. Set `out->struct_size` first.
@@ -1043,7 +1100,14 @@ void dmp_consumer_options_init(struct dmp_consumer_options *options);
 
 /**
  * Registers consumer `name` (1 to 63 of `[A-Za-z0-9._-]`). It sees every
- * event published after it joined. `options` may be NULL.
+ * event published after it joined; with `DMP_JOIN_OLDEST` in
+ * `options->join_flags`, every event the ring still retains for certain:
+ * those after the slowest other gating consumer, or, with no producer
+ * attached, the whole ring (with an attached producer and no other
+ * consumer holding it back, nothing is retained for certain: it joins at
+ * the cursor). `dmp_consumer_lost_on_join` then counts the events
+ * published before the first one it reads. A name whose holder died while
+ * it gated resumes from its last commit either way. `options` may be NULL.
  */
 DMP_MUST_USE
 int32_t dmp_consumer_open(struct dmp_ring *ring,
@@ -1099,7 +1163,8 @@ DMP_MUST_USE int32_t dmp_consumer_rejoin(struct dmp_consumer *consumer, uint64_t
 /**
  * `*out_lost` receives how many events this consumer's name missed when
  * it joined (0 for a new name, or one that resumed from its committed
- * sequence after its previous holder died).
+ * sequence after its previous holder died; with `DMP_JOIN_OLDEST`, a new
+ * name counts every event published before the first one it reads).
  */
 DMP_MUST_USE int32_t dmp_consumer_lost_on_join(struct dmp_consumer *consumer, uint64_t *out_lost);
 
@@ -1123,6 +1188,16 @@ int32_t dmp_consume_one(struct dmp_consumer *consumer,
                         size_t len,
                         uint64_t timeout_ns,
                         int64_t *out_seq);
+
+/**
+ * Retires consumer `name` of `ring`, whose process died and will not come
+ * back: its entry stops holding the producers back and is freed (the name
+ * can join again, fresh), and the ring's `retired` count grows. Refused
+ * with `DMP_STATUS_NAME_IN_USE` (the message names the pid) while a live
+ * process holds the name, `DMP_STATUS_INVALID_ARGUMENT` when the ring has
+ * no such consumer or an active consumer depends on it.
+ */
+DMP_MUST_USE int32_t dmp_consumer_retire(struct dmp_ring *ring, const char *name);
 
 /**
  * The payloads of claimed, unpublished sequences `[lo, hi]` in one call

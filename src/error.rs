@@ -232,6 +232,25 @@ pub enum Error {
         /// PID recorded by its holder.
         pid: u32,
     },
+    /// Removing a ring without force while live processes take part in it
+    /// (`Ring::remove`, `dmp_ring_remove`, `dmp rm`).
+    #[error("refusing to remove ring {}: it is live: {live}; stop them first, or remove it with force (Ring::remove(.., true), DMP_REMOVE_FORCE, `dmp rm --force`: they keep working on the removed ring, alone, until they exit)", .path.display())]
+    RingInUse {
+        /// The segment.
+        path: PathBuf,
+        /// The live participants, as "producer 0 (pid 12)", "consumer 'audit' (pid 34)".
+        live: String,
+    },
+    /// Retiring a consumer whose holder is alive.
+    #[error("cannot retire consumer {name:?} of ring {}: it is held by a live process (pid {pid}); stop that process first (retiring is for a consumer whose process died and will not come back)", .path.display())]
+    ConsumerAlive {
+        /// The segment.
+        path: PathBuf,
+        /// The consumer's name.
+        name: String,
+        /// PID of its holder.
+        pid: u32,
+    },
     /// A dependency named at consumer registration is not an active consumer.
     #[error(
         "dependency {name:?} is not an active consumer of the ring: start consumer {name:?} first"
@@ -414,8 +433,9 @@ macro_rules! status_table {
                 c"batch size zero or larger than the ring";
             /// Consumer table full.
             ConsumerTableFull = -22 => DMP_STATUS_CONSUMER_TABLE_FULL, c"consumer table full";
-            /// Consumer name held by a live consumer.
-            NameInUse = -23 => DMP_STATUS_NAME_IN_USE, c"consumer name in use";
+            /// A live process holds that name: a consumer name (attaching,
+            /// retiring) or a ring name (removing without force).
+            NameInUse = -23 => DMP_STATUS_NAME_IN_USE, c"name in use by a live process";
             /// Dependency not found.
             DependencyNotFound = -24 => DMP_STATUS_DEPENDENCY_NOT_FOUND, c"dependency not found";
             /// A live producer already owns the ring.
@@ -508,7 +528,9 @@ impl Error {
             Error::SequenceOutOfRange(_) => Status::SequenceOutOfRange,
             Error::BatchTooLarge { .. } => Status::BatchTooLarge,
             Error::ConsumerTableFull { .. } => Status::ConsumerTableFull,
-            Error::NameInUse { .. } => Status::NameInUse,
+            Error::NameInUse { .. } | Error::RingInUse { .. } | Error::ConsumerAlive { .. } => {
+                Status::NameInUse
+            }
             Error::DependencyNotFound { .. } => Status::DependencyNotFound,
             Error::ProducerExists { .. } => Status::ProducerExists,
             Error::Unsupported(_) => Status::Unsupported,

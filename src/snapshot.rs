@@ -107,6 +107,8 @@ pub struct Snapshot {
     pub evictions: u64,
     /// Stalled required consumers reported by producers.
     pub stall_alerts: u64,
+    /// Dead consumers' entries retired (`Ring::retire_consumer`).
+    pub retired: u64,
     /// Every counter, labelled, as stored.
     pub counters: Vec<CounterValue>,
     /// Used consumer-table entries.
@@ -116,6 +118,23 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The participants whose process is alive (holds its lease), as
+    /// "producer 0 (pid 12)" and "consumer 'audit' (pid 34)": what makes a
+    /// ring live (`Ring::remove` refuses it, `dmp rm` names them).
+    pub fn live_participants(&self) -> Vec<String> {
+        let producers = self
+            .producers
+            .iter()
+            .filter(|p| p.alive)
+            .map(|p| format!("producer {} (pid {})", p.index, p.pid));
+        let consumers = self
+            .consumers
+            .iter()
+            .filter(|c| c.alive)
+            .map(|c| format!("consumer '{}' (pid {})", c.name, c.pid));
+        producers.chain(consumers).collect()
+    }
+
     /// The gating consumer with the lowest sequence (the one holding the
     /// producers back), if any consumer gates.
     pub fn slowest(&self) -> Option<&ConsumerStatus> {
@@ -198,6 +217,7 @@ pub(crate) fn take(segment: &Segment, tables: &Tables, slots: &Slots, cursor: i6
         wakeups: ring(c::WAKEUPS),
         evictions: ring(c::EVICTIONS),
         stall_alerts: ring(c::STALL_ALERTS),
+        retired: tables.retired().load(Ordering::Relaxed),
         counters,
         consumers,
         producers,

@@ -125,6 +125,11 @@ impl Tables {
         self.region.u64(self.control + control::TABLE_GENERATION)
     }
 
+    /// Consumer entries retired over the ring's life (registry lock).
+    pub fn retired(&self) -> &AtomicU64 {
+        self.region.u64(self.control + control::RETIRED)
+    }
+
     fn consumer_offset(&self, i: u32) -> u64 {
         let i = i % self.max_consumers;
         self.consumers + u64::from(i) * CONSUMER_ENTRY_SIZE

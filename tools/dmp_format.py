@@ -301,6 +301,7 @@ class Segment:
             "claim": v.i64(ctl + 128),
             "gating_mask": gating_mask,
             "table_generation": generation,
+            "retired": v.u64(ctl + 280),
             "notice": v.u64(ctl + 384),
             "notice_waiters": v.u32(ctl + 392),
         }

@@ -134,7 +134,9 @@ public:
 
     /// How many events this name missed when it joined: 0 for a new name
     /// and for one resuming from its committed sequence after its previous
-    /// holder died (the uncommitted batch is delivered again).
+    /// holder died (the uncommitted batch is delivered again); with
+    /// ConsumerOptions::join_at_oldest(), every event published before the
+    /// first one it reads.
     uint64_t lost_on_join() const {
         uint64_t lost = 0;
         detail::check(dmp_consumer_lost_on_join(handle(), &lost), "dmp_consumer_lost_on_join");

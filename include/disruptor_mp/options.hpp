@@ -91,12 +91,22 @@ public:
     RingOptions &file(bool is_file = true) noexcept { o_.backing = is_file ? DMP_BACKING_FILE : DMP_BACKING_SHM; return *this; }
     /// How long open() waits for the segment to appear (default: not at all).
     RingOptions &open_timeout(Timeout t) noexcept { o_.timeout_ns = detail::to_ns(t); return *this; }
+    /// open_or_create(): a stale ring (used once, no live participant now;
+    /// a never-used ring is not stale) is unlinked and created anew
+    /// (DMP_OPEN_RECLAIM_STALE).
+    RingOptions &reclaim_stale(bool on = true) noexcept { return flag(DMP_OPEN_RECLAIM_STALE, on); }
+    /// open(): read-only, as an observer (snapshots only) (DMP_OPEN_READ_ONLY).
+    RingOptions &read_only(bool on = true) noexcept { return flag(DMP_OPEN_READ_ONLY, on); }
 
     /// The C struct, to change fields this class has no setter for.
     dmp_ring_options &c_options() noexcept { return o_; }
     const dmp_ring_options &c_options() const noexcept { return o_; }
 
 private:
+    RingOptions &flag(uint32_t bit, bool on) noexcept {
+        o_.open_flags = on ? (o_.open_flags | bit) : (o_.open_flags & ~bit);
+        return *this;
+    }
     dmp_ring_options o_;
 };
 
@@ -224,6 +234,13 @@ public:
     ConsumerOptions &required() noexcept {
         o_.optional = 0;
         o_.max_block_ns = 0;
+        return *this;
+    }
+    /// Join at the oldest event the ring still retains for certain instead
+    /// of the cursor (DMP_JOIN_OLDEST); Consumer::lost_on_join() then
+    /// counts the events published before the first one it reads.
+    ConsumerOptions &join_at_oldest(bool on = true) noexcept {
+        o_.join_flags = on ? (o_.join_flags | DMP_JOIN_OLDEST) : (o_.join_flags & ~DMP_JOIN_OLDEST);
         return *this;
     }
 

@@ -56,9 +56,28 @@ public:
         return Ring(r, name);
     }
 
-    /// Removes a ring's name; processes that have it open keep working.
+    /// Removes a ring's name; refuses (dmp::Error, DMP_STATUS_NAME_IN_USE,
+    /// naming them) while live processes take part in it, this one's own
+    /// producers and consumers included: close them first, or remove().
     static void unlink(const std::string &name, bool is_file = false) {
         detail::check(dmp_ring_unlink(name.c_str(), is_file ? DMP_BACKING_FILE : DMP_BACKING_SHM), "dmp_ring_unlink");
+    }
+
+    /// Removes a ring's name: as unlink(), or with `force` even while live
+    /// processes take part (they keep working on the removed ring until
+    /// they exit) (dmp_ring_remove, DMP_REMOVE_FORCE).
+    static void remove(const std::string &name, bool force, bool is_file = false) {
+        detail::check(dmp_ring_remove(name.c_str(), is_file ? DMP_BACKING_FILE : DMP_BACKING_SHM,
+                                      force ? DMP_REMOVE_FORCE : 0u),
+                      "dmp_ring_remove");
+    }
+
+    /// Retires consumer `name`, whose process died and will not come back:
+    /// it stops holding the producers back and its entry is freed
+    /// (dmp_consumer_retire). Throws dmp::Error (DMP_STATUS_NAME_IN_USE)
+    /// while a live process holds the name.
+    void retire_consumer(const std::string &consumer) const {
+        detail::check(dmp_consumer_retire(handle("dmp_consumer_retire"), consumer.c_str()), "dmp_consumer_retire");
     }
 
     /// Adopts a handle from the C API (takes ownership); `name` is only

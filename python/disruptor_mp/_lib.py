@@ -80,6 +80,13 @@ DMP_LAYOUT_DEFAULT = 0
 DMP_LAYOUT_STAMPED = 1
 DMP_LAYOUT_PACKED = 2
 
+DMP_OPEN_RECLAIM_STALE = 1
+DMP_OPEN_READ_ONLY = 2
+
+DMP_JOIN_OLDEST = 1
+
+DMP_REMOVE_FORCE = 1
+
 DMP_WAIT_BUSY_SPIN = 0
 DMP_WAIT_YIELD = 1
 DMP_WAIT_SLEEP = 2
@@ -124,7 +131,7 @@ class dmp_ring_options(Structure):
         ("layout", c_uint32),
         ("timeout_ns", c_uint64),
         ("max_producers", c_uint32),
-        ("reserved", c_uint32),
+        ("open_flags", c_uint32),
         ("unblock_timeout_ns", c_uint64),
     ]
 
@@ -167,6 +174,7 @@ class dmp_ring_stats(Structure):
         ("reserved2", c_uint32),
         ("evictions", c_uint64),
         ("stall_alerts", c_uint64),
+        ("retired", c_uint64),
     ]
 
 
@@ -275,7 +283,7 @@ class dmp_consumer_options(Structure):
         ("dependencies", POINTER(c_char_p)),
         ("dependency_count", c_size_t),
         ("optional", c_uint32),
-        ("reserved", c_uint32),
+        ("join_flags", c_uint32),
         ("max_block_ns", c_uint64),
     ]
 
@@ -320,6 +328,8 @@ FUNCTIONS = {
     ),
     "dmp_ring_close": (c_int32, [_ring_p]),
     "dmp_ring_unlink": (c_int32, [c_char_p, c_uint32]),
+    "dmp_ring_remove": (c_int32, [c_char_p, c_uint32, c_uint32]),
+    "dmp_consumer_retire": (c_int32, [_ring_p, c_char_p]),
     "dmp_ring_get_info": (c_int32, [_ring_p, POINTER(dmp_ring_info)]),
     "dmp_producer_options_init": (None, [POINTER(dmp_producer_options)]),
     "dmp_producer_open": (c_int32, [_ring_p, POINTER(dmp_producer_options), POINTER(_producer_p)]),

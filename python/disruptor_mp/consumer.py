@@ -18,10 +18,13 @@ def consumer_options(
     sleep: Optional[float] = None,
     optional: bool = False,
     max_block: float = 0.0,
+    join_at_oldest: bool = False,
 ):
     """(options struct, the dependency-name array it points to)."""
     o = _lib.dmp_consumer_options()
     _core.c.dmp_consumer_options_init(byref(o))
+    if join_at_oldest:
+        o.join_flags = _lib.DMP_JOIN_OLDEST
     if optional:
         o.optional = 1
         o.max_block_ns = ns(max_block)

@@ -38,6 +38,8 @@ def _ring_options(
     wakeups: Optional[bool] = None,
     packed: Optional[bool] = None,
     timeout: Timeout = 0.0,
+    reclaim_stale: bool = False,
+    read_only: bool = False,
 ) -> _lib.dmp_ring_options:
     o = _lib.dmp_ring_options()
     _core.c.dmp_ring_options_init(byref(o))
@@ -57,6 +59,9 @@ def _ring_options(
     if packed is not None:
         o.layout = DMP_LAYOUT_PACKED if packed else DMP_LAYOUT_STAMPED
     o.timeout_ns = ns(timeout)
+    o.open_flags = (_lib.DMP_OPEN_RECLAIM_STALE if reclaim_stale else 0) | (
+        _lib.DMP_OPEN_READ_ONLY if read_only else 0
+    )
     return o
 
 
@@ -114,7 +119,8 @@ class Ring(_core.Handle):
     def open(cls, name: Name, *, timeout: Timeout = 0.0, **checks) -> "Ring":
         """Opens an existing ring, waiting up to ``timeout`` seconds for it
         to appear. Layout options given (as for create) are checked against
-        the ring (DmpError LAYOUT_MISMATCH / TYPE_MISMATCH)."""
+        the ring (DmpError LAYOUT_MISMATCH / TYPE_MISMATCH). ``read_only``
+        opens it as an observer (snapshots only)."""
         h = ctypes.POINTER(_lib.dmp_ring)()
         o = _ring_options(timeout=timeout, **checks)
         check(_core.c.dmp_ring_open(_core.name(name), byref(o), byref(h)), "dmp_ring_open")
@@ -122,7 +128,9 @@ class Ring(_core.Handle):
 
     @classmethod
     def open_or_create(cls, name: Name, **options) -> "tuple[Ring, bool]":
-        """Opens the ring or creates it; returns (ring, created)."""
+        """Opens the ring or creates it; returns (ring, created). With
+        ``reclaim_stale=True`` a stale ring (used once, no live participant
+        now; a never-used ring is not stale) is unlinked and created anew."""
         h = ctypes.POINTER(_lib.dmp_ring)()
         created = c_bool(False)
         o = _ring_options(**options)
@@ -134,9 +142,30 @@ class Ring(_core.Handle):
 
     @staticmethod
     def unlink(name: Name, *, file: bool = False) -> None:
-        """Removes a ring's name; processes that have it open keep working."""
+        """Removes a ring's name; refuses (DmpError NAME_IN_USE, naming
+        them) while live processes take part in it, this one's own producers
+        and consumers included: close them first, or use remove(force=True)."""
         backing = DMP_BACKING_FILE if file else DMP_BACKING_SHM
         check(_core.c.dmp_ring_unlink(_core.name(name), backing), "dmp_ring_unlink")
+
+    @staticmethod
+    def remove(name: Name, *, force: bool = False, file: bool = False) -> None:
+        """Removes a ring's name: as unlink(), or with ``force`` even while
+        live processes take part (they keep working on the removed ring
+        until they exit)."""
+        backing = DMP_BACKING_FILE if file else DMP_BACKING_SHM
+        flags = _lib.DMP_REMOVE_FORCE if force else 0
+        check(_core.c.dmp_ring_remove(_core.name(name), backing, flags), "dmp_ring_remove")
+
+    def retire_consumer(self, name: str) -> None:
+        """Retires consumer ``name``, whose process died and will not come
+        back: it stops holding the producers back and its entry is freed.
+        Raises DmpError NAME_IN_USE (naming the pid) while a live process
+        holds the name."""
+        check(
+            _core.c.dmp_consumer_retire(self._handle(), _core.name(name)),
+            "dmp_consumer_retire",
+        )
 
     def info(self) -> RingInfo:
         i = _lib.dmp_ring_info()
@@ -223,13 +252,24 @@ class Ring(_core.Handle):
         sleep: Optional[float] = None,
         optional: bool = False,
         max_block: float = 0.0,
+        join_at_oldest: bool = False,
     ) -> Consumer:
         """Registers consumer ``name``, which reads an event only after
         every consumer named in ``after`` has committed it. An ``optional``
         consumer is evicted rather than waited for longer than
         ``max_block`` seconds (see Evicted, Consumer.rejoin). A name whose
-        previous holder died resumes from its committed sequence."""
-        o, _deps = consumer_options(after=after, wait=wait, sleep=sleep, optional=optional, max_block=max_block)
+        previous holder died resumes from its committed sequence.
+        ``join_at_oldest``: start at the oldest event the ring still retains
+        for certain instead of the cursor (Consumer.lost_on_join then counts
+        the events published before the first one it reads)."""
+        o, _deps = consumer_options(
+            after=after,
+            wait=wait,
+            sleep=sleep,
+            optional=optional,
+            max_block=max_block,
+            join_at_oldest=join_at_oldest,
+        )
         h = ctypes.POINTER(_lib.dmp_consumer)()
         check(
             _core.c.dmp_consumer_open(self._handle(), _core.name(name), byref(o), byref(h)),

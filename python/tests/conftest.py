@@ -36,7 +36,7 @@ def ring_name():
     name = f"dmp-pytest-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     yield name
     try:
-        dmp.Ring.unlink(name)
+        dmp.Ring.remove(name, force=True)
     except dmp.DmpError:
         pass
 

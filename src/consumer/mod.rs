@@ -13,6 +13,8 @@ mod register;
 mod stamps;
 mod wait;
 
+pub(crate) use register::{validate_name, Join};
+
 use crate::liveness::Lease;
 use crate::sequence::{SharedSequence, Wakeups};
 use crate::slots::Slots;
@@ -135,7 +137,10 @@ mod fixture {
             name,
             &dependencies,
             WaitStrategy::Yield,
-            optional,
+            super::Join {
+                optional,
+                oldest: false,
+            },
         )
     }
 }

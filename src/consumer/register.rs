@@ -39,6 +39,16 @@ pub fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Where and how a consumer joins: optional (with its `max_block`) or
+/// required, at the cursor or at the oldest retained event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Join {
+    /// `Some(max_block)`: an optional consumer.
+    pub optional: Option<Duration>,
+    /// Join at the oldest event the ring still retains for certain.
+    pub oldest: bool,
+}
+
 impl ConsumerCore {
     /// Registers consumer `name` depending on `dependencies` (by name).
     /// It starts at the producer's current cursor: it sees every event
@@ -50,8 +60,9 @@ impl ConsumerCore {
         name: &str,
         dependencies: &[String],
         strategy: WaitStrategy,
-        optional: Option<Duration>,
+        how: Join,
     ) -> Result<ConsumerCore> {
+        let Join { optional, oldest } = how;
         validate_name(name)?;
         let params = &segment.layout().params;
         let wakeups = params.wakeups();
@@ -132,6 +143,14 @@ impl ConsumerCore {
 
         let start = if resume {
             previous
+        } else if oldest {
+            join_oldest(
+                &tables,
+                index,
+                multi,
+                slots.capacity() as i64,
+                if own { previous } else { -1 },
+            )
         } else {
             join(&tables, index, multi)
         };
@@ -139,6 +158,9 @@ impl ConsumerCore {
         crate::fault::fault_point!("consumer.join");
         let lost_on_join = if own && !resume {
             u64::try_from(start.saturating_sub(previous)).unwrap_or(0)
+        } else if oldest && !resume {
+            // Everything published before the oldest retained event.
+            u64::try_from(start.saturating_add(1)).unwrap_or(0)
         } else {
             0
         };
@@ -288,6 +310,45 @@ fn join(tables: &Tables, index: u32, multi: bool) -> i64 {
     sequence.set(start);
     tables.gating_mask().fetch_or(1 << index, Ordering::SeqCst);
     let start = tables.head(multi).max(start);
+    sequence.value().store(start, Ordering::SeqCst);
+    start
+}
+
+/// Joins entry `index` to the gating set at the oldest event the ring
+/// still retains for certain, never before `floor` (the name's own
+/// committed sequence when it comes back), registry lock held. The entry
+/// first gates from a whole ring back from the head (nothing newer can be
+/// overwritten from then on), then moves forward to its start: the slowest
+/// other gating consumer's committed sequence (producers could not pass
+/// it); with no other consumer gating but no producer attached (every
+/// producer entry free or left; none attaches while the lock is held), a
+/// whole ring back from the head; otherwise (an attached producer nothing
+/// held back may be overwriting any slot right now) the head. Moving a
+/// gating sequence forward never exposes an event after it.
+fn join_oldest(tables: &Tables, index: u32, multi: bool, capacity: i64, floor: i64) -> i64 {
+    let sequence = tables.consumer_sequence(index);
+    let low = tables.head(multi).saturating_sub(capacity).max(-1);
+    sequence.value().store(low.max(floor), Ordering::SeqCst);
+    tables.gating_mask().fetch_or(1 << index, Ordering::SeqCst);
+    let head = tables.head(multi);
+    let others = tables.gating_mask().load(Ordering::SeqCst) & !(1u64 << index);
+    let slowest = (0..tables.max_consumers())
+        .filter(|&i| others & (1 << i) != 0)
+        .map(|i| tables.consumer_sequence(i).get())
+        .min();
+    let no_producer = (0..tables.max_producers()).all(|i| {
+        matches!(
+            tables.producer_state(i).load(Ordering::Acquire),
+            state::FREE | state::LEFT
+        )
+    });
+    let start = match slowest {
+        Some(s) => s.min(head),
+        None if no_producer => low,
+        None => head,
+    }
+    .max(low)
+    .max(floor);
     sequence.value().store(start, Ordering::SeqCst);
     start
 }

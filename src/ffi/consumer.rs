@@ -5,7 +5,9 @@ use super::boundary::{
     boundary, boundary_on, boundary_ptr_on, buffer_bytes, c_str, nullable, options_out, out_ptr,
 };
 use super::handle::{close_handle, live, live_mut, new_handle};
-use super::options::{dmp_consumer_options, read_options, timeout, DMP_WAIT_YIELD};
+use super::options::{
+    dmp_consumer_options, read_options, timeout, DMP_JOIN_OLDEST, DMP_WAIT_YIELD,
+};
 use super::ring::dmp_ring;
 use crate::error::Error;
 use crate::ring::ConsumerOptions;
@@ -28,14 +30,21 @@ pub extern "C" fn dmp_consumer_options_init(options: *mut dmp_consumer_options) 
             dependencies: std::ptr::null(),
             dependency_count: 0,
             optional: 0,
-            reserved: 0,
+            join_flags: 0,
             max_block_ns: 0,
         };
     }
 }
 
 /// Registers consumer `name` (1 to 63 of `[A-Za-z0-9._-]`). It sees every
-/// event published after it joined. `options` may be NULL.
+/// event published after it joined; with `DMP_JOIN_OLDEST` in
+/// `options->join_flags`, every event the ring still retains for certain:
+/// those after the slowest other gating consumer, or, with no producer
+/// attached, the whole ring (with an attached producer and no other
+/// consumer holding it back, nothing is retained for certain: it joins at
+/// the cursor). `dmp_consumer_lost_on_join` then counts the events
+/// published before the first one it reads. A name whose holder died while
+/// it gated resumes from its last commit either way. `options` may be NULL.
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_consumer_open(
@@ -59,6 +68,14 @@ pub extern "C" fn dmp_consumer_open(
                 o.optional
             )));
         }
+        if let Some(o) = o.filter(|o| o.join_flags & !DMP_JOIN_OLDEST != 0) {
+            return Err(Error::InvalidArgument(format!(
+                "dmp_consumer_options.join_flags is {:#x}; unknown bits {:#x} (known: DMP_JOIN_OLDEST 0x1)",
+                o.join_flags,
+                o.join_flags & !DMP_JOIN_OLDEST
+            )));
+        }
+        let oldest = o.is_some_and(|o| o.join_flags & DMP_JOIN_OLDEST != 0);
         let (strategy, deps) = match o {
             None => (WaitStrategy::default(), Vec::new()),
             Some(o) => {
@@ -88,7 +105,8 @@ pub extern "C" fn dmp_consumer_open(
         let deps: Vec<&str> = deps.iter().map(|d| &**d).collect();
         let mut co = ConsumerOptions::new()
             .dependencies(&deps)
-            .strategy(strategy);
+            .strategy(strategy)
+            .join_at_oldest(oldest);
         if let Some(max_block) = optional {
             co = co.optional(max_block);
         }
@@ -182,7 +200,8 @@ pub extern "C" fn dmp_consumer_rejoin(consumer: *mut dmp_consumer, out_lost: *mu
 
 /// `*out_lost` receives how many events this consumer's name missed when
 /// it joined (0 for a new name, or one that resumed from its committed
-/// sequence after its previous holder died).
+/// sequence after its previous holder died; with `DMP_JOIN_OLDEST`, a new
+/// name counts every event published before the first one it reads).
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_consumer_lost_on_join(
@@ -230,5 +249,21 @@ pub extern "C" fn dmp_consume_one(
             *o = seq;
         }
         Ok(())
+    })
+}
+
+/// Retires consumer `name` of `ring`, whose process died and will not come
+/// back: its entry stops holding the producers back and is freed (the name
+/// can join again, fresh), and the ring's `retired` count grows. Refused
+/// with `DMP_STATUS_NAME_IN_USE` (the message names the pid) while a live
+/// process holds the name, `DMP_STATUS_INVALID_ARGUMENT` when the ring has
+/// no such consumer or an active consumer depends on it.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_consumer_retire(ring: *mut dmp_ring, name: *const c_char) -> i32 {
+    boundary_on(ring, || {
+        let r = live(ring)?;
+        let name = c_str(name, "name")?;
+        r.retire_consumer(name)
     })
 }

@@ -39,6 +39,23 @@ pub const DMP_LAYOUT_STAMPED: u32 = 1;
 /// the highest throughput for small events.
 pub const DMP_LAYOUT_PACKED: u32 = 2;
 
+/// `open_flags`: `dmp_ring_open_or_create` unlinks a stale ring (used
+/// once, no live process holds any of its leases now; a never-used ring is
+/// not stale) and creates it anew with these options.
+pub const DMP_OPEN_RECLAIM_STALE: u32 = 1;
+/// `open_flags`: `dmp_ring_open` opens the ring read-only, as an observer
+/// (snapshots only; opening a producer or consumer fails with
+/// `DMP_STATUS_PERMISSION_DENIED`).
+pub const DMP_OPEN_READ_ONLY: u32 = 2;
+
+/// `join_flags`: join at the oldest event the ring still retains for
+/// certain instead of the cursor (see `dmp_consumer_open`).
+pub const DMP_JOIN_OLDEST: u32 = 1;
+
+/// `dmp_ring_remove` flag: remove the ring even while live processes take
+/// part in it (they keep working on the removed segment until they exit).
+pub const DMP_REMOVE_FORCE: u32 = 1;
+
 /// Wait strategy: spin.
 pub const DMP_WAIT_BUSY_SPIN: u32 = 0;
 /// Wait strategy: spin, then yield.
@@ -81,8 +98,10 @@ pub struct dmp_ring_options {
     pub timeout_ns: u64,
     /// Multi-producer rings: producer-table entries, 1 to 64 (default 8).
     pub max_producers: u32,
-    /// Reserved, must be 0.
-    pub reserved: u32,
+    /// `DMP_OPEN_*` flags (0: none); unknown bits are
+    /// `DMP_STATUS_INVALID_ARGUMENT`. This was a reserved, must-be-0 field:
+    /// the struct keeps its size.
+    pub open_flags: u32,
     /// Multi-producer rings: how long a claimed, unpublished sequence may
     /// hold consumers up before it is abandoned (default 2 s, 1 ms to 1 h).
     pub unblock_timeout_ns: u64,
@@ -164,8 +183,10 @@ pub struct dmp_consumer_options {
     /// 1: an optional consumer, which producers evict rather than wait for
     /// longer than `max_block_ns`; 0: required (waited for).
     pub optional: u32,
-    /// Reserved (0).
-    pub reserved: u32,
+    /// `DMP_JOIN_*` flags (0: join at the cursor); unknown bits are
+    /// `DMP_STATUS_INVALID_ARGUMENT`. This was a reserved, must-be-0 field:
+    /// the struct keeps its size.
+    pub join_flags: u32,
     /// Optional consumers: how long it may hold a waiting producer back
     /// (0 = not at all).
     pub max_block_ns: u64,
@@ -320,12 +341,17 @@ pub(super) fn ring_options(o: &dmp_ring_options) -> Result<RingOptions> {
     if o.unblock_timeout_ns != 0 {
         r = r.unblock_timeout(timeout(o.unblock_timeout_ns));
     }
-    if o.reserved != 0 {
+    let known = DMP_OPEN_RECLAIM_STALE | DMP_OPEN_READ_ONLY;
+    if o.open_flags & !known != 0 {
         return Err(Error::InvalidArgument(format!(
-            "dmp_ring_options.reserved is {}; it must be 0",
-            o.reserved
+            "dmp_ring_options.open_flags is {:#x}; unknown bits {:#x} (known: DMP_OPEN_RECLAIM_STALE 0x1, DMP_OPEN_READ_ONLY 0x2)",
+            o.open_flags,
+            o.open_flags & !known
         )));
     }
+    r = r
+        .reclaim_stale(o.open_flags & DMP_OPEN_RECLAIM_STALE != 0)
+        .read_only(o.open_flags & DMP_OPEN_READ_ONLY != 0);
     r = match o.producer_mode {
         DMP_PRODUCER_DEFAULT => r,
         DMP_PRODUCER_SINGLE => r.producer_mode(ProducerMode::Single),
@@ -380,7 +406,7 @@ pub(super) fn default_ring_options() -> dmp_ring_options {
         layout: DMP_LAYOUT_DEFAULT,
         timeout_ns: 0,
         max_producers: 0,
-        reserved: 0,
+        open_flags: 0,
         unblock_timeout_ns: 0,
     }
 }

@@ -5,6 +5,7 @@ use super::handle::{close_handle, live, new_handle};
 use super::options::{
     default_ring_options, dmp_ring_options, location, read_options, ring_options,
     DMP_LAYOUT_PACKED, DMP_LAYOUT_STAMPED, DMP_PRODUCER_MULTI, DMP_PRODUCER_SINGLE,
+    DMP_REMOVE_FORCE,
 };
 use crate::error::Result;
 use crate::region::Location;
@@ -91,7 +92,9 @@ pub extern "C" fn dmp_ring_create(
 }
 
 /// Opens an existing ring, waiting up to `options->timeout_ns` for it to
-/// appear. Non-zero layout fields of `options` are checked against the
+/// appear; read-only (an observer) with `DMP_OPEN_READ_ONLY` in
+/// `options->open_flags`, or when this process may read the segment but
+/// not write it. Non-zero layout fields of `options` are checked against the
 /// segment (`DMP_STATUS_LAYOUT_MISMATCH`, `DMP_STATUS_TYPE_MISMATCH`).
 /// `options` may be NULL (no checks, no wait).
 #[no_mangle]
@@ -112,7 +115,11 @@ pub extern "C" fn dmp_ring_open(
 
 /// Opens the ring if it exists (checking the non-zero layout fields of
 /// `options`), creates it otherwise. `*out_created` (may be NULL) is set to
-/// whether this call created it.
+/// whether this call created it. With `DMP_OPEN_RECLAIM_STALE` in
+/// `options->open_flags`, an existing ring that is stale (it was used, and
+/// no live process holds any of its leases: every participant died or
+/// left; a never-used ring is not stale) is unlinked, under its registry
+/// lock, and created anew with these options (`*out_created` true).
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_ring_open_or_create(
@@ -145,10 +152,35 @@ pub extern "C" fn dmp_ring_close(ring: *mut dmp_ring) -> i32 {
 }
 
 /// Removes a ring's name (`backing` is `DMP_BACKING_SHM` or
-/// `DMP_BACKING_FILE`). Processes that have it open keep working.
+/// `DMP_BACKING_FILE`): `dmp_ring_remove` without flags. Refuses a ring
+/// with live participants (`DMP_STATUS_NAME_IN_USE`, naming them; this
+/// process's own open producers and consumers count): close them first,
+/// or use `dmp_ring_remove` with `DMP_REMOVE_FORCE`.
 #[no_mangle]
 pub extern "C" fn dmp_ring_unlink(name: *const c_char, backing: u32) -> i32 {
-    boundary(|| Ring::unlink(&location(name, backing)?))
+    dmp_ring_remove(name, backing, 0)
+}
+
+/// Removes a ring's name. Without `DMP_REMOVE_FORCE` in `flags`, refuses
+/// (`DMP_STATUS_NAME_IN_USE`; the message names the ring and the live
+/// participants' pids) while any live process holds a producer or consumer
+/// lease of it, and a name that does not open as a ring; the check and the
+/// removal are one step under the registry lock. With it, removes the name
+/// anyway: processes that have the ring open keep working on the removed
+/// segment until they exit. The same rule as `dmp rm` (and `--force`).
+/// Unknown flag bits: `DMP_STATUS_INVALID_ARGUMENT`.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn dmp_ring_remove(name: *const c_char, backing: u32, flags: u32) -> i32 {
+    boundary(|| {
+        if flags & !DMP_REMOVE_FORCE != 0 {
+            return Err(crate::error::Error::InvalidArgument(format!(
+                "dmp_ring_remove: flags {flags:#x} has unknown bits {:#x} (known: DMP_REMOVE_FORCE 0x1)",
+                flags & !DMP_REMOVE_FORCE
+            )));
+        }
+        Ring::remove(&location(name, backing)?, flags & DMP_REMOVE_FORCE != 0).map(drop)
+    })
 }
 
 /// Reports the ring's layout and cursor. Set `out->struct_size` first.

@@ -60,6 +60,8 @@ pub struct dmp_ring_stats {
     pub evictions: u64,
     /// Stalled required consumers reported by producers.
     pub stall_alerts: u64,
+    /// Dead consumers retired (`dmp_consumer_retire`).
+    pub retired: u64,
 }
 
 /// One consumer-table entry of a snapshot. Set `struct_size` first.
@@ -203,6 +205,7 @@ pub extern "C" fn dmp_snapshot_stats(snapshot: *mut dmp_snapshot, out: *mut dmp_
             reserved2: 0,
             evictions: s.evictions,
             stall_alerts: s.stall_alerts,
+            retired: s.retired,
         };
         write_versioned(out, stats, "dmp_ring_stats")
     })

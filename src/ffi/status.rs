@@ -56,7 +56,9 @@ pub const DMP_STATUS_SEQUENCE_OUT_OF_RANGE: i32 = -20;
 pub const DMP_STATUS_BATCH_TOO_LARGE: i32 = -21;
 /// The consumer table is full.
 pub const DMP_STATUS_CONSUMER_TABLE_FULL: i32 = -22;
-/// A live consumer holds that name.
+/// A live process holds that name: a consumer name (`dmp_consumer_open`,
+/// `dmp_consumer_retire`), or a ring with live participants
+/// (`dmp_ring_remove` without `DMP_REMOVE_FORCE`).
 pub const DMP_STATUS_NAME_IN_USE: i32 = -23;
 /// A named dependency is not an active consumer.
 pub const DMP_STATUS_DEPENDENCY_NOT_FOUND: i32 = -24;

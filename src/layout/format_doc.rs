@@ -263,6 +263,7 @@ fn control_table_matches_layout_control() {
         ("claim", control::CLAIM, Some(8)),
         ("gating_mask", control::GATING_MASK, Some(8)),
         ("table_generation", control::TABLE_GENERATION, Some(8)),
+        ("retired", control::RETIRED, Some(8)),
         ("notice", control::NOTICE, Some(8)),
         ("notice_waiters", control::NOTICE_WAITERS, Some(4)),
     ];

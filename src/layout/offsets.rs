@@ -21,6 +21,10 @@ pub mod control {
     pub const GATING_MASK: u64 = 256;
     /// Incremented on every consumer-table change (u64).
     pub const TABLE_GENERATION: u64 = 264;
+    /// Consumer entries retired (`Ring::retire_consumer`) over the ring's
+    /// life (u64), written under the registry lock. Segments of earlier
+    /// builds never wrote it: they read 0, which is exact for them.
+    pub const RETIRED: u64 = 280;
     /// Multi-producer rings: the publication notice (u64) that blocking
     /// consumers sleep on, bumped by a publisher that sees sleepers.
     pub const NOTICE: u64 = 384;
@@ -160,6 +164,7 @@ const _: () = {
             (c::CLAIM, 8),
             (c::GATING_MASK, 8),
             (c::TABLE_GENERATION, 8),
+            (c::RETIRED, 8),
             (c::NOTICE, 8),
             (c::NOTICE_WAITERS, 4),
         ],
@@ -173,6 +178,7 @@ const _: () = {
     assert!(block(c::CURSOR) != block(c::CLAIM));
     assert!(block(c::CLAIM) != block(c::GATING_MASK));
     assert!(block(c::GATING_MASK) == block(c::TABLE_GENERATION));
+    assert!(block(c::GATING_MASK) == block(c::RETIRED));
     assert!(block(c::GATING_MASK) != block(c::NOTICE));
 
     use consumer_entry as ce;

@@ -44,7 +44,10 @@ impl Ring {
             name,
             &options.dependencies,
             options.strategy,
-            options.optional.then_some(options.max_block),
+            crate::consumer::Join {
+                optional: options.optional.then_some(options.max_block),
+                oldest: options.oldest,
+            },
         )?;
         Ok(Consumer {
             core,
@@ -269,6 +272,8 @@ impl Consumer {
     /// Events this consumer's name missed when it joined: those published
     /// after the entry's last commit and before this consumer's start (0
     /// for a new name, or one that resumed from its committed sequence).
+    /// With [`ConsumerOptions::join_at_oldest`], a new name counts every
+    /// event published before the first one it reads.
     pub fn lost_on_join(&self) -> u64 {
         self.core.lost_on_join()
     }

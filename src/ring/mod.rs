@@ -3,10 +3,12 @@
 //! This file holds the ring itself (creating, opening, inspecting it) and
 //! what its handles share; `options` the builders, `attach` how the ring
 //! attaches a producer (the protocol itself is the sequencer layer's),
-//! `producer` and `consumer` the handles.
+//! `lifecycle` removing a ring and retiring a dead consumer, `producer`
+//! and `consumer` the handles.
 
 mod attach;
 mod consumer;
+mod lifecycle;
 mod options;
 mod producer;
 
@@ -159,7 +161,8 @@ impl Ring {
         Layout::compute(options.params())
     }
 
-    /// Removes a ring's name. Attached processes keep working.
+    /// Removes a ring's name whatever uses it; attached processes keep
+    /// working on the removed segment. [`Ring::remove`] refuses a live ring.
     pub fn unlink(location: &Location) -> Result<()> {
         Segment::unlink(location)
     }

@@ -360,6 +360,7 @@ pub struct ConsumerOptions {
     pub(super) strategy: WaitStrategy,
     pub(super) optional: bool,
     pub(super) max_block: Duration,
+    pub(super) oldest: bool,
 }
 
 impl ConsumerOptions {
@@ -392,6 +393,22 @@ impl ConsumerOptions {
     pub fn optional(mut self, max_block: Duration) -> Self {
         self.optional = true;
         self.max_block = max_block;
+        self
+    }
+
+    /// Join at the oldest event the ring still retains for certain instead
+    /// of the cursor (default off): after the slowest other consumer that
+    /// gates the producers, or, when no producer is attached, a whole ring
+    /// back from the head (every event still in it); when a producer is
+    /// attached and no other consumer holds it back, nothing is retained
+    /// for certain and it joins at the cursor. A name that comes back never
+    /// starts before its own last commit.
+    /// [`Consumer::lost_on_join`](super::Consumer::lost_on_join) is then exact: the events published
+    /// before the first one it reads (for a name that comes back: since its
+    /// last commit). A name that resumes (its holder died while it gated)
+    /// resumes as always.
+    pub fn join_at_oldest(mut self, on: bool) -> Self {
+        self.oldest = on;
         self
     }
 }

@@ -3,7 +3,8 @@
 // spans, unclaim, abandoned sequences, snapshots, adopting and releasing C
 // handles, eviction (dmp::Evicted with the lost count), rejoin and
 // lost_on_join, on_stall (and an exception it throws), the readiness gate,
-// a dead required consumer (a forked child that dies holding its entry).
+// a dead required consumer (a forked child that dies holding its entry)
+// retired; stale reclaim, join at the oldest event, removing a live ring.
 // usage: features_test SHM_NAME_PREFIX       prints "N passed, M failed"
 #include "disruptor_mp.hpp"
 
@@ -281,6 +282,52 @@ void dead_consumer(const std::string &name) {
     for (uint64_t i = 0; i < 4; i++) p.send(ev(i));
     std::string msg = expect_error([&] { (void)p.claim(1, 10s); }, DMP_STATUS_CONSUMER_DEAD);
     CHECK(has(msg, "dmp_claim") && has(msg, "\"ghost\"") && has(msg, "dead"));
+    // Retired, it holds the producer back no more; counted in the snapshot.
+    dmp::Consumer<Ev> mine = ring.consumer<Ev>("mine");
+    msg = expect_error([&] { ring.retire_consumer("mine"); }, DMP_STATUS_NAME_IN_USE);
+    CHECK(has(msg, "dmp_consumer_retire") && has(msg, "pid " + std::to_string(getpid())));
+    mine.close();
+    ring.retire_consumer("ghost");
+    p.send(ev(4), 10s);
+    CHECK(ring.cursor() == 4 && ring.snapshot().stats.retired == 1);
+    msg = expect_error([&] { ring.retire_consumer("ghost"); }, DMP_STATUS_INVALID_ARGUMENT);
+    CHECK(has(msg, "no consumer named \"ghost\""));
+}
+
+// Stale reclaim, join at the oldest event, and removing a live ring.
+void lifecycle(const std::string &name) {
+    {
+        dmp::Ring old = dmp::Ring::create(name, dmp::RingOptions().capacity(8).slot_size(8));
+        dmp::Producer<uint64_t> p = old.producer<uint64_t>();
+        p.send(7);
+    } // every participant left: the ring is stale
+    bool created = false;
+    dmp::Ring same = dmp::Ring::open_or_create(name, dmp::RingOptions(), &created);
+    CHECK(!created && same.cursor() == 0);
+    dmp::Ring ring = dmp::Ring::open_or_create(name, dmp::RingOptions().capacity(8).slot_size(8).reclaim_stale(), &created);
+    CHECK(created && ring.cursor() == -1);
+    CHECK((dmp::RingOptions().reclaim_stale().read_only().c_options().open_flags ==
+           (DMP_OPEN_RECLAIM_STALE | DMP_OPEN_READ_ONLY)));
+    dmp::Ring observer = dmp::Ring::open(name, dmp::RingOptions().read_only());
+    expect_error([&] { (void)observer.producer<uint64_t>(); }, DMP_STATUS_PERMISSION_DENIED);
+
+    dmp::Consumer<uint64_t> a = ring.consumer<uint64_t>("a");
+    {
+        dmp::Producer<uint64_t> p = ring.producer<uint64_t>();
+        for (uint64_t i = 0; i < 5; i++) p.send(i * 10);
+    }
+    a.wait(10s, 2).commit(); // a committed 1
+    dmp::Consumer<uint64_t> late = ring.consumer<uint64_t>("late", dmp::ConsumerOptions().join_at_oldest());
+    CHECK(late.next_sequence() == 2 && late.lost_on_join() == 2);
+    std::optional<uint64_t> got = late.try_receive(10s);
+    CHECK(got && *got == 20);
+    dmp::Consumer<uint64_t> now = ring.consumer<uint64_t>("now");
+    CHECK(now.next_sequence() == 5 && now.lost_on_join() == 0);
+
+    std::string msg = expect_error([&] { dmp::Ring::unlink(name); }, DMP_STATUS_NAME_IN_USE);
+    CHECK(has(msg, "dmp_ring_unlink") && has(msg, "consumer 'late'") && has(msg, "force"));
+    dmp::Ring::remove(name, /*force=*/true);
+    expect_error([&] { dmp::Ring::remove(name, false); }, DMP_STATUS_NOT_FOUND);
 }
 
 // The messages a user meets name the call, the ring, the values and what to do.
@@ -312,7 +359,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     const std::string prefix = argv[1];
-    const char *suffixes[] = {"-dead", "-spans", "-abandoned", "-adopt", "-evict", "-stall", "-messages"};
+    const char *suffixes[] = {"-dead", "-spans", "-abandoned", "-adopt", "-evict", "-stall", "-messages", "-lifecycle"};
     try {
         options();
         dead_consumer(prefix + suffixes[0]); // first: fork before anything else ran
@@ -322,6 +369,7 @@ int main(int argc, char **argv) {
         eviction(prefix + suffixes[4]);
         stalls_and_gate(prefix + suffixes[5]);
         messages(prefix + suffixes[6]);
+        lifecycle(prefix + suffixes[7]);
     } catch (const std::exception &e) {
         failed++;
         std::fprintf(stderr, "FAILED: unexpected exception: %s\n", e.what());

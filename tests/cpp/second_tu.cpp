@@ -13,6 +13,7 @@ int second_tu_checks(const std::string &ring_name) {
     dmp::Batch<uint64_t> b = c.wait(std::chrono::seconds(1));
     const int result = (b.size() == 1 && *b.begin() == 42) ? 0 : 1;
     b.commit();
-    dmp::Ring::unlink(ring_name);
+    // c and p are still open: a plain unlink would refuse the live ring.
+    dmp::Ring::remove(ring_name, /*force=*/true);
     return result;
 }

@@ -209,7 +209,9 @@ void typed_checks(const std::string &name) {
     expect_error([&] { (void)packed.producer<Aligned16>(); }, DMP_STATUS_LAYOUT_MISMATCH);
     dmp::Producer<Tick> p = packed.producer<Tick>();
     p.send(Tick{1, 2.0});
-    dmp::Ring::unlink(packed_name);
+    // Its producer p is still open: unlink() refuses, remove(force) goes.
+    expect_error([&] { dmp::Ring::unlink(packed_name); }, DMP_STATUS_NAME_IN_USE);
+    dmp::Ring::remove(packed_name, /*force=*/true);
 
     // event_type<T>() sets the slot size and a type id checked at open.
     const std::string typed_name = name + "-typed";
@@ -249,6 +251,12 @@ void errors_and_dependencies(const std::string &name) {
     expect_error([&] { b.commit(5); }, DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
     expect_error([&] { (void)producer.slot(0); }, DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
     expect_error([&] { (void)a.wait(dmp::infinite, 0); }, DMP_STATUS_INVALID_ARGUMENT);
+    // This process's own producer and consumers are live participants.
+    msg = expect_error([&] { dmp::Ring::unlink(name); }, DMP_STATUS_NAME_IN_USE);
+    CHECK(msg.find("consumer 'a'") != std::string::npos && msg.find("force") != std::string::npos);
+    producer.close();
+    a.close();
+    b.close();
     dmp::Ring::unlink(name);
     expect_error([&] { dmp::Ring::unlink(name); }, DMP_STATUS_NOT_FOUND);
 }

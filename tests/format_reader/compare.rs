@@ -202,6 +202,7 @@ pub(crate) fn compare_stat(c: &mut Cmp, s: &Sample) {
         ("wakeups", Kind::Grows, ring("wakeups")),
         ("evictions", Kind::Grows, ring("evictions")),
         ("stall_alerts", Kind::Grows, ring("stall_alerts")),
+        ("retired", Kind::Grows, r["control"]["retired"].clone()),
     ];
     for (field, kind, mine) in ring_fields {
         c.stat(s, field, kind, &s.before[field], &mine, &s.after[field]);

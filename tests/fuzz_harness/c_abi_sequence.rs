@@ -252,7 +252,9 @@ impl State {
         if fields & 8 != 0 {
             o.mode = input.pick(&[0, 0o600, 0o666, 0o400, 0o1777, u32::MAX]);
             o.type_id = input.pick(&[0, 1, 0x51, u64::MAX]);
-            o.reserved = input.pick(&[0, 0, 1]);
+            // An unknown open flag (where a non-zero reserved word was
+            // once), which the library must refuse.
+            o.open_flags = input.pick(&[0, 0, 0x80]);
             o.unblock_timeout_ns = input.pick(&[0, 1, 1_000_000, 3_600_000_000_000, u64::MAX]);
         }
         // Open waits this long for a missing ring: never more than 1 ms.
@@ -654,7 +656,7 @@ fn consumer_open(st: &mut State, input: &mut Input) {
         dependencies: ptr,
         dependency_count: count,
         optional,
-        reserved: 0,
+        join_flags: 0,
         max_block_ns: 0,
     });
     let mut c = null_mut();

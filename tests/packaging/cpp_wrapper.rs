@@ -108,6 +108,7 @@ impl Drop for WrapperRings {
             "-spans",
             "-abandoned",
             "-adopt",
+            "-lifecycle",
             "-evict",
             "-stall",
             "-messages",

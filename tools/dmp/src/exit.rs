@@ -20,7 +20,8 @@ pub enum Code {
     /// still initialising, truncated, corrupt, another format version.
     NotARing = 4,
     /// 5: refused: the ring is live (`rm` without `--force`), permission
-    /// denied, the name is taken, a consumer name is in use.
+    /// denied, the name is taken, a consumer name is in use (or, for
+    /// `retire`, held by a live process).
     Refused = 5,
     /// 6: a bounded wait ran out (the ring did not appear, no event came,
     /// no slot freed up).
@@ -74,6 +75,8 @@ pub fn of_library(e: &Error) -> Code {
         Error::PermissionDenied { .. }
         | Error::AlreadyExists { .. }
         | Error::NameInUse { .. }
+        | Error::RingInUse { .. }
+        | Error::ConsumerAlive { .. }
         | Error::ProducerExists { .. } => Code::Refused,
         Error::Timeout { .. } => Code::Timeout,
         Error::InvalidArgument(_)

@@ -1,6 +1,6 @@
 //! `dmp`: the disruptor-mp command-line tool: a demo, the cross-process
 //! benchmark, producer/consumer roles for scripts and tests, and the
-//! observing commands: stat, inspect, ls, rm.
+//! observing commands: stat, inspect, ls, rm, and retire.
 
 mod bench;
 mod columns;
@@ -12,6 +12,7 @@ mod inspect;
 mod ls;
 mod man;
 mod probe;
+mod retire;
 mod rm;
 mod roles;
 mod stat;
@@ -63,6 +64,9 @@ enum Cmd {
     /// Remove a ring's name (refuses a live ring without --force), or
     /// every stale ring (--stale).
     Rm(rm::RmArgs),
+    /// Retire a dead consumer: its entry stops holding the producers back
+    /// and is freed (refused while a live process holds the name).
+    Retire(retire::RetireArgs),
     /// (internal) write the man pages into a directory.
     #[command(hide = true)]
     Man(man::ManArgs),
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Cmd::Inspect(a) => inspect::inspect(a),
         Cmd::Ls(a) => ls::ls(a),
         Cmd::Rm(a) => rm::rm(a),
+        Cmd::Retire(a) => retire::retire(a),
         Cmd::Man(a) => man::run(Cli::command(), a),
     };
     match result {

@@ -136,17 +136,7 @@ pub fn not_ready(path: &Path, st: u32) -> String {
 
 /// One live participant of a ring.
 pub fn live_participants(s: &Snapshot) -> Vec<String> {
-    let producers = s
-        .producers
-        .iter()
-        .filter(|p| p.alive)
-        .map(|p| format!("producer {} (pid {})", p.index, p.pid));
-    let consumers = s
-        .consumers
-        .iter()
-        .filter(|c| c.alive)
-        .map(|c| format!("consumer '{}' (pid {})", c.name, c.pid));
-    producers.chain(consumers).collect()
+    s.live_participants()
 }
 
 /// A ring's state as `dmp ls` names it: "live" (some participant's lease

@@ -71,27 +71,26 @@ pub fn rm(a: &RmArgs) -> CmdResult {
         }
         Probe::Initialising(_) | Probe::Unusable(_) => {}
         Probe::Ring(ring) => {
-            let live = probe::live_participants(&ring.snapshot());
-            // This process lets go of it before it looks who still uses it.
+            // This process lets go of it before the library looks who
+            // still uses it (and refuses a live ring without --force).
             drop(ring);
-            if !live.is_empty() && !a.force {
-                return refused(format!(
-                    "refusing to remove {}: it is live: {}; stop them first, or use --force (they keep working on the removed ring until they exit)",
-                    path.display(),
-                    live.join(", ")
-                ));
-            }
-            if !live.is_empty() {
-                let ino = std::fs::metadata(&path)?.ino();
-                Ring::unlink(&loc)?;
+            let ino = std::fs::metadata(&path)?.ino();
+            let live = match Ring::remove(&loc, a.force) {
+                Ok(live) => live,
+                Err(e @ disruptor_mp::Error::RingInUse { .. }) => return refused(e.to_string()),
+                Err(e) => return Err(e.into()),
+            };
+            if live.is_empty() {
+                println!("removed {}", path.display());
+            } else {
                 println!(
                     "removed {} (live participants keep it until they exit: {})",
                     path.display(),
                     live.join(", ")
                 );
                 still_used(&path, ino);
-                return Ok(());
             }
+            return Ok(());
         }
     }
     Ring::unlink(&loc)?;

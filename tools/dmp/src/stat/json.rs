@@ -36,6 +36,7 @@ struct RingJson<'a> {
     wakeups: u64,
     evictions: u64,
     stall_alerts: u64,
+    retired: u64,
     producers: Vec<ProducerJson>,
     consumers: Vec<ConsumerJson<'a>>,
     /// The lagging slowest gating consumer, or null.
@@ -196,6 +197,7 @@ pub(super) fn json(
         wakeups: s.wakeups,
         evictions: s.evictions,
         stall_alerts: s.stall_alerts,
+        retired: s.retired,
         producers,
         consumers,
         held_back_by,

@@ -220,7 +220,7 @@ impl Exposition {
         for (name, help, v) in gauges {
             self.add(name, "gauge", help, rl(), v);
         }
-        let counters: [(&'static str, &'static str, u64); 8] = [
+        let counters: [(&'static str, &'static str, u64); 9] = [
             (
                 "dmp_ring_published_events_total",
                 "Events published, all producers.",
@@ -260,6 +260,11 @@ impl Exposition {
                 "dmp_ring_stall_alerts_total",
                 "Stalled required consumers reported by producers.",
                 s.stall_alerts,
+            ),
+            (
+                "dmp_ring_retired_consumers_total",
+                "Dead consumers retired (their entries freed by dmp retire).",
+                s.retired,
             ),
         ];
         for (name, help, v) in counters {

@@ -191,10 +191,11 @@ fn ring_lines(v: &View, t: &mut String) {
     );
     let _ = writeln!(
         t,
-        "  wake-ups {}  evictions {}  stall alerts {}",
+        "  wake-ups {}  evictions {}  stall alerts {}  retired {}",
         grouped(s.wakeups),
         grouped(s.evictions),
-        grouped(s.stall_alerts)
+        grouped(s.stall_alerts),
+        grouped(s.retired)
     );
     if let Some(r) = v.rates {
         let consumed: f64 = s
