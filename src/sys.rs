@@ -10,6 +10,9 @@ use std::path::Path;
 use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
+mod wake_socket;
+pub use wake_socket::{ring_token, wake_datagrams, WakeSocket};
+
 /// Address of the low 32 bits of a 64-bit word: the futex word of a
 /// sequence. Only the kernel reads it as a 32-bit value; user space always
 /// accesses the whole 64-bit atomic.
