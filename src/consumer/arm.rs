@@ -44,6 +44,13 @@ impl ConsumerCore {
         Ok(self.wake_fd(segment)?.socket.raw_fd())
     }
 
+    /// Under the model checker there are no sockets (the doorbell of
+    /// src/sync.rs stands in for the fd).
+    #[cfg(loom)]
+    pub fn wait_fd(&mut self, _segment: &Segment) -> Result<std::os::fd::RawFd> {
+        Err(Error::Unsupported("no wake-up fd under loom".into()))
+    }
+
     fn wake_fd(&mut self, segment: &Segment) -> Result<&mut WakeFd> {
         if self.wake.is_none() {
             let fail = |e| Error::io("bind the wake-up socket of", segment.path(), e);

@@ -10,7 +10,6 @@ impl Consumer {
     /// owned by this consumer (do not close it). It becomes readable after
     /// [`Consumer::arm`] returned `Armed` and events past the consumer's
     /// position were published. Made on first call; the same fd after.
-    #[cfg(not(loom))]
     pub fn wait_fd(&mut self) -> Result<std::os::fd::RawFd> {
         self.core.wait_fd(&self.shared.segment)
     }
