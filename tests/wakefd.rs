@@ -147,3 +147,40 @@ fn an_armed_consumer_killed_and_restarted_under_its_name_is_woken() {
     let out = again.succeed(T);
     assert_eq!(counts(&out).0, 100, "{out}");
 }
+
+#[test]
+fn an_asyncio_consumer_gets_every_event_from_a_rust_producer_paced_and_bursty() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        support::skip_or_fail("python3 is not installed");
+        return;
+    }
+    for (tag, count, batch, pause_us) in [
+        ("paced", 100u64, 1u64, 2000u64),
+        ("bursty", 1000, 100, 20_000),
+    ] {
+        let ring = ShmName::new(&format!("wakefd-py-{tag}"));
+        create(&ring);
+        let mut c = Command::new("python3");
+        c.arg(support::repo_root().join("python/examples/asyncio_consumer.py"))
+            .args([&ring.0, "--name", "py", "--count", &count.to_string()])
+            .env("PYTHONPATH", support::repo_root().join("python"))
+            .env("DISRUPTOR_MP_LIB", support::shared_library());
+        let mut c = Proc::spawn(c, "asyncio consumer");
+        c.wait_line("ready", T);
+        let pid = c.child.id();
+        let before = cpu_ticks(pid);
+        std::thread::sleep(Duration::from_secs(1));
+        let idle = cpu_ticks(pid) - before;
+        let (ok, out) = run(produce(&ring, count, batch, pause_us), "dmp produce", T);
+        assert!(ok, "{out}");
+        let out = c.succeed(T);
+        eprintln!("python {tag}: {out} idle CPU {idle} ticks");
+        assert!(
+            out.contains(&format!("consumed {count} events")),
+            "{tag}: {out}"
+        );
+        // The heartbeat (every 0.1 s) and the bounded re-arm (every 50 ms)
+        // are all the loop does while idle.
+        assert!(idle <= 10, "{tag}: {idle} clock ticks over 1 s idle");
+    }
+}
