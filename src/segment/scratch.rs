@@ -32,7 +32,7 @@ pub(crate) fn segment(tag: &str, params: Params) -> Segment {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let location = Location::shm(format!("dmp-unit-{tag}-{}-{n}", std::process::id()));
-    let segment = Segment::create(&location, Layout::compute(params).unwrap(), 0o600).unwrap();
+    let segment = Segment::create(&location, Layout::compute(params).unwrap(), 0o600, None).unwrap();
     Segment::unlink(&location).unwrap();
     segment
 }
