@@ -1265,6 +1265,25 @@ int32_t dmp_snapshot_counter(struct dmp_snapshot *snapshot,
                              size_t i,
                              struct dmp_counter *out);
 
+/**
+ * `*out_fd` receives the consumer's wake-up file descriptor:
+ * non-blocking, close-on-exec, owned by the consumer (do not close it; it
+ * closes with `dmp_consumer_close`). Add it to epoll or poll for reading;
+ * it becomes readable after `dmp_consumer_arm` returned
+ * `DMP_STATUS_WOULD_BLOCK` and events past the consumer's position are
+ * published. The same fd on every call.
+ */
+DMP_MUST_USE int32_t dmp_consumer_wait_fd(struct dmp_consumer *consumer, int32_t *out_fd);
+
+/**
+ * Arms the wake-up fd. `DMP_STATUS_OK`: events are available now (the fd
+ * is not armed): read them, commit, and arm again. `DMP_STATUS_WOULD_BLOCK`:
+ * armed; wait for the fd to become readable, then arm again (which
+ * drains it). One wake-up per arming, however many events arrive; never
+ * a lost one. Never blocks.
+ */
+DMP_MUST_USE int32_t dmp_consumer_arm(struct dmp_consumer *consumer);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

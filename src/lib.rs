@@ -57,6 +57,7 @@ pub(crate) mod sys;
 pub(crate) mod table;
 pub(crate) mod wait;
 
+pub use consumer::Armed;
 pub use counters::{CounterValue, Owner};
 pub use error::{Error, Result, Status};
 pub use layout::ProducerMode;
@@ -84,6 +85,6 @@ pub mod internals {
     pub use crate::sequencer::recovery;
     pub use crate::slots::Stamp;
     #[cfg(loom)]
-    pub use crate::sync::{membarrier, Membarrier};
+    pub use crate::sync::{doorbell_install, doorbell_wait, membarrier, Membarrier};
     pub use crate::sys::{free_bytes, fs_size_bytes, pin_to_cpu, unix_time_ns};
 }

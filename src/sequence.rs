@@ -5,12 +5,17 @@
 //! store.
 
 use crate::region::Region;
-use crate::sync::{self, fence, AtomicI64, AtomicU32};
+use crate::sync::{self, fence, AtomicI64, AtomicU32, AtomicU64};
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 
 /// Offset of the sleeper count from the sequence value.
 const WAITERS: u64 = 8;
+/// Offset of the armed mask (u64, bit i: consumer entry i armed its
+/// wake-up fd on this sequence; each armed entry also counts as a sleeper).
+const ARMED: u64 = 16;
+/// Offset of the ring token of the armed consumers' socket names (u64).
+const WAKE_TOKEN: u64 = 24;
 
 /// Longest sleep of a sleeper whose barrier the kernel refused (a seccomp
 /// filter): a light publisher may have missed it, so it looks again.
@@ -63,6 +68,8 @@ impl Wakeups {
 pub struct SharedSequence {
     value: NonNull<AtomicI64>,
     waiters: NonNull<AtomicU32>,
+    armed: NonNull<AtomicU64>,
+    token: NonNull<AtomicU64>,
 }
 
 // SAFETY: both pointers refer to atomics in shared memory that outlives the
@@ -79,6 +86,8 @@ impl SharedSequence {
         SharedSequence {
             value: NonNull::from(region.i64(offset)),
             waiters: NonNull::from(region.u32(offset + WAITERS)),
+            armed: NonNull::from(region.u64(offset + ARMED)),
+            token: NonNull::from(region.u64(offset + WAKE_TOKEN)),
         }
     }
 
@@ -95,6 +104,44 @@ impl SharedSequence {
     pub fn waiters(&self) -> &AtomicU32 {
         // SAFETY: as for `value`.
         unsafe { self.waiters.as_ref() }
+    }
+
+    /// The armed mask: consumer entries whose wake-up fd waits for a
+    /// change of this sequence (see `crate::consumer` `arm`).
+    #[inline]
+    pub fn armed(&self) -> &AtomicU64 {
+        // SAFETY: as for `value`.
+        unsafe { self.armed.as_ref() }
+    }
+
+    /// The ring token the armed consumers' socket names use.
+    #[inline]
+    pub fn wake_token(&self) -> &AtomicU64 {
+        // SAFETY: as for `value`.
+        unsafe { self.token.as_ref() }
+    }
+
+    /// Takes every arming of this sequence and rings those consumers'
+    /// doorbells: one datagram per arming, whatever the number of events
+    /// (coalesced). Runs only where a writer saw sleepers, so a ring with
+    /// no armed fd never gets here; each taken arming stops counting as a
+    /// sleeper. Whoever clears an entry's bit (this swap, or the consumer
+    /// disarming) uncounts it, so the count stays exact.
+    #[cold]
+    fn ring_armed(&self) {
+        // Pairs with the consumer's registration (armed bit, then count):
+        // a writer whose relaxed load saw the count sees the bit.
+        fence(Ordering::Acquire);
+        if self.armed().load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let taken = self.armed().swap(0, Ordering::SeqCst);
+        if taken == 0 {
+            return;
+        }
+        self.waiters()
+            .fetch_sub(taken.count_ones(), Ordering::SeqCst);
+        sync::ring_doorbells(self.wake_token().load(Ordering::Relaxed), taken);
     }
 
     /// Reads the value with acquire ordering.
@@ -147,6 +194,7 @@ impl SharedSequence {
     #[cold]
     fn wake_sleepers(&self) -> bool {
         sync::futex_wake_all(self.value());
+        self.ring_armed();
         true
     }
 
@@ -177,6 +225,7 @@ impl SharedSequence {
     fn bump_and_wake(&self) -> bool {
         self.value().fetch_add(1, Ordering::SeqCst);
         sync::futex_wake_all(self.value());
+        self.ring_armed();
         true
     }
 
@@ -186,6 +235,7 @@ impl SharedSequence {
         fence(Ordering::SeqCst);
         if self.waiters().load(Ordering::SeqCst) != 0 {
             sync::futex_wake_all(self.value());
+            self.ring_armed();
             return true;
         }
         false

@@ -130,6 +130,14 @@ pub fn barrier_all(_word: &AtomicI64) -> bool {
     crate::sys::barrier_all_registered()
 }
 
+/// Rings the doorbells of the armed consumers in `mask` of ring `token`:
+/// one datagram each to their wake-up sockets (a loom model's doorbell
+/// under loom).
+#[cfg(not(loom))]
+pub fn ring_doorbells(token: u64, mask: u64) {
+    crate::sys::wake_datagrams(token, mask)
+}
+
 #[cfg(not(loom))]
 impl Word for AtomicI64 {
     const BYTES: usize = 8;
@@ -155,8 +163,8 @@ const _: () = assert!(
 
 #[cfg(loom)]
 pub use self::model::{
-    atomic_at, barrier_all, futex_wait, futex_wake_all, light_wakeups, load_after_store,
-    membarrier, Membarrier,
+    atomic_at, barrier_all, doorbell_install, doorbell_wait, futex_wait, futex_wake_all,
+    light_wakeups, load_after_store, membarrier, ring_doorbells, Membarrier,
 };
 
 #[cfg(loom)]
@@ -403,6 +411,43 @@ mod model {
             Membarrier::Refused => false,
             Membarrier::Skipped => true,
         }
+    }
+
+    type Doorbell = std::sync::Arc<(loom::sync::Mutex<u64>, loom::sync::Condvar)>;
+
+    std::thread_local! {
+        static DOORBELL: std::cell::RefCell<Option<Doorbell>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    /// Wake-up socket emulation: a fresh doorbell (one bit per consumer
+    /// entry) for the model execution running on this OS thread.
+    pub fn doorbell_install() {
+        let bell = std::sync::Arc::new((loom::sync::Mutex::new(0), loom::sync::Condvar::new()));
+        DOORBELL.with(|d| *d.borrow_mut() = Some(bell));
+    }
+
+    fn doorbell() -> Doorbell {
+        DOORBELL.with(|d| d.borrow().clone().expect("doorbell_install first"))
+    }
+
+    /// Wake-up socket emulation, sender: sets the bits of `mask` and wakes
+    /// the waiters (the datagrams).
+    pub fn ring_doorbells(_token: u64, mask: u64) {
+        let bell = doorbell();
+        *bell.0.lock().unwrap() |= mask;
+        bell.1.notify_all();
+    }
+
+    /// Wake-up socket emulation, receiver: blocks until the bits of `mask`
+    /// are set (a lost wake-up deadlocks), then clears them.
+    pub fn doorbell_wait(mask: u64) {
+        let bell = doorbell();
+        let mut rung = bell.0.lock().unwrap();
+        while *rung & mask == 0 {
+            rung = bell.1.wait(rung).unwrap();
+        }
+        *rung &= !mask;
     }
 
     /// Futex emulation: wakes every sleeper of `word` (after a full fence,

@@ -10,6 +10,11 @@ use std::path::Path;
 use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
+mod wake_socket;
+// Under loom the doorbell emulation of `sync` replaces the sockets.
+#[cfg_attr(loom, allow(unused_imports))]
+pub use wake_socket::{ring_token, wake_datagrams, WakeSocket};
+
 /// Address of the low 32 bits of a 64-bit word: the futex word of a
 /// sequence. Only the kernel reads it as a 32-bit value; user space always
 /// accesses the whole 64-bit atomic.

@@ -143,6 +143,27 @@ public:
         return lost;
     }
 
+    /// The wake-up fd for epoll/poll (non-blocking, close-on-exec, owned by
+    /// this consumer: do not close it). Readable after arm() returned true
+    /// and events past the consumer's position were published.
+    int wait_fd() {
+        int fd = -1;
+        detail::check(dmp_consumer_wait_fd(handle(), &fd), "dmp_consumer_wait_fd");
+        return fd;
+    }
+
+    /// Arms the wake-up fd: false when events are available now (read them
+    /// and arm again), true when armed (wait for wait_fd() to be readable).
+    /// One wake-up per arming; never a lost one.
+    bool arm() {
+        const int32_t status = dmp_consumer_arm(handle());
+        if (status == DMP_STATUS_WOULD_BLOCK) {
+            return true;
+        }
+        detail::check(status, "dmp_consumer_arm");
+        return false;
+    }
+
     /// After dmp::Evicted: joins again at the current position and returns
     /// how many events were lost since the last commit (0, and nothing
     /// changes, when it was not evicted).

@@ -352,6 +352,8 @@ FUNCTIONS = {
     "dmp_consumer_next": (c_int32, [_consumer_p, POINTER(c_int64)]),
     "dmp_consumer_rejoin": (c_int32, [_consumer_p, POINTER(c_uint64)]),
     "dmp_consumer_lost_on_join": (c_int32, [_consumer_p, POINTER(c_uint64)]),
+    "dmp_consumer_wait_fd": (c_int32, [_consumer_p, POINTER(c_int32)]),
+    "dmp_consumer_arm": (c_int32, [_consumer_p]),
     "dmp_consume_one": (c_int32, [_consumer_p, c_void_p, c_size_t, c_uint64, POINTER(c_int64)]),
     "dmp_commit": (c_int32, [_consumer_p, c_int64]),
     "dmp_producer_span": (c_int32, [_producer_p, c_int64, c_int64, POINTER(dmp_span)]),

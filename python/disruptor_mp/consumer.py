@@ -143,6 +143,32 @@ class Consumer(_core.Handle):
         except (_core.DmpTimeout, _core.WouldBlock):
             return None
 
+    def wait_fd(self) -> int:
+        """The wake-up fd for select/poll/asyncio (non-blocking,
+        close-on-exec, owned by this consumer: do not close it). Readable
+        after arm() returned True and events were published."""
+        fd = ctypes.c_int32()
+        check(_core.c.dmp_consumer_wait_fd(self._handle(), byref(fd)), "dmp_consumer_wait_fd")
+        return fd.value
+
+    def arm(self) -> bool:
+        """Arms the wake-up fd: False when events are available now (read
+        them, then arm again), True when armed (wait for wait_fd())."""
+        status = _core.c.dmp_consumer_arm(self._handle())
+        if status == _core.DMP_STATUS_WOULD_BLOCK:
+            return True
+        check(status, "dmp_consumer_arm")
+        return False
+
+    async def batches(self, max_batch: Optional[int] = None):
+        """``async for batch in consumer.batches()``: yields each available
+        batch as a list of event copies (committed before the next one),
+        waiting on the wake-up fd with the running loop's add_reader when
+        none is available."""
+        from ._asyncio import batches
+        async for batch in batches(self, max_batch):
+            yield batch
+
     def rejoin(self) -> int:
         """After Evicted: joins again at the current position; returns how
         many events were lost (0 when it was not evicted)."""

@@ -7,6 +7,7 @@
 //! `stamps` scans a multi-producer ring's stamps, `read` checks what may
 //! be read, `commit` commits (and notices an eviction).
 
+mod arm;
 mod commit;
 mod read;
 mod register;
@@ -20,6 +21,7 @@ use crate::sequence::{SharedSequence, Wakeups};
 use crate::slots::Slots;
 use crate::table::Tables;
 use crate::wait::WaitStrategy;
+pub use arm::Armed;
 use std::time::{Duration, Instant};
 
 /// What a consumer waits on before reading a sequence.
@@ -67,6 +69,8 @@ pub struct ConsumerCore {
     /// Events its name missed when it joined.
     lost_on_join: u64,
     counters: crate::counters::EntryCounters,
+    /// The wake-up fd for event loops, once asked for (see `arm`).
+    wake: Option<arm::WakeFd>,
     _lease: Lease,
 }
 

@@ -219,6 +219,7 @@ impl ConsumerCore {
                     c.without_hot_counting()
                 }
             },
+            wake: None,
             _lease: lease,
         })
     }
@@ -286,6 +287,7 @@ impl ConsumerCore {
     /// Leaves the ring: stops gating the producer. The entry keeps its name
     /// and committed sequence.
     pub fn leave(&mut self, segment: &Segment) -> Result<()> {
+        self.disarm_wake_fd();
         // Exact counts before the entry shows it left.
         self.counters.flush();
         let _guard = lock_registry(segment)?;

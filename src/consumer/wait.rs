@@ -140,7 +140,7 @@ impl ConsumerCore {
         available.min(self.committed.saturating_add(self.slots.capacity() as i64))
     }
 
-    fn dependencies_minimum(&self, mask: u64) -> (i64, Option<u32>) {
+    pub(super) fn dependencies_minimum(&self, mask: u64) -> (i64, Option<u32>) {
         let t = &self.tables;
         minimum_of(
             &t.region(),

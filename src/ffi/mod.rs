@@ -35,6 +35,8 @@ mod consumer;
 mod span;
 // `dmp_snapshot_*` and the structs they fill in, `DMP_OWNER_*`.
 mod snapshot;
+// `dmp_consumer_wait_fd`, `dmp_consumer_arm`: wake-ups for event loops.
+mod wake;
 
 pub use consumer::*;
 pub use options::*;
@@ -44,3 +46,4 @@ pub use snapshot::*;
 pub use span::*;
 pub use status::*;
 pub use version::*;
+pub use wake::*;

@@ -260,12 +260,16 @@ fn control_table_matches_layout_control() {
     let code = [
         ("cursor", control::CURSOR, Some(8)),
         ("cursor_waiters", control::CURSOR_WAITERS, Some(4)),
+        ("cursor_armed", control::CURSOR_ARMED, Some(8)),
+        ("cursor_wake_token", control::CURSOR_WAKE_TOKEN, Some(8)),
         ("claim", control::CLAIM, Some(8)),
         ("gating_mask", control::GATING_MASK, Some(8)),
         ("table_generation", control::TABLE_GENERATION, Some(8)),
         ("retired", control::RETIRED, Some(8)),
         ("notice", control::NOTICE, Some(8)),
         ("notice_waiters", control::NOTICE_WAITERS, Some(4)),
+        ("notice_armed", control::NOTICE_ARMED, Some(8)),
+        ("notice_wake_token", control::NOTICE_WAKE_TOKEN, Some(8)),
     ];
     check(
         &doc,
@@ -283,6 +287,8 @@ fn consumer_entry_table_matches_layout_consumer_entry() {
     let code = [
         ("sequence", e::SEQUENCE, Some(8)),
         ("waiters", e::WAITERS, Some(4)),
+        ("armed", e::ARMED, Some(8)),
+        ("wake_token", e::WAKE_TOKEN, Some(8)),
         ("state", e::STATE, Some(4)),
         ("flags", e::FLAGS, Some(4)),
         ("dependencies", e::DEPENDENCIES, Some(8)),

@@ -15,6 +15,10 @@ pub mod control {
     pub const CURSOR: u64 = 0;
     /// Number of sleepers on the cursor (u32).
     pub const CURSOR_WAITERS: u64 = 8;
+    /// Consumers whose wake-up fd is armed on the cursor (u64 bit mask).
+    pub const CURSOR_ARMED: u64 = 16;
+    /// Ring token of their wake-up socket names (u64).
+    pub const CURSOR_WAKE_TOKEN: u64 = 24;
     /// Multi-producer claim counter (i64), own line.
     pub const CLAIM: u64 = 128;
     /// Bit mask of consumer entries that gate the producer (u64), own line.
@@ -30,6 +34,10 @@ pub mod control {
     pub const NOTICE: u64 = 384;
     /// Number of sleepers on the notice (u32).
     pub const NOTICE_WAITERS: u64 = 392;
+    /// Consumers whose wake-up fd is armed on the notice (u64 bit mask).
+    pub const NOTICE_ARMED: u64 = 400;
+    /// Ring token of their wake-up socket names (u64).
+    pub const NOTICE_WAKE_TOKEN: u64 = 408;
 }
 
 /// Offsets inside a consumer-table entry.
@@ -38,6 +46,11 @@ pub mod consumer_entry {
     pub const SEQUENCE: u64 = 0;
     /// Number of sleepers on the sequence (u32).
     pub const WAITERS: u64 = 8;
+    /// Dependent consumers whose wake-up fd is armed on this sequence
+    /// (u64 bit mask).
+    pub const ARMED: u64 = 16;
+    /// Ring token of their wake-up socket names (u64).
+    pub const WAKE_TOKEN: u64 = 24;
     /// Entry state (u32): 0 free, 1 joining, 2 active, 3 left, 4 evicted.
     pub const STATE: u64 = 128;
     /// Flags (u32): [`OPTIONAL`] or 0 (a required consumer).
@@ -161,12 +174,16 @@ const _: () = {
         &[
             (c::CURSOR, 8),
             (c::CURSOR_WAITERS, 4),
+            (c::CURSOR_ARMED, 8),
+            (c::CURSOR_WAKE_TOKEN, 8),
             (c::CLAIM, 8),
             (c::GATING_MASK, 8),
             (c::TABLE_GENERATION, 8),
             (c::RETIRED, 8),
             (c::NOTICE, 8),
             (c::NOTICE_WAITERS, 4),
+            (c::NOTICE_ARMED, 8),
+            (c::NOTICE_WAKE_TOKEN, 8),
         ],
         CONTROL_SIZE
     ));
@@ -175,6 +192,12 @@ const _: () = {
     // blocks (each futex word shares its block with its sleeper count).
     assert!(block(c::CURSOR) == block(c::CURSOR_WAITERS));
     assert!(block(c::NOTICE) == block(c::NOTICE_WAITERS));
+    // A sequence's wake-up words sit where `sequence::SharedSequence`
+    // looks for them: the same offsets from every shared sequence.
+    assert!(c::CURSOR_ARMED == c::CURSOR + 16 && c::NOTICE_ARMED == c::NOTICE + 16);
+    assert!(ce::ARMED == ce::SEQUENCE + 16);
+    assert!(c::CURSOR_WAKE_TOKEN == c::CURSOR + 24 && c::NOTICE_WAKE_TOKEN == c::NOTICE + 24);
+    assert!(ce::WAKE_TOKEN == ce::SEQUENCE + 24);
     assert!(block(c::CURSOR) != block(c::CLAIM));
     assert!(block(c::CLAIM) != block(c::GATING_MASK));
     assert!(block(c::GATING_MASK) == block(c::TABLE_GENERATION));
@@ -186,6 +209,8 @@ const _: () = {
         &[
             (ce::SEQUENCE, 8),
             (ce::WAITERS, 4),
+            (ce::ARMED, 8),
+            (ce::WAKE_TOKEN, 8),
             (ce::STATE, 4),
             (ce::FLAGS, 4),
             (ce::DEPENDENCIES, 8),

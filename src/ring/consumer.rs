@@ -1,6 +1,8 @@
 //! [`Consumer`]: the safe handle over a registered consumer (waiting,
 //! reading, committing, leaving), and how a ring hands one out.
 
+mod wake;
+
 use super::{check_type, require_packed, ConsumerOptions, Ring, Shared};
 use crate::consumer::ConsumerCore;
 use crate::error::{Error, Result};
