@@ -170,7 +170,7 @@ impl Counters {
 
 /// How often (in batches) a busy participant flushes its events and
 /// batches counts to the segment and refreshes its last-activity time;
-/// every wait and leaving flush too. A power of two. docs/OPERATIONS.md
+/// a wait that lasts past its first spin, and leaving, flush too. A power of two. docs/OPERATIONS.md
 /// states the bound this gives readers.
 pub const FLUSH_EVERY: u64 = 1024;
 
@@ -199,6 +199,10 @@ pub struct EntryCounters {
     /// the low [`BATCH_BITS`], so that counting a batch is one addition
     /// to one word of process memory.
     unflushed: Cell<u64>,
+    /// Back-pressure waits not yet added to the ring-wide count (a shared
+    /// word every producer adds to: one locked addition per flush, not per
+    /// wait).
+    unflushed_back_pressure: Cell<u64>,
     /// Whether events and batches are counted (the ring's choice).
     hot: bool,
 }
@@ -216,6 +220,7 @@ impl EntryCounters {
             events_flushed: Cell::new(events.load(Ordering::Relaxed)),
             batches_flushed: Cell::new(batches.load(Ordering::Relaxed)),
             unflushed: Cell::new(0),
+            unflushed_back_pressure: Cell::new(0),
             events: NonNull::from(events),
             batches: NonNull::from(batches),
             waits: NonNull::from(slot(c::WAITS)),
@@ -260,12 +265,24 @@ impl EntryCounters {
         }
     }
 
-    /// Stores the events and batches counts to the segment and refreshes
-    /// the last-activity time (cold: every [`FLUSH_EVERY`] batches, every
-    /// wait, and when the holder leaves).
+    /// Stores the events and batches counts to the segment, adds the
+    /// back-pressure waits to the ring's count and refreshes the
+    /// last-activity time (cold: every [`FLUSH_EVERY`] batches, when a wait
+    /// lasts past its first spin (`crate::wait::wait_until`'s `idle`), and
+    /// when the holder leaves).
     #[cold]
     #[inline(never)]
     pub fn flush(&self) {
+        self.flush_counts();
+        self.touch();
+    }
+
+    /// [`EntryCounters::flush`] without the last-activity time, which
+    /// costs a clock read: for a non-blocking attempt that found nothing (a
+    /// `try_*` call polled in a loop reads no clock per empty poll).
+    #[cold]
+    #[inline(never)]
+    pub fn flush_counts(&self) {
         let acc = self.unflushed.replace(0);
         let events = self.events_flushed.get().wrapping_add(acc >> BATCH_BITS);
         let batches = self
@@ -274,11 +291,15 @@ impl EntryCounters {
             .wrapping_add(acc & ((1 << BATCH_BITS) - 1));
         self.events_flushed.set(events);
         self.batches_flushed.set(batches);
+        let back_pressure = self.unflushed_back_pressure.replace(0);
+        if back_pressure != 0 {
+            self.get(self.ring_waits)
+                .fetch_add(back_pressure, Ordering::Relaxed);
+        }
         if self.hot {
             self.get(self.events).store(events, Ordering::Relaxed);
             self.get(self.batches).store(batches, Ordering::Relaxed);
         }
-        self.touch();
     }
 
     /// A single producer attaching to its ring: the entry's events count
@@ -304,15 +325,18 @@ impl EntryCounters {
             .store(crate::sys::unix_time_ns(), Ordering::Relaxed);
     }
 
-    /// Counts a wait (cold); `back_pressure` also counts it ring-wide (a
-    /// producer held back by consumers).
+    /// Counts a wait (cold): one store to the entry's own count;
+    /// `back_pressure` also counts it ring-wide, at the next flush. Nothing
+    /// is flushed here: a participant that keeps up waits for a few polls
+    /// at a time, and its wait flushes only if it lasts
+    /// (`crate::wait::wait_until`'s `idle`).
     #[cold]
     pub fn wait(&self, back_pressure: bool) {
         self.add(self.waits, 1);
         if back_pressure {
-            self.get(self.ring_waits).fetch_add(1, Ordering::Relaxed);
+            self.unflushed_back_pressure
+                .set(self.unflushed_back_pressure.get() + 1);
         }
-        self.flush();
     }
 
     /// Counts a wait that timed out (cold).
@@ -437,14 +461,38 @@ mod tests {
                 .load(Ordering::Relaxed),
             0
         );
-        // A producer's wait on consumers is back-pressure, counted ring-wide.
-        counters.for_producer(0).wait(true);
-        assert_eq!(
+        // A producer's wait on consumers is back-pressure, counted ring-wide
+        // at its next flush (here, the drop).
+        let bp = || {
             counters
                 .ring(c::BACK_PRESSURE_WAITS)
-                .load(Ordering::Relaxed),
-            1
+                .load(Ordering::Relaxed)
+        };
+        let producer = counters.for_producer(0);
+        producer.wait(true);
+        producer.wait(true);
+        assert_eq!(
+            (bp(), counters.producer(0, c::WAITS).load(Ordering::Relaxed)),
+            (0, 2)
         );
+        drop(producer);
+        assert_eq!(bp(), 2);
+    }
+
+    /// A wait neither flushes the events and batches counts nor reads the
+    /// clock; the flush does both (wait_until runs it for a wait that
+    /// lasts).
+    #[test]
+    fn a_wait_stores_only_its_count() {
+        let (_heap, counters) = counters();
+        let mut entry = counters.for_producer(1);
+        entry.batch(5);
+        entry.wait(false);
+        assert_eq!(events_and_batches(&counters, 1), (0, 0));
+        assert_eq!(counters.producer(1, c::ACTIVITY).load(Ordering::Relaxed), 0);
+        entry.flush();
+        assert_eq!(events_and_batches(&counters, 1), (5, 1));
+        assert_ne!(counters.producer(1, c::ACTIVITY).load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -108,12 +108,20 @@ pub enum Poll<T> {
 
 /// Waits until `poll` is ready, following `strategy`, for at most
 /// `timeout`. A zero timeout polls once and returns `WouldBlock`.
+///
+/// A short wait reads no clock: the first read comes [`POLLS_PER_CLOCK_READ`]
+/// polls into the wait (a few microseconds of spinning), and the timeout
+/// runs from there, so a wait lasts at least `timeout`. `idle` runs once, at
+/// that first read: a participant that waits longer than a spin flushes its
+/// counters there (`crate::counters`), while one that keeps up and waits for
+/// a few polls at a time stores and reads nothing more than its polls.
 // SPIN_POLLS is 0 under loom, which makes `polls <= SPIN_POLLS` look odd.
 #[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
 pub fn wait_until<T>(
     strategy: WaitStrategy,
     timeout: Duration,
     what: &'static str,
+    idle: impl FnOnce(),
     mut poll: impl FnMut() -> Poll<T>,
 ) -> Result<T> {
     let mut target = match poll() {
@@ -123,37 +131,48 @@ pub fn wait_until<T>(
     if timeout.is_zero() {
         return Err(Error::WouldBlock(what));
     }
-    let start = Instant::now();
-    let deadline = start.checked_add(timeout);
-    let expired = |now: Instant| deadline.is_some_and(|d| now >= d);
+    let mut idle = Some(idle);
+    // The deadline, from the first clock read (which runs `idle`); `None`
+    // when `timeout` reaches past what an `Instant` holds.
+    let mut first_read = |now: Instant| {
+        if let Some(idle) = idle.take() {
+            idle();
+        }
+        now.checked_add(timeout)
+    };
+    let mut deadline: Option<Option<Instant>> = None;
     let mut polls: u32 = 0;
     loop {
         polls = polls.wrapping_add(1);
         if polls <= SPIN_POLLS || strategy == WaitStrategy::BusySpin {
             crate::sync::spin_loop();
-            if polls % POLLS_PER_CLOCK_READ == 0 && expired(Instant::now()) {
-                break;
+            if polls % POLLS_PER_CLOCK_READ == 0 {
+                let now = Instant::now();
+                if deadline
+                    .get_or_insert_with(|| first_read(now))
+                    .is_some_and(|d| now >= d)
+                {
+                    break;
+                }
             }
         } else {
             let now = Instant::now();
-            if expired(now) {
+            let d = *deadline.get_or_insert_with(|| first_read(now));
+            if d.is_some_and(|d| now >= d) {
                 break;
             }
+            let left = d.map(|d| d.saturating_duration_since(now));
             match strategy {
                 WaitStrategy::BusySpin | WaitStrategy::Yield => std::thread::yield_now(),
                 WaitStrategy::Sleep(d) => {
                     if polls <= SPIN_POLLS + YIELDS_BEFORE_SLEEP {
                         std::thread::yield_now();
                     } else {
-                        let left = deadline.map_or(d, |t| t.saturating_duration_since(now));
-                        std::thread::sleep(d.min(left));
+                        std::thread::sleep(left.map_or(d, |l| d.min(l)));
                     }
                 }
                 WaitStrategy::Blocking => {
-                    let slice = deadline
-                        .map(|d| d.saturating_duration_since(now))
-                        .unwrap_or(MAX_FUTEX_SLICE)
-                        .min(MAX_FUTEX_SLICE);
+                    let slice = left.unwrap_or(MAX_FUTEX_SLICE).min(MAX_FUTEX_SLICE);
                     match target {
                         Some(seq) => {
                             let ready = seq.sleep(slice, || match poll() {
@@ -188,12 +207,52 @@ mod tests {
     #[test]
     fn zero_timeout_polls_once() {
         let mut n = 0;
-        let r: Result<()> = wait_until(WaitStrategy::BusySpin, Duration::ZERO, "x", || {
-            n += 1;
-            Poll::Pending(None)
-        });
+        let r: Result<()> = wait_until(
+            WaitStrategy::BusySpin,
+            Duration::ZERO,
+            "x",
+            || {},
+            || {
+                n += 1;
+                Poll::Pending(None)
+            },
+        );
         assert!(matches!(r, Err(Error::WouldBlock("x"))));
         assert_eq!(n, 1);
+    }
+
+    /// A wait that ends within its first spin reads no clock and does not
+    /// run `idle`; one that lasts runs it once.
+    #[test]
+    fn idle_runs_once_and_only_for_a_wait_past_the_spin() {
+        let (mut idles, mut polls) = (0, 0);
+        let r = wait_until(
+            WaitStrategy::BusySpin,
+            Duration::from_secs(5),
+            "x",
+            || idles += 1,
+            || {
+                polls += 1;
+                if polls == 3 {
+                    Poll::Ready(polls)
+                } else {
+                    Poll::Pending(None)
+                }
+            },
+        );
+        assert_eq!((r.unwrap(), idles), (3, 0));
+        for s in [WaitStrategy::BusySpin, WaitStrategy::Yield] {
+            let mut idles = 0;
+            let r: Result<()> = wait_until(
+                s,
+                Duration::from_millis(5),
+                "x",
+                || idles += 1,
+                || Poll::Pending(None),
+            );
+            assert!(matches!(r, Err(Error::Timeout { .. })), "{s:?}");
+            assert_eq!(idles, 1, "{s:?}");
+        }
     }
 
     #[test]
@@ -205,8 +264,13 @@ mod tests {
             WaitStrategy::Blocking,
         ] {
             let t = Instant::now();
-            let r: Result<()> =
-                wait_until(s, Duration::from_millis(20), "x", || Poll::Pending(None));
+            let r: Result<()> = wait_until(
+                s,
+                Duration::from_millis(20),
+                "x",
+                || {},
+                || Poll::Pending(None),
+            );
             assert!(matches!(r, Err(Error::Timeout { .. })), "{s:?}");
             assert!(t.elapsed() >= Duration::from_millis(20));
         }
@@ -219,6 +283,7 @@ mod tests {
             WaitStrategy::Sleep(Duration::from_secs(2)),
             Duration::from_millis(20),
             "x",
+            || {},
             || Poll::Pending(None),
         );
         assert!(matches!(r, Err(Error::Timeout { .. })));

@@ -77,7 +77,9 @@ impl ConsumerCore {
                     .saturating_duration_since(now)
                     .max(Duration::from_nanos(1))
             };
-            let polled = wait_until(self.strategy, left, "events", || {
+            let counters = &self.counters;
+            let idle = || counters.flush();
+            let polled = wait_until(self.strategy, left, "events", idle, || {
                 match slots.resolved_run(from, limit) {
                     (hi, abandoned) if hi >= seq => Poll::Ready((hi, abandoned)),
                     _ => Poll::Pending(Some(notice)),

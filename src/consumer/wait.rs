@@ -163,8 +163,12 @@ impl ConsumerCore {
         } else {
             self.wait_slow_inner(segment, seq, timeout)
         };
-        if let Err(Error::Timeout { .. }) = result {
-            self.counters.timeout();
+        match result {
+            Err(Error::Timeout { .. }) => self.counters.timeout(),
+            // A non-blocking attempt found nothing: the counts are exact for
+            // whoever looks while this consumer is idle.
+            Err(Error::WouldBlock(_)) => self.counters.flush_counts(),
+            _ => {}
         }
         result
     }
@@ -206,8 +210,9 @@ impl ConsumerCore {
             // second. The single producer stamps in order, so a stamped
             // `seq` means everything before it is published too.
             Barrier::Cursor(cursor) => {
-                let (slots, cursor) = (self.slots, *cursor);
-                let ready = wait_until(self.strategy, timeout, "events", || {
+                let (slots, cursor, counters) = (self.slots, *cursor, &self.counters);
+                let idle = || counters.flush();
+                let ready = wait_until(self.strategy, timeout, "events", idle, || {
                     if slots.is_published(seq) {
                         return Poll::Ready(seq);
                     }
@@ -233,6 +238,7 @@ impl ConsumerCore {
                     self.strategy,
                     timeout,
                     "dependencies to commit",
+                    || self.counters.flush(),
                     || match self.dependencies_minimum(mask) {
                         (min, _) if min >= seq => Poll::Ready(min),
                         (_, at) => Poll::Pending(at.map(|i| self.tables.consumer_sequence(i))),

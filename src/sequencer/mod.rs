@@ -76,13 +76,13 @@ pub(crate) fn watched_wait<T>(
     strategy: crate::wait::WaitStrategy,
     timeout: std::time::Duration,
     what: &'static str,
+    idle: impl FnOnce(),
     mut poll: impl FnMut() -> crate::wait::Poll<T>,
     mut check: impl FnMut() -> Result<()>,
 ) -> Result<T> {
     use crate::wait::{wait_until, Poll};
-    use std::time::Instant;
     if timeout.is_zero() {
-        return match wait_until(strategy, timeout, what, &mut poll) {
+        return match wait_until(strategy, timeout, what, idle, &mut poll) {
             Err(Error::WouldBlock(w)) => {
                 check()?;
                 match poll() {
@@ -93,19 +93,26 @@ pub(crate) fn watched_wait<T>(
             other => other,
         };
     }
-    let deadline = Instant::now().checked_add(timeout);
+    // Time is accounted slice by slice (each slice keeps its bound), so a
+    // wait that ends in its first slice reads no clock here.
+    let mut idle = Some(idle);
+    let mut left = timeout;
     loop {
-        let left = deadline.map_or(crate::liveness::WATCH_INTERVAL, |d| {
-            d.saturating_duration_since(Instant::now())
-        });
         let slice = left
             .min(crate::liveness::WATCH_INTERVAL)
             .max(std::time::Duration::from_nanos(1));
-        match wait_until(strategy, slice, what, &mut poll) {
+        let once = idle.take();
+        let idle = move || {
+            if let Some(f) = once {
+                f()
+            }
+        };
+        match wait_until(strategy, slice, what, idle, &mut poll) {
             Ok(v) => return Ok(v),
             Err(Error::Timeout { what, .. }) => {
                 check()?;
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+                left = left.saturating_sub(slice);
+                if left.is_zero() {
                     return Err(Error::Timeout {
                         what,
                         waited: timeout,

@@ -205,9 +205,10 @@ impl MultiSequencer {
             }
         };
         let what = "consumers to free slots";
+        let idle = || self.counters.flush();
         match watcher {
-            None => wait_until(self.strategy, left, what, poll),
-            Some(w) => super::watched_wait(self.strategy, left, what, poll, || {
+            None => wait_until(self.strategy, left, what, idle, poll),
+            Some(w) => super::watched_wait(self.strategy, left, what, idle, poll, || {
                 let current = tables.claim().load(Ordering::SeqCst);
                 w.watch.check(
                     w.segment,
@@ -219,6 +220,10 @@ impl MultiSequencer {
             }),
         }
         .map_err(|e| match e {
+            Error::WouldBlock(w) => {
+                self.counters.flush_counts();
+                Error::WouldBlock(w)
+            }
             Error::Timeout { what, .. } => {
                 self.counters.timeout();
                 Error::Timeout {

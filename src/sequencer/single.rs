@@ -100,7 +100,7 @@ impl SingleSequencer {
     ///
     /// `watcher` is asked for only when the claim has to wait: it watches
     /// the consumer holding the producer back (see [`super::Watcher`]).
-    #[inline]
+    #[inline(always)]
     pub fn claim<'w>(
         &mut self,
         n: u64,
@@ -142,17 +142,18 @@ impl SingleSequencer {
             (_, at) => Poll::Pending(at.map(|i| tables.consumer_sequence(i))),
         };
         let what = "consumers to free slots";
+        let idle = || self.counters.flush();
         match watcher {
-            None => wait_until(self.strategy, timeout, what, poll),
-            Some(w) => super::watched_wait(self.strategy, timeout, what, poll, || {
+            None => wait_until(self.strategy, timeout, what, idle, poll),
+            Some(w) => super::watched_wait(self.strategy, timeout, what, idle, poll, || {
                 w.watch
                     .check(w.segment, &tables, w.policy, wrap_point, published)
             }),
         }
-        .inspect_err(|e| {
-            if matches!(e, Error::Timeout { .. }) {
-                self.counters.timeout();
-            }
+        .inspect_err(|e| match e {
+            Error::Timeout { .. } => self.counters.timeout(),
+            Error::WouldBlock(_) => self.counters.flush_counts(),
+            _ => {}
         })
     }
 
@@ -163,7 +164,7 @@ impl SingleSequencer {
 
     /// Publishes `[lo, hi]`, which must start right after the last published
     /// sequence and lie within the claimed range.
-    #[inline]
+    #[inline(always)]
     pub fn publish(&mut self, lo: i64, hi: i64) -> Result<()> {
         if lo != self.published + 1 || hi < lo || hi > self.published + self.unpublished {
             return Err(self.out_of_range(lo, hi));
