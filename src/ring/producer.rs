@@ -113,7 +113,7 @@ impl Producer {
     /// to free them; returns the first sequence. Write the slots with
     /// [`Producer::slot_mut`] or [`Producer::write`], then
     /// [`Producer::publish`] the range.
-    #[inline]
+    #[inline(always)]
     pub fn claim(&mut self, n: u64, timeout: Duration) -> Result<i64> {
         let (shared, policy, watch) = (&self.shared, &self.policy, &mut self.watch);
         match &mut self.sequencer {
@@ -136,7 +136,7 @@ impl Producer {
     }
 
     /// The payload of claimed, unpublished sequence `seq`.
-    #[inline]
+    #[inline(always)]
     pub fn slot_mut(&mut self, seq: i64) -> Result<&mut [u8]> {
         self.check_claimed(seq, seq)?;
         let slots = self.slots();
@@ -150,7 +150,7 @@ impl Producer {
     }
 
     /// Checks that `[lo, hi]` is claimed by this producer and unpublished.
-    #[inline]
+    #[inline(always)]
     fn check_claimed(&self, lo: i64, hi: i64) -> Result<()> {
         let held = match &self.sequencer {
             Sequencer::Single(s) => lo > s.published() && hi <= s.claimed() && lo <= hi,
@@ -227,7 +227,7 @@ impl Producer {
 
     /// Publishes `[lo, hi]`: it must start at the first unpublished sequence
     /// of this producer's claim and lie within the claimed range.
-    #[inline]
+    #[inline(always)]
     pub fn publish(&mut self, lo: i64, hi: i64) -> Result<()> {
         match &mut self.sequencer {
             Sequencer::Single(s) => s.publish(lo, hi),
