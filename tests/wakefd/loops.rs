@@ -143,14 +143,14 @@ pub fn cpu_ticks(pid: u32) -> u64 {
 }
 
 /// The summary a consumer prints at the end ("consumed N events in B
-/// batches, [A armings, ]W wake-ups, ..., last event L").
+/// batches, [A armings, ]W wake-ups, [E empty, ]last event L").
 pub struct Summary {
     pub events: u64,
     pub batches: u64,
     /// Times arm() armed the fd (C++ only).
     pub armings: Option<u64>,
-    /// Times the fd was readable (C and C++).
-    pub wakeups: Option<u64>,
+    /// Times the fd was readable.
+    pub wakeups: u64,
     pub last: i64,
 }
 
@@ -173,7 +173,7 @@ impl Summary {
             events: before("events").unwrap_or_else(|| panic!("{line}")),
             batches: before("batches").unwrap_or_else(|| panic!("{line}")),
             armings: before("armings"),
-            wakeups: before("wake-ups"),
+            wakeups: before("wake-ups").unwrap_or_else(|| panic!("{line}")),
             last: after("event").unwrap_or_else(|| panic!("{line}")),
         }
     }
