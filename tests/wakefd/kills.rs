@@ -1,12 +1,17 @@
 //! The failure cases of docs/ARCHITECTURE.md ("Wake-ups for event loops")
 //! for each event-loop consumer, between real processes: the producer
 //! SIGKILLed while the consumer is armed (a new producer takes over and
-//! the consumer gets every event), and an armed consumer SIGKILLed (the
+//! the consumer gets every event), a producer killed mid-notify (at the
+//! `wake.taken` fault point: it took the arming and sent nothing; the
+//! consumer's bounded wait and re-arm find the events), and an armed
+//! consumer SIGKILLed (the
 //! next publish takes its dead arming without failing; restarted under
 //! its name it resumes after its commit and gets every remaining event).
 
 use super::loops::{create, produce, publish, wait_caught_up, Loop, Summary, T};
 use crate::support::{self, Proc, ShmName};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
 use std::time::Duration;
 
 /// Events of the first producer, published in one call; then it sleeps.
@@ -43,6 +48,39 @@ fn producer_killed_while_armed(lp: Loop) {
     // Woken through the fd (before or after the kill), not only by the
     // bounded re-arm.
     assert!(s.wakeups >= 1, "the fd never became readable: {out}");
+}
+
+fn producer_killed_mid_notify(lp: Loop) {
+    if !lp.available() {
+        return;
+    }
+    let _serial = support::serial();
+    let ring = ShmName::new(&format!("wakefd-mid-notify-{lp:?}"));
+    create(&ring);
+    let c = lp.spawn(&ring, "ep", FIRST + SECOND);
+    // Armed on the cursor (it arms as it starts, and again every 50 ms).
+    std::thread::sleep(Duration::from_millis(100));
+    // Publishes FIRST events at once, takes the consumer's arming on its
+    // slow path and is killed before it sends the datagram.
+    let mut first = Command::new(support::fault_dmp());
+    first
+        .args(["produce", &ring.0, "--wait", "block"])
+        .args(["--count", &FIRST.to_string(), "--batch", &FIRST.to_string()])
+        .env("DMP_FAULTS", "wake.taken=kill");
+    let (status, out) = Proc::spawn(first, "producer killed mid-notify").finish_status(T);
+    assert!(
+        status.signal() == Some(libc::SIGKILL) && out.contains("fault: wake.taken"),
+        "the producer was not killed at wake.taken ({status}): {out}"
+    );
+    // No wake-up is coming; the bounded wait and the re-arm after it find
+    // the events.
+    wait_caught_up(&ring, "ep", FIRST as i64 - 1);
+    publish(&ring, SECOND, 1, 2000);
+    let out = c.succeed(T);
+    let s = Summary::parse(&out);
+    eprintln!("{lp:?}: {}", out.trim());
+    assert_eq!(s.events, FIRST + SECOND, "{out}");
+    assert_eq!(s.last, (FIRST + SECOND) as i64 - 1, "{out}");
 }
 
 fn armed_consumer_killed_and_restarted(lp: Loop) {
@@ -105,6 +143,21 @@ fn a_producer_killed_while_a_cpp_epoll_consumer_is_armed_leaves_it_to_the_next_p
 #[test]
 fn a_producer_killed_while_an_asyncio_consumer_is_armed_leaves_it_to_the_next_producer() {
     producer_killed_while_armed(Loop::Python);
+}
+
+#[test]
+fn a_producer_killed_mid_notify_leaves_a_c_epoll_consumer_to_its_bounded_wait() {
+    producer_killed_mid_notify(Loop::C);
+}
+
+#[test]
+fn a_producer_killed_mid_notify_leaves_a_cpp_epoll_consumer_to_its_bounded_wait() {
+    producer_killed_mid_notify(Loop::Cpp);
+}
+
+#[test]
+fn a_producer_killed_mid_notify_leaves_an_asyncio_consumer_to_its_bounded_wait() {
+    producer_killed_mid_notify(Loop::Python);
 }
 
 #[test]
