@@ -141,6 +141,12 @@ impl SharedSequence {
         }
         self.waiters()
             .fetch_sub(taken.count_ones(), Ordering::SeqCst);
+        // A writer killed here (or whose datagrams are dropped) took the
+        // armings without ringing: the consumers' bounded waits cover it.
+        #[cfg(feature = "fault-injection")]
+        if crate::fault::hit("wake.taken").is_err() {
+            return;
+        }
         sync::ring_doorbells(self.wake_token().load(Ordering::Relaxed), taken);
     }
 

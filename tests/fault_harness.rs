@@ -19,9 +19,8 @@ use std::os::unix::process::ExitStatusExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use support::{serial, Proc, Rng, ShmName};
+use support::{fault_dmp, serial, Proc, Rng, ShmName};
 
 /// Seeds run by `cargo test`, chosen to cover every class and variant
 /// (class = seed % 7): 0 producer first; 1, 8 late attach (alone, while
@@ -46,39 +45,6 @@ const CLASSES: [&str; 7] = [
     "discovery/visibility lag",
     "readiness gate",
 ];
-
-/// Builds `dmp` with the fault points, once per test process.
-fn fault_dmp() -> PathBuf {
-    static DMP: OnceLock<PathBuf> = OnceLock::new();
-    DMP.get_or_init(|| {
-        let root = support::repo_root();
-        let target = root.join("target").join("faults");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let started = Instant::now();
-        let status = Command::new(cargo)
-            .current_dir(root)
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "dmp",
-                "--features",
-                "fault-injection",
-                "--bin",
-                "dmp",
-            ])
-            .env("CARGO_TARGET_DIR", &target)
-            .status()
-            .expect("run cargo build --features fault-injection");
-        assert!(status.success(), "building the fault-enabled dmp failed");
-        eprintln!(
-            "fault harness: fault-enabled dmp built in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
-        target.join("release").join("dmp")
-    })
-    .clone()
-}
 
 /// How a participant ended.
 fn exit_of(s: ExitStatus) -> String {

@@ -49,3 +49,5 @@ async def batches(consumer, max_batch: Optional[int] = None) -> AsyncIterator[Li
             await asyncio.wait({readable}, timeout=REARM_AFTER)
         finally:
             loop.remove_reader(fd)
+        if readable.done():
+            consumer.wakeups += 1

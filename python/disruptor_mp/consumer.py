@@ -50,6 +50,9 @@ class Consumer(_core.Handle):
         self.name = name
         self.slot_size = info.slot_size
         self._array = ctypes.c_ubyte * info.slot_size
+        # Times batches() found the wake-up fd readable (one per arming
+        # that a publish took: far fewer than the events when they burst).
+        self.wakeups = 0
 
     @property
     def next_sequence(self) -> int:
@@ -164,7 +167,8 @@ class Consumer(_core.Handle):
         """``async for batch in consumer.batches()``: yields each available
         batch as a list of event copies (committed before the next one),
         waiting on the wake-up fd with the running loop's add_reader when
-        none is available."""
+        none is available; ``wakeups`` counts the times the fd was
+        readable."""
         from ._asyncio import batches
         async for batch in batches(self, max_batch):
             yield batch

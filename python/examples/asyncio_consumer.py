@@ -4,9 +4,12 @@
 
 Registers NAME on RING, prints "ready NAME", then reads N events in the
 event loop (the consumer's wake-up fd with loop.add_reader: no thread is
-blocked and the process uses no CPU while the ring is idle), checks that
-the 8-byte little-endian event numbers follow each other, and prints
-"consumed N events in B batches, last event L". A heartbeat task runs in
+blocked and the process uses no CPU while the ring is idle), checks every
+event (the 8-byte little-endian event number, then byte k equal to
+(number * 31 + k) mod 256, the pattern of `dmp produce`) and that the
+numbers follow each other, and prints
+"consumed N events in B batches, W wake-ups, last event L" (W: the
+times the wake-up fd was readable). A heartbeat task runs in
 the same loop, to show that the loop stays free. tests/wakefd.rs runs it
 against `dmp produce`.
 """
@@ -19,6 +22,11 @@ import struct
 import sys
 
 import disruptor_mp as dmp
+
+
+def intact(number: int, event: bytes) -> bool:
+    """Whether byte k (from 8 on) is (number * 31 + k) mod 256."""
+    return all(b == (number * 31 + k) & 0xFF for k, b in enumerate(event[8:], 8))
 
 
 async def consume(ring_name: str, name: str, count: int) -> int:
@@ -39,6 +47,9 @@ async def consume(ring_name: str, name: str, count: int) -> int:
         batches += 1
         for event in batch:
             (number,) = struct.unpack_from("<Q", event)
+            if not intact(number, event):
+                print(f"event {number} damaged", file=sys.stderr)
+                return 1
             if expected is not None and number != expected:
                 print(f"event {number}, expected {expected}", file=sys.stderr)
                 return 1
@@ -47,7 +58,10 @@ async def consume(ring_name: str, name: str, count: int) -> int:
         if got >= count:
             break
     beat.cancel()
-    print(f"consumed {got} events in {batches} batches, last event {expected - 1}", flush=True)
+    print(
+        f"consumed {got} events in {batches} batches, {consumer.wakeups} wake-ups, last event {expected - 1}",
+        flush=True,
+    )
     return 0
 
 

@@ -7,12 +7,16 @@ fn examples_link_the_shared_or_static_library_and_run_without_ld_library_path() 
     let pkg = package();
     let needs_so = |exe: &Path| read_elf(exe).contains("[libdisruptor_mp.so.");
     for dir in [&pkg.c, &pkg.pc] {
-        for p in ["producer", "consumer", "pipeline", "stat", "liveness"] {
+        for p in [
+            "producer", "consumer", "pipeline", "stat", "liveness", "epoll",
+        ] {
             assert!(needs_so(&dir.join(p)), "{}/{p}", dir.display());
         }
         assert!(!needs_so(&dir.join("producer_static")), "{}", dir.display());
     }
-    for p in ["producer", "consumer", "pipeline", "stat", "liveness"] {
+    for p in [
+        "producer", "consumer", "pipeline", "stat", "liveness", "epoll",
+    ] {
         assert!(needs_so(&pkg.cpp.join(p)), "cpp {p}");
     }
     assert!(!needs_so(&pkg.cpp.join("consumer_static")));

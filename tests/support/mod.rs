@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The repository's top directory (these tests run as tests of the `dmp`
@@ -330,4 +331,39 @@ impl Rng {
     pub fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
         xs[(self.next() % xs.len() as u64) as usize]
     }
+}
+
+/// Builds `dmp` with the fault points (the `fault-injection` feature) into
+/// target/faults, once per test process (tests/fault_harness.rs, and
+/// tests/wakefd/kills.rs for a producer killed mid-notify).
+pub fn fault_dmp() -> PathBuf {
+    static DMP: OnceLock<PathBuf> = OnceLock::new();
+    DMP.get_or_init(|| {
+        let root = repo_root();
+        let target = root.join("target").join("faults");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let started = Instant::now();
+        let status = Command::new(cargo)
+            .current_dir(root)
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "dmp",
+                "--features",
+                "fault-injection",
+                "--bin",
+                "dmp",
+            ])
+            .env("CARGO_TARGET_DIR", &target)
+            .status()
+            .expect("run cargo build --features fault-injection");
+        assert!(status.success(), "building the fault-enabled dmp failed");
+        eprintln!(
+            "fault harness: fault-enabled dmp built in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        target.join("release").join("dmp")
+    })
+    .clone()
 }

@@ -4,72 +4,12 @@
 //! every event checked, the wake-ups counted, and the consumer's thread
 //! using no CPU over a second of idleness.
 
+mod common;
+
+use common::{c_producer, check, produce};
 use disruptor_mp::{Location, Ring, RingOptions, WaitStrategy};
 use dmp_async::AsyncConsumer;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The C producer example, linked against the library cargo built beside
-/// this test.
-fn c_producer() -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let exe = deps.join("dmp_async_c_producer");
-    let so = deps.join("libdisruptor_mp.so");
-    assert!(so.exists(), "{} not built", so.display());
-    // The loader looks for the SONAME (libdisruptor_mp.so.<major>).
-    let lib_dir = deps.join("dmp-async-lib");
-    std::fs::create_dir_all(&lib_dir).unwrap();
-    for link in ["libdisruptor_mp.so", "libdisruptor_mp.so.0"] {
-        let _ = std::fs::remove_file(lib_dir.join(link));
-        std::os::unix::fs::symlink(&so, lib_dir.join(link)).unwrap();
-    }
-    let out = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-I"])
-        .arg(repo().join("include"))
-        .arg(repo().join("c_examples/producer.c"))
-        .arg("-o")
-        .arg(&exe)
-        .arg("-L")
-        .arg(&lib_dir)
-        .arg("-ldisruptor_mp")
-        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
-        .output()
-        .expect("run the C compiler");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    exe
-}
-
-fn produce(exe: &Path, ring: &str, count: u64, batch: u64) {
-    let out = Command::new(exe)
-        .args([
-            ring,
-            "--count",
-            &count.to_string(),
-            "--batch",
-            &batch.to_string(),
-        ])
-        .args(["--wait", "block"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// CPU time of the calling thread, in clock ticks.
 fn thread_ticks() -> u64 {
@@ -80,22 +20,9 @@ fn thread_ticks() -> u64 {
     f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
 }
 
-/// The event number in a slot, checking the payload pattern (payload.h).
-fn check(slot: &[u8]) -> u64 {
-    let n = u64::from_le_bytes(slot[..8].try_into().unwrap());
-    for (k, b) in slot.iter().enumerate().skip(8) {
-        assert_eq!(
-            *b,
-            (n as u8).wrapping_mul(31).wrapping_add(k as u8),
-            "event {n} damaged"
-        );
-    }
-    n
-}
-
 #[test]
 fn a_tokio_consumer_gets_every_event_from_a_c_producer_paced_and_bursty() {
-    let producer = c_producer();
+    let producer = c_producer("dmp_async_c_producer");
     for (tag, runs, per_run, batch) in [("paced", 20u64, 1u64, 1u64), ("bursty", 5, 200, 50)] {
         let name = format!("dmp-async-{tag}-{}", std::process::id());
         let loc = Location::shm(&name);
