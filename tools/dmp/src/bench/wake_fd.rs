@@ -150,3 +150,88 @@ pub(super) fn wake_tp_specs() -> Vec<TpSpec> {
 /// The JSON keys of the two consumers' rows.
 pub(super) const BLOCKING_KEY: &str = "dmp_blocking_consumer";
 pub(super) const ASYNC_KEY: &str = "dmp_tokio_consumer";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::args::{Role, Strategy};
+    use crate::bench::cleanup::{unique, Cleanup};
+    use crate::bench::one::OneStyle;
+    use crate::bench::payload::Fixed;
+    use crate::bench::ring::{ring_echo, ring_ping, ring_producer};
+    use disruptor_mp::RingOptions;
+    use std::sync::Arc;
+
+    fn args(name: &str, back: Option<&str>, events: u64, mode: WakeMode) -> WorkerArgs {
+        WorkerArgs {
+            role: Role::RingConsumer,
+            name: name.into(),
+            back: back.map(Into::into),
+            events,
+            warmup: 0,
+            size: 8,
+            batch: 7,
+            capacity: 16,
+            strategy: Strategy::Block,
+            gap_us: 0,
+            cpu: None,
+            producers: 0,
+            producer_id: 0,
+            go: false,
+            optional: false,
+            style: OneStyle::RustApi,
+            work: 0,
+            wake_fd: mode,
+        }
+    }
+
+    /// Runs `first` (registered consumer side) on a thread, then `second`
+    /// here; both must succeed.
+    fn pair(
+        a: WorkerArgs,
+        first: fn(&WorkerArgs) -> BoxResult<()>,
+        second: fn(&WorkerArgs) -> BoxResult<()>,
+    ) {
+        let a = Arc::new(a);
+        let t = {
+            let a = a.clone();
+            std::thread::spawn(move || first(&a).map_err(|e| e.to_string()))
+        };
+        // The first side registers its consumer before the second starts
+        // (as the parent waits for its "ready").
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        second(&a).unwrap();
+        t.join().unwrap().unwrap();
+    }
+
+    fn ring(cleanup: &mut Cleanup, tag: &str) -> String {
+        let name = unique(tag);
+        cleanup
+            .ring(&name, &RingOptions::new().capacity(16).slot_size(8))
+            .unwrap();
+        name
+    }
+
+    #[test]
+    fn a_tokio_consumer_checks_every_event_of_a_wrapping_ring() {
+        let mut cleanup = Cleanup::default();
+        let name = ring(&mut cleanup, "bench-wake-test");
+        pair(
+            args(&name, None, 20_000, WakeMode::Off),
+            |a| async_consumer(a, Fixed::<8>),
+            |a| ring_producer(a, Fixed::<8>),
+        );
+    }
+
+    #[test]
+    fn a_ping_pong_waiting_on_wake_up_fds_carries_every_round_trip() {
+        let mut cleanup = Cleanup::default();
+        let (to_echo, to_ping) = (
+            ring(&mut cleanup, "bench-wake-ping"),
+            ring(&mut cleanup, "bench-wake-pong"),
+        );
+        let mut a = args(&to_echo, Some(&to_ping), 200, WakeMode::Poll);
+        a.gap_us = 200;
+        pair(a, ring_echo, ring_ping);
+    }
+}

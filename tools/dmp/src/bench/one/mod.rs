@@ -273,7 +273,8 @@ mod tests {
                 panic!("wake-fd group has {:?}", r.spec);
             };
             assert!(style.wake_fd() || style.is_wake_fd_base(), "{style:?}");
-            if let Some(base) = r.spec.base() {
+            if style.wake_fd() {
+                let base = r.spec.base().expect("a wake-fd style has a base");
                 assert!(wake.iter().any(|x| x.spec == base), "no row {base:?}");
             }
         }
