@@ -171,6 +171,17 @@ pub(super) fn print_table(r: &Results) {
         println!(
             "its events does; without it the hand-written producer does nothing but two stores per event, which holds it a ring ahead."
         );
+        if r.one.iter().any(|x| match x.spec.kind {
+            one::OneKind::Ring(s) => s.wake_fd(),
+            one::OneKind::HandWritten => false,
+        }) {
+            println!(
+                "\"fd bound (never armed)\": the consumer called Consumer::wait_fd (its wake-up socket bound) and never arms it; the"
+            );
+            println!(
+                "targets compare each with the same ring and loops without an fd: what the fd costs a publisher while nobody waits on it."
+            );
+        }
         println!();
         println!(
             "{:<68} {:>14} {:>8} {:>15} {:>9}",
