@@ -61,6 +61,10 @@ fn bench_quick_runs_every_workload_and_prints_ratios() {
         "64B stamped, single-producer ring, optional    busy-spin",
         "dmp ring, busy-spin, optional",
         "optional/required tput 8B packed",
+        "dmp ring, wake-up fd (poll), paced",
+        "fd bound (never armed)",
+        "64B dmp ring, tokio consumer (dmp-async)",
+        "wake-fd/futex RTT p99 (paced)",
     ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }
@@ -116,6 +120,72 @@ fn bench_json_has_the_multi_producer_rows() {
         "\"counters_on_off_throughput_8_packed\"",
         "\"optional_required_throughput_64_stamped\"",
         "\"required_optional_pingpong_p50\"",
+    ] {
+        assert!(json.contains(key), "missing target {key} in:\n{json}");
+    }
+}
+
+#[test]
+fn bench_json_has_the_wake_fd_rows() {
+    // Two pinned processes at a time: one run at a time. Small counts: this
+    // checks the rows (every payload verified by the workers), not the
+    // figures.
+    let _serial = support::serial();
+    let mut c = dmp();
+    c.args(["bench", "--quick", "--json", "--only", "wake-fd"])
+        .args(["--events", "200000", "--round-trips", "1000"]);
+    let (ok, out) = run(c, "dmp bench --quick --json --only wake-fd", T);
+    assert!(ok, "{out}");
+    let json = out
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON object in:\n{out}"));
+    let section = |from: &str, to: &str| {
+        json.split_once(from)
+            .and_then(|(_, rest)| rest.split_once(to))
+            .map(|(rows, _)| rows)
+            .unwrap_or_else(|| panic!("no {from} ... {to} in:\n{json}"))
+    };
+    // The round trip through the fd, with the futex and socket rows it is
+    // compared with (the other ping-pongs are not the group's).
+    let pp = section("\"ping_pong\":[", "],\"one_event\"");
+    for key in ["uds_paced", "dmp_blocking_paced", "dmp_wakefd_paced"] {
+        let row = format!("{{\"workload\":\"{key}\",\"round_trips\":50,");
+        assert!(pp.contains(&row), "missing {row} in:\n{pp}");
+    }
+    assert_eq!(pp.matches("\"workload\"").count(), 3, "{pp}");
+    assert!(pp.contains("\"p50_vs\":\"dmp_blocking_paced\""), "{pp}");
+    // The publisher with an fd bound and never armed, and without.
+    let one = section("\"one_event\":[", "],\"wake_fd_consumers\"");
+    for size in [8, 64] {
+        for key in [
+            "dmp_one_rust",
+            "dmp_one_rust_fd",
+            "dmp_one_rust_one",
+            "dmp_one_rust_one_fd",
+        ] {
+            let row = format!("{{\"size\":{size},\"work\":0,\"workload\":\"{key}\",");
+            assert!(one.contains(&row), "missing {row} in:\n{one}");
+        }
+    }
+    assert_eq!(one.matches("\"events\":200000,").count(), 8, "{one}");
+    // The tokio consumer and the blocking one.
+    let wake = section("\"wake_fd_consumers\":[", "],\"targets\"");
+    for size in [8, 64] {
+        for key in ["dmp_blocking_consumer", "dmp_tokio_consumer"] {
+            let row = format!("{{\"size\":{size},\"consumer\":\"{key}\",\"events\":200000,");
+            assert!(wake.contains(&row), "missing {row} in:\n{wake}");
+        }
+    }
+    for key in [
+        "\"wakefd_futex_rtt_p50_paced\"",
+        "\"wakefd_uds_rtt_p50_paced\"",
+        "\"wakefd_futex_rtt_p99_paced\"",
+        "\"wakefd_uds_rtt_p99_paced\"",
+        "\"one_event_rust_api_fd_vs_rust_api_8\"",
+        "\"one_event_rust_one_fd_vs_rust_one_64\"",
+        "\"tokio_blocking_consumer_throughput_8\"",
+        "\"tokio_blocking_consumer_throughput_64\"",
     ] {
         assert!(json.contains(key), "missing target {key} in:\n{json}");
     }

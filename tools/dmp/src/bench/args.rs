@@ -71,6 +71,34 @@ pub(crate) enum Group {
     PingPong,
     /// One event per claim/publish: Rust API, C ABI, hand-written ring.
     OneEvent,
+    /// The wake-up fd (`Consumer::wait_fd` / `arm`): its paced round trip
+    /// against the futex and a Unix socket, the publisher's cost with an
+    /// fd obtained but never armed, a tokio consumer against a blocking
+    /// one.
+    WakeFd,
+}
+
+/// How a ring worker's consumer uses its wake-up fd.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WakeMode {
+    /// No fd: the consumer waits with its strategy.
+    Off,
+    /// `wait_fd` called (the socket bound) but never armed: the consumer
+    /// waits with its strategy.
+    Bound,
+    /// Every wait arms the fd and polls it (`poll(2)`, bounded).
+    Poll,
+}
+
+impl WakeMode {
+    /// The command-line spelling (clap's kebab-case of the variant).
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            WakeMode::Off => "off",
+            WakeMode::Bound => "bound",
+            WakeMode::Poll => "poll",
+        }
+    }
 }
 
 /// Placement of the 2-producer workloads.
@@ -106,6 +134,7 @@ pub(crate) enum Role {
     OneConsumer,
     OneFloorProducer,
     OneFloorConsumer,
+    AsyncConsumer,
 }
 
 impl Role {
@@ -128,6 +157,7 @@ impl Role {
             Role::OneConsumer => "one-consumer",
             Role::OneFloorProducer => "one-floor-producer",
             Role::OneFloorConsumer => "one-floor-consumer",
+            Role::AsyncConsumer => "async-consumer",
         }
     }
 }
@@ -227,4 +257,8 @@ pub struct WorkerArgs {
     /// One-event producers: rounds of work computed before each event.
     #[arg(long, default_value_t = 0)]
     pub(super) work: u32,
+    /// Ring consumers: whether they obtain their wake-up fd, and whether
+    /// they wait on it.
+    #[arg(long, value_enum, default_value_t = WakeMode::Off)]
+    pub(super) wake_fd: WakeMode,
 }

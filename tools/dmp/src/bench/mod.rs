@@ -25,6 +25,12 @@
 //! against a hand-written ring that publishes and acknowledges every event
 //! (rigtorp SPSCQueue style), packed rings with default options.
 //!
+//! The wake-up fd (`wake_fd`, `--only wake-fd`): a paced ring ping-pong
+//! whose consumers arm their fds and poll them, against the paced futex
+//! and socket round trips; the one-event Rust rows with a consumer that
+//! obtained its fd and never arms it, against the same rows without; a
+//! tokio consumer (`dmp-async`) against a blocking one, batched.
+//!
 //! The modules, by what they hold:
 //!
 //! * `args`: the command line of `dmp bench` and of `bench-worker`;
@@ -33,6 +39,7 @@
 //!   ready/go/result lines); `cleanup`: the names a run creates;
 //! * `ring`, `floor`, `uds`: the worker loops of each transport;
 //! * `throughput`, `multi`, `pingpong`, `one`: the workloads and rows;
+//! * `wake_fd`: the wake-up fd's waits, its tokio consumer and rows;
 //! * `results`, `targets`, `report_table`, `report_json`: what a run
 //!   measured, the targeted ratios, and the two ways of printing them.
 
@@ -50,6 +57,7 @@ mod ring;
 mod targets;
 mod throughput;
 mod uds;
+mod wake_fd;
 mod worker;
 
 pub use args::{BenchArgs, WorkerArgs};
@@ -169,17 +177,21 @@ pub fn run(a: &BenchArgs) -> CmdResult {
     let tp_ran = runs(Group::Throughput);
     let mut pp: Vec<PpRow> = ping_pong_specs()
         .into_iter()
-        .filter(|_| runs(Group::PingPong))
+        .filter(|spec| spec.groups.iter().any(|&g| runs(g)))
         .map(|spec| PpRow {
             spec,
             rounds: Vec::new(),
         })
         .collect();
-    let mut one_rows = if runs(Group::OneEvent) {
-        one::one_rows()
-    } else {
-        Vec::new()
-    };
+    let mut one_rows = one::one_rows(runs(Group::OneEvent), runs(Group::WakeFd));
+    let mut wake: Vec<TpRow> = wake_fd::wake_tp_specs()
+        .into_iter()
+        .filter(|_| runs(Group::WakeFd))
+        .map(|spec| TpRow {
+            spec,
+            rounds: Vec::new(),
+        })
+        .collect();
 
     // Every round runs every workload, so drift of the machine (other
     // load, vCPUs moving on the host) hits all of them alike.
@@ -216,6 +228,17 @@ pub fn run(a: &BenchArgs) -> CmdResult {
                 "bench",
                 &what,
                 || one::one_throughput(&plan, s, events),
+                |r| events_per_sec(r.events_per_sec),
+            )?;
+            row.rounds.push(r);
+        }
+        for row in &mut wake {
+            let s = &row.spec;
+            let what = format!("{tag}throughput {}B {}, {events} events", s.size, s.label);
+            let r = step(
+                "bench",
+                &what,
+                || throughput(&plan, s.transport, s.size, events),
                 |r| events_per_sec(r.events_per_sec),
             )?;
             row.rounds.push(r);
@@ -284,6 +307,7 @@ pub fn run(a: &BenchArgs) -> CmdResult {
         mp,
         pp,
         one: one_rows,
+        wake,
         targets: Vec::new(),
     };
     results.targets = targets(&results);

@@ -1,8 +1,8 @@
 //! Round-trip latency: the ping-pong workloads (dmp rings, the floor's
-//! atomic counters, a Unix socket; busy-spin, blocking, paced), the
-//! histogram the pinging worker records into, and the rows.
+//! atomic counters, a Unix socket; busy-spin, blocking, the wake-up fd,
+//! paced), the histogram the pinging worker records into, and the rows.
 
-use super::args::{Role, Strategy};
+use super::args::{Group, Role, Strategy, WakeMode};
 use super::cleanup::{unique, Cleanup};
 use super::floor::PING_PONG_LEN;
 use super::worker::{report, run_pair};
@@ -38,6 +38,9 @@ pub(crate) enum PingPong {
     DmpPackedSpin,
     /// Two dmp rings, blocking strategy (futex), with wake-ups.
     DmpBlocking,
+    /// The same rings, each consumer waiting on its wake-up fd (`arm`,
+    /// then `poll(2)`) instead of the futex.
+    DmpWakeFd,
     /// Two atomic counters in shared memory.
     Floor,
     /// 8-byte messages over a Unix stream socket.
@@ -70,8 +73,9 @@ pub(crate) fn ping_pong(
         PingPong::DmpSpin
         | PingPong::DmpSpinOptional
         | PingPong::DmpPackedSpin
-        | PingPong::DmpBlocking => {
-            let blocking = kind == PingPong::DmpBlocking;
+        | PingPong::DmpBlocking
+        | PingPong::DmpWakeFd => {
+            let blocking = matches!(kind, PingPong::DmpBlocking | PingPong::DmpWakeFd);
             let options = RingOptions::new()
                 .capacity(plan.pingpong_capacity)
                 .slot_size(8)
@@ -95,6 +99,9 @@ pub(crate) fn ping_pong(
             ]);
             if kind == PingPong::DmpSpinOptional {
                 args.push("--optional".into());
+            }
+            if kind == PingPong::DmpWakeFd {
+                args.extend(["--wake-fd".into(), WakeMode::Poll.as_str().into()]);
             }
             (Role::RingEcho, Role::RingPing)
         }
@@ -135,13 +142,25 @@ pub(crate) fn ping_pong(
 }
 
 /// A ping-pong workload of a run; `base` keys the row its p50 is compared
-/// with.
+/// with; `groups` are the `--only` groups that run it.
 pub(super) struct PpSpec {
     pub(super) kind: PingPong,
     pub(super) paced: bool,
     pub(super) label: &'static str,
     pub(super) key: &'static str,
     pub(super) base: &'static str,
+    pub(super) groups: &'static [Group],
+}
+
+impl PpSpec {
+    /// The table's short name of the row this one is compared with.
+    pub(super) fn base_name(&self) -> &'static str {
+        match self.base {
+            "floor" => "floor",
+            "dmp_blocking_paced" => "futex",
+            _ => "UDS",
+        }
+    }
 }
 
 /// A ping-pong workload and its rounds; the round with the lowest p50
@@ -159,15 +178,26 @@ impl PpRow {
     pub(super) fn p50(&self) -> f64 {
         self.best().map_or(f64::NAN, |l| l.p50)
     }
+
+    /// The p99 of the round with the lowest p50.
+    pub(super) fn p99(&self) -> f64 {
+        self.best().map_or(f64::NAN, |l| l.p99)
+    }
 }
 
+/// The ping-pong rows; the paced futex and socket rows run in the
+/// wake-fd group too, as what the wake-up fd's round trip is compared with.
 pub(super) fn ping_pong_specs() -> Vec<PpSpec> {
+    const PP: &[Group] = &[Group::PingPong];
+    const BOTH: &[Group] = &[Group::PingPong, Group::WakeFd];
+    const WAKE: &[Group] = &[Group::WakeFd];
     let spec = |kind, paced, label, key, base| PpSpec {
         kind,
         paced,
         label,
         key,
         base,
+        groups: if paced { BOTH } else { PP },
     };
     vec![
         spec(
@@ -220,5 +250,15 @@ pub(super) fn ping_pong_specs() -> Vec<PpSpec> {
             "dmp_blocking_paced",
             "uds_paced",
         ),
+        PpSpec {
+            groups: WAKE,
+            ..spec(
+                PingPong::DmpWakeFd,
+                true,
+                "dmp ring, wake-up fd (poll), paced",
+                "dmp_wakefd_paced",
+                "dmp_blocking_paced",
+            )
+        },
     ]
 }

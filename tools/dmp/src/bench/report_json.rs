@@ -8,6 +8,7 @@ use super::pingpong::PpRow;
 use super::results::Results;
 use super::targets::Target;
 use super::throughput::{Throughput, TpRow};
+use super::wake_fd;
 use serde::{Serialize, Serializer};
 
 /// A figure as the report gives it: rounded to 4 decimals, and null when
@@ -33,6 +34,7 @@ struct Report<'a> {
     multi_producer: Vec<MpJson>,
     ping_pong: Vec<PpJson<'a>>,
     one_event: Vec<OneJson>,
+    wake_fd_consumers: Vec<WakeJson<'a>>,
     targets: Targets<'a>,
 }
 
@@ -117,6 +119,20 @@ struct OneJson {
     consumer_avg_batch: Num,
     rounds_events_per_sec: Vec<Num>,
     rounds_vs_hand_written: Vec<Num>,
+}
+
+#[derive(Serialize)]
+struct WakeJson<'a> {
+    size: usize,
+    consumer: &'a str,
+    events: u64,
+    events_per_sec: Num,
+    mb_per_sec: Num,
+    vs_blocking: Num,
+    consumer_avg_batch: Num,
+    rounds_events_per_sec: Vec<Num>,
+    /// Empty for the blocking consumer's rows.
+    rounds_vs_blocking: Vec<Num>,
 }
 
 /// The targets as one object keyed by target, in the targets' order.
@@ -245,6 +261,27 @@ fn one_row(r: &Results, row: &OneRow) -> OneJson {
     }
 }
 
+fn wake_row<'a>(r: &Results, row: &'a TpRow) -> WakeJson<'a> {
+    let s = &row.spec;
+    let rate = row.rate();
+    let (events, mb_per_sec, consumer_avg_batch) = best(row.best());
+    WakeJson {
+        size: s.size,
+        consumer: s.key,
+        events,
+        events_per_sec: num(rate),
+        mb_per_sec,
+        vs_blocking: num(rate / r.wake_rate(s.size, wake_fd::BLOCKING_KEY)),
+        consumer_avg_batch,
+        rounds_events_per_sec: rounds(&row.rounds),
+        rounds_vs_blocking: if s.key == wake_fd::ASYNC_KEY {
+            nums(r.wake_rounds_vs_blocking(s.size))
+        } else {
+            Vec::new()
+        },
+    }
+}
+
 /// The report on one line (without the newline).
 pub(super) fn json(r: &Results) -> serde_json::Result<String> {
     let p = &r.plan;
@@ -265,6 +302,7 @@ pub(super) fn json(r: &Results) -> serde_json::Result<String> {
         multi_producer: r.mp.iter().map(|row| mp_row(r, row)).collect(),
         ping_pong: r.pp.iter().filter_map(|row| pp_row(r, row)).collect(),
         one_event: r.one.iter().map(|row| one_row(r, row)).collect(),
+        wake_fd_consumers: r.wake.iter().map(|row| wake_row(r, row)).collect(),
         targets: Targets(&r.targets),
     })
 }

@@ -4,6 +4,7 @@
 use super::one;
 use super::results::Results;
 use super::throughput::Throughput;
+use super::wake_fd;
 use crate::format::{events_per_sec, nanos};
 
 fn fmt_ratio(r: f64) -> String {
@@ -126,11 +127,7 @@ pub(super) fn print_table(r: &Results) {
         );
         for row in &r.pp {
             let Some(l) = row.best() else { continue };
-            let base = if row.spec.base == "floor" {
-                "floor"
-            } else {
-                "UDS"
-            };
+            let base = row.spec.base_name();
             println!(
                 "{:<38} {:>9} {:>9} {:>9} {:>9} {:>9}  {} {base}",
                 row.spec.label,
@@ -174,6 +171,17 @@ pub(super) fn print_table(r: &Results) {
         println!(
             "its events does; without it the hand-written producer does nothing but two stores per event, which holds it a ring ahead."
         );
+        if r.one.iter().any(|x| match x.spec.kind {
+            one::OneKind::Ring(s) => s.wake_fd(),
+            one::OneKind::HandWritten => false,
+        }) {
+            println!(
+                "\"fd bound (never armed)\": the consumer called Consumer::wait_fd (its wake-up socket bound) and never arms it; the"
+            );
+            println!(
+                "targets compare each with the same ring and loops without an fd: what the fd costs a publisher while nobody waits on it."
+            );
+        }
         println!();
         println!(
             "{:<68} {:>14} {:>8} {:>15} {:>9}",
@@ -197,6 +205,7 @@ pub(super) fn print_table(r: &Results) {
             );
         }
     }
+    print_wake(r);
     println!();
     println!("{:<38} {:>9} {:>9}", "targeted ratio", "measured", "target");
     for t in &r.targets {
@@ -217,6 +226,52 @@ pub(super) fn print_table(r: &Results) {
     println!();
     println!("Notes: \"back-to-back\" blocking round trips arrive within the strategy's spin");
     println!("phase, so they measure spinning; the paced ones sleep between round trips so");
-    println!("both sides block in the kernel (futex, socket read): that is wake-up latency.");
+    println!("both sides block in the kernel (futex, socket read, poll on the wake-up fd):");
+    println!("that is wake-up latency.");
     println!("Timings are reported, never asserted; ratios come from this one run.");
+}
+
+/// The wake-fd group's consumer rows, when they ran. (Its round trip is a
+/// ping-pong row and its publisher-cost rows are one-event rows.)
+fn print_wake(r: &Results) {
+    if r.wake.iter().all(|x| x.rounds.is_empty()) {
+        return;
+    }
+    let p = &r.plan;
+    println!();
+    println!(
+        "wake-up fd consumers: {} events per workload, batches of {}, rings of {} slots with default RingOptions (stamped,",
+        r.events, p.batch, p.capacity
+    );
+    println!(
+        "wake-ups on), a blocking-strategy producer publishing as fast as it can, P:{} C:{}, payloads verified. The tokio",
+        p.producer_cpu, p.consumer_cpu
+    );
+    println!(
+        "consumer awaits dmp_async::AsyncConsumer::next_batch() on a current-thread runtime (arm, then AsyncFd on the wake-up fd);"
+    );
+    println!("\"vs blocking\" is against the blocking-strategy consumer of the same ring kind, same run.");
+    println!();
+    println!(
+        "{:<46} {:>14} {:>8} {:>12} {:>9}",
+        "workload", "result", "MB/s", "vs blocking", "ev/batch"
+    );
+    for row in &r.wake {
+        let s = &row.spec;
+        let rate = row.rate();
+        println!(
+            "{:<46} {:>14} {:>8} {:>12} {:>9}",
+            format!("{:>2}B {}", s.size, s.label),
+            events_per_sec(rate),
+            row.best()
+                .map(Throughput::mb_per_sec)
+                .filter(|v| v.is_finite())
+                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}")),
+            fmt_ratio(rate / r.wake_rate(s.size, wake_fd::BLOCKING_KEY)),
+            row.best()
+                .map(|t| t.avg_batch)
+                .filter(|v| v.is_finite())
+                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}")),
+        );
+    }
 }

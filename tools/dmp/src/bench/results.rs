@@ -7,6 +7,7 @@ use super::one::{self, OneRow};
 use super::pingpong::PpRow;
 use super::targets::Target;
 use super::throughput::TpRow;
+use super::wake_fd;
 use super::Plan;
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ pub(super) struct Results {
     pub(super) pp: Vec<PpRow>,
     /// One event per claim/publish (`one/`).
     pub(super) one: Vec<OneRow>,
+    /// The wake-fd group's consumers (`wake_fd`): blocking and tokio.
+    pub(super) wake: Vec<TpRow>,
     pub(super) targets: Vec<Target>,
 }
 
@@ -113,5 +116,36 @@ impl Results {
             .iter()
             .find(|r| r.spec.key == key)
             .map_or(f64::NAN, PpRow::p50)
+    }
+
+    pub(super) fn p99(&self, key: &str) -> f64 {
+        self.pp
+            .iter()
+            .find(|r| r.spec.key == key)
+            .map_or(f64::NAN, PpRow::p99)
+    }
+
+    /// A wake-fd consumer row's rate.
+    pub(super) fn wake_rate(&self, size: usize, key: &str) -> f64 {
+        self.wake
+            .iter()
+            .find(|r| r.spec.size == size && r.spec.key == key)
+            .map_or(f64::NAN, TpRow::rate)
+    }
+
+    /// The tokio consumer's rate over the blocking one's, round by round.
+    pub(super) fn wake_rounds_vs_blocking(&self, size: usize) -> Vec<f64> {
+        let rounds = |key: &str| -> Vec<f64> {
+            self.wake
+                .iter()
+                .find(|r| r.spec.size == size && r.spec.key == key)
+                .map(|r| r.rounds.iter().map(|t| t.events_per_sec).collect())
+                .unwrap_or_default()
+        };
+        rounds(wake_fd::ASYNC_KEY)
+            .iter()
+            .zip(rounds(wake_fd::BLOCKING_KEY))
+            .map(|(a, b)| a / b)
+            .collect()
     }
 }

@@ -1,10 +1,12 @@
 //! The worker loops over a dmp ring, through the library's safe API:
 //! throughput producer and consumer (single- and multi-producer rings),
-//! and the two sides of the ring ping-pong.
+//! the check of a received batch, and the two sides of the ring ping-pong
+//! (waiting with the strategy or on the wake-up fd).
 
 use super::args::WorkerArgs;
 use super::payload::{check, share, write_event, PerProducer, Size, ID_SHIFT};
 use super::pingpong::{histogram, report_latency};
+use super::wake_fd::{obtain_wake_fd, wait_next};
 use super::worker::{await_go, nanos, ready, report, waiting, Receipt};
 use super::{BoxResult, CONSUMER_NAME, STALL};
 use disruptor_mp::{Consumer, ConsumerOptions, Location, ProducerMode, Ring, RingOptions};
@@ -12,13 +14,16 @@ use std::time::{Duration, Instant};
 
 /// The worker's consumer: required, or optional with `--optional` (a
 /// policy so long that the run never evicts it; what is measured is the
-/// cost of the checks).
-fn bench_consumer(ring: &Ring, a: &WorkerArgs) -> BoxResult<Consumer> {
+/// cost of the checks); with `--wake-fd bound` or `poll`, its wake-up fd
+/// obtained (the socket bound) before the worker says ready.
+pub(super) fn bench_consumer(ring: &Ring, a: &WorkerArgs) -> BoxResult<Consumer> {
     let mut o = ConsumerOptions::new().strategy(a.strategy.wait());
     if a.optional {
         o = o.optional(Duration::from_secs(3600));
     }
-    Ok(ring.consumer_with(CONSUMER_NAME, &o)?)
+    let mut c = ring.consumer_with(CONSUMER_NAME, &o)?;
+    obtain_wake_fd(&mut c, a.wake_fd)?;
+    Ok(c)
 }
 
 fn open_ring(name: &str, size: usize) -> BoxResult<Ring> {
@@ -113,31 +118,47 @@ pub(super) fn ring_consumer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
     let mut receipt = Receipt::new();
     while next <= last {
         let available = c.wait_for(next, STALL).map_err(waiting("events"))?;
-        if available > last {
-            return Err(format!(
-                "received more than the {} events published (sequence {available})",
-                a.events
-            )
-            .into());
-        }
         receipt.batch((available - next + 1) as u64);
-        if packed {
-            // One range check per batch: the slots as contiguous slices.
-            let stride = c.stride();
-            let (a, b) = c.slots(next, available)?;
-            let events = a.chunks_exact(stride).chain(b.chunks_exact(stride));
-            for (k, slot) in events.enumerate() {
-                check(slot, size, (next - base) as u64 + k as u64)?;
-            }
-        } else {
-            for seq in next..=available {
-                check(c.slot(seq)?, size, (seq - base) as u64)?;
-            }
-        }
-        c.commit(available)?;
+        check_batch(&mut c, size, packed, (base, last), next, available)?;
         next = available + 1;
     }
     receipt.report(a.events)
+}
+
+/// Checks the events `next..=available` of a single-producer ring (event
+/// `i` at sequence `base + i`, none past `last`) and commits them: the
+/// throughput consumers' verification, whichever way they waited.
+#[inline(always)]
+pub(super) fn check_batch<S: Size>(
+    c: &mut Consumer,
+    size: S,
+    packed: bool,
+    (base, last): (i64, i64),
+    next: i64,
+    available: i64,
+) -> BoxResult<()> {
+    if available > last {
+        return Err(format!(
+            "received more than the {} events published (sequence {available})",
+            last - base + 1
+        )
+        .into());
+    }
+    if packed {
+        // One range check per batch: the slots as contiguous slices.
+        let stride = c.stride();
+        let (a, b) = c.slots(next, available)?;
+        let events = a.chunks_exact(stride).chain(b.chunks_exact(stride));
+        for (k, slot) in events.enumerate() {
+            check(slot, size, (next - base) as u64 + k as u64)?;
+        }
+    } else {
+        for seq in next..=available {
+            check(c.slot(seq)?, size, (seq - base) as u64)?;
+        }
+    }
+    c.commit(available)?;
+    Ok(())
 }
 
 /// The consumer of a multi-producer ring: as `ring_consumer`, checking
@@ -197,7 +218,7 @@ pub(super) fn ring_ping(a: &WorkerArgs) -> BoxResult<()> {
         let t = Instant::now();
         p.send(&i, STALL).map_err(waiting("a free slot"))?;
         let seq = c.next_sequence();
-        c.wait_for(seq, STALL).map_err(waiting("the echo"))?;
+        wait_next(&mut c, seq, a.wake_fd, "the echo")?;
         let got: u64 = c.read(seq)?;
         c.commit(seq)?;
         let rtt = t.elapsed();
@@ -223,7 +244,7 @@ pub(super) fn ring_echo(a: &WorkerArgs) -> BoxResult<()> {
     ready()?;
     for i in 0..a.warmup + a.events {
         let seq = c.next_sequence();
-        c.wait_for(seq, STALL).map_err(waiting("a ping"))?;
+        wait_next(&mut c, seq, a.wake_fd, "a ping")?;
         let got: u64 = c.read(seq)?;
         p.send(&got, STALL).map_err(waiting("a free slot"))?;
         c.commit(seq)?;

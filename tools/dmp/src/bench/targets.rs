@@ -1,10 +1,12 @@
 //! The ratios the project targets (dmp against the floor and the
 //! sockets, multi- against single-producer, counters and optional
-//! consumers on against off, one-event styles against their bases), each
+//! consumers on against off, one-event styles against their bases, the
+//! wake-up fd against the futex, a socket and a blocking consumer), each
 //! with its goal and whether this run met it.
 
 use super::one;
 use super::results::Results;
+use super::wake_fd;
 
 /// A ratio the project targets.
 pub(super) struct Target {
@@ -160,5 +162,39 @@ pub(super) fn targets(r: &Results) -> Vec<Target> {
         "<= 1.0",
         v <= 1.0,
     );
+    // The wake-up fd: its paced round trip against the futex and a
+    // socket, at the median and the tail.
+    for (pct, at) in [
+        ("p50", Results::p50 as fn(&Results, &str) -> f64),
+        ("p99", Results::p99),
+    ] {
+        let fd = at(r, "dmp_wakefd_paced");
+        let v = fd / at(r, "dmp_blocking_paced");
+        add(
+            format!("wake-fd/futex RTT {pct} (paced)"),
+            format!("wakefd_futex_rtt_{pct}_paced"),
+            v,
+            "<= 1.5",
+            v <= 1.5,
+        );
+        let v = fd / at(r, "uds_paced");
+        add(
+            format!("wake-fd/UDS RTT {pct} (paced)"),
+            format!("wakefd_uds_rtt_{pct}_paced"),
+            v,
+            "<= 0.5",
+            v <= 0.5,
+        );
+    }
+    for size in [8usize, 64] {
+        let v = r.wake_rate(size, wake_fd::ASYNC_KEY) / r.wake_rate(size, wake_fd::BLOCKING_KEY);
+        add(
+            format!("tokio/blocking consumer tput {size}B"),
+            format!("tokio_blocking_consumer_throughput_{size}"),
+            v,
+            ">= 0.8",
+            v >= 0.8,
+        );
+    }
     t
 }

@@ -2,7 +2,7 @@
 //! (dmp ring, stamped or packed; the floor ring; a Unix socket), the rate
 //! the consumer measured, and the rows of the main throughput table.
 
-use super::args::Role;
+use super::args::{Role, Strategy};
 use super::cleanup::{unique, Cleanup};
 use super::floor::floor_ring_len;
 use super::payload::{supported_size, MAX_EVENT};
@@ -22,6 +22,11 @@ pub(crate) enum Transport {
     Floor,
     /// A Unix domain socket.
     Uds,
+    /// A dmp ring with default options (wake-ups on), producer and
+    /// consumer on the blocking strategy (the wake-fd group).
+    DmpBlockingConsumer,
+    /// The same ring and producer, the consumer on tokio (`dmp-async`).
+    DmpAsyncConsumer,
 }
 
 /// A measured event rate.
@@ -52,6 +57,7 @@ pub(crate) fn throughput(
         return Err(format!("event size {size}: must lie in [8, {MAX_EVENT}] bytes").into());
     }
     let mut cleanup = Cleanup::default();
+    let mut strategy = Strategy::Spin;
     let (first, second, name) = match transport {
         Transport::Dmp | Transport::DmpPacked => {
             let name = unique("bench");
@@ -74,6 +80,22 @@ pub(crate) fn throughput(
                 path.display().to_string(),
             )
         }
+        Transport::DmpBlockingConsumer | Transport::DmpAsyncConsumer => {
+            let name = unique("bench-wake");
+            cleanup.ring(
+                &name,
+                &RingOptions::new()
+                    .capacity(plan.capacity)
+                    .slot_size(size as u64),
+            )?;
+            strategy = Strategy::Block;
+            let consumer = if transport == Transport::DmpAsyncConsumer {
+                Role::AsyncConsumer
+            } else {
+                Role::RingConsumer
+            };
+            (consumer, Role::RingProducer, name)
+        }
         Transport::Uds => {
             let path = std::env::temp_dir().join(format!("{}.sock", unique("bench")));
             cleanup.path(&path);
@@ -95,6 +117,8 @@ pub(crate) fn throughput(
         plan.batch.to_string(),
         "--capacity".into(),
         plan.capacity.to_string(),
+        "--strategy".into(),
+        strategy.as_str().into(),
     ];
     let (consumer, producer) = run_pair(plan, first, second, &args)?;
     let sent = producer.get("events")? as u64;

@@ -11,6 +11,7 @@ use super::one::{one_consumer, one_floor_consumer, one_floor_producer, one_produ
 use super::payload::with_event_size;
 use super::ring::{ring_consumer, ring_echo, ring_ping, ring_producer};
 use super::uds::{uds_consumer, uds_echo, uds_ping, uds_producer};
+use super::wake_fd::async_consumer;
 use super::{BoxResult, Plan, STALL};
 use crate::CmdResult;
 use disruptor_mp::internals::pin_to_cpu;
@@ -119,6 +120,7 @@ pub fn worker(a: &WorkerArgs) -> CmdResult {
         Role::OneConsumer => with_event_size!(a.size, one_consumer(a)),
         Role::OneFloorProducer => with_event_size!(a.size, one_floor_producer(a)),
         Role::OneFloorConsumer => with_event_size!(a.size, one_floor_consumer(a)),
+        Role::AsyncConsumer => with_event_size!(a.size, async_consumer(a)),
     };
     r.map_err(|e| format!("bench-worker {}: {e}", a.role.as_str()).into())
 }

@@ -20,7 +20,10 @@
 //! single-event call) is one variant with its [`OneStyle::info`] (label,
 //! key, target, consumer API; `style.rs`), plus one producer loop in
 //! [`one_producer`] (`rust.rs`, `c_abi.rs`); the rows, the table, the
-//! JSON and the targets follow from the variant list.
+//! JSON and the targets follow from the variant list. A style whose
+//! consumer obtains its wake-up fd (`StyleInfo::wake_fd`) reuses another
+//! style's loops and is a row of the wake-fd group (`--only wake-fd`),
+//! with the style it is compared with.
 
 mod c_abi;
 mod hand_written;
@@ -86,24 +89,34 @@ impl OneRow {
     }
 }
 
-/// The one-event rows of a run: for 8- and 64-byte events, the
-/// hand-written ring first, then every producer style; then 8-byte events
-/// whose producer works [`WORK_ROUNDS`] per event, on the hand-written
-/// ring and with the Rust calls.
-pub(crate) fn one_rows() -> Vec<OneRow> {
-    let every = std::iter::once(OneKind::HandWritten)
-        .chain(OneStyle::all().iter().map(|&s| OneKind::Ring(s)));
+/// The one-event rows of a run. With `one_event`: for 8- and 64-byte
+/// events, the hand-written ring first, then every producer style without
+/// a wake-up fd; then 8-byte events whose producer works [`WORK_ROUNDS`]
+/// per event, on the hand-written ring and with the Rust calls. With
+/// `wake_fd`: for both sizes, the styles whose consumer obtains its fd and
+/// the styles they are compared with.
+pub(crate) fn one_rows(one_event: bool, wake_fd: bool) -> Vec<OneRow> {
+    let wanted = move |s: OneStyle| {
+        (one_event && !s.wake_fd()) || (wake_fd && (s.wake_fd() || s.is_wake_fd_base()))
+    };
+    let every = one_event.then_some(OneKind::HandWritten).into_iter().chain(
+        OneStyle::all()
+            .iter()
+            .filter(move |&&s| wanted(s))
+            .map(|&s| OneKind::Ring(s)),
+    );
+    let work = [
+        OneKind::HandWritten,
+        OneKind::Ring(OneStyle::RustApi),
+        OneKind::Ring(OneStyle::RustOne),
+    ]
+    .into_iter()
+    .filter(|_| one_event)
+    .map(|kind| (8, WORK_ROUNDS, kind));
     let specs = [8usize, 64]
         .into_iter()
         .flat_map(|size| every.clone().map(move |kind| (size, 0, kind)))
-        .chain(
-            [
-                OneKind::HandWritten,
-                OneKind::Ring(OneStyle::RustApi),
-                OneKind::Ring(OneStyle::RustOne),
-            ]
-            .map(|kind| (8, WORK_ROUNDS, kind)),
-        );
+        .chain(work);
     specs
         .map(|(size, work, kind)| OneRow {
             spec: OneSpec { size, work, kind },
@@ -159,6 +172,8 @@ pub(crate) fn one_throughput(plan: &Plan, spec: OneSpec, events: u64) -> BoxResu
                 name,
                 "--style".into(),
                 style.info().cli.into(),
+                "--wake-fd".into(),
+                style.info().wake_fd.as_str().into(),
             ]);
             (Role::OneConsumer, Role::OneProducer)
         }
@@ -195,6 +210,8 @@ pub(crate) fn one_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
         OneStyle::CAbi => c_abi_producer(a, size),
         OneStyle::RustOne => rust_one_producer(a, size),
         OneStyle::COne => c_one_producer(a, size),
+        OneStyle::RustApiFd => rust_api_producer(a, size),
+        OneStyle::RustOneFd => rust_one_producer(a, size),
     }
 }
 
@@ -218,7 +235,7 @@ mod tests {
 
     #[test]
     fn styles_have_distinct_names_and_targets_with_rows() {
-        let rows = one_rows();
+        let rows = one_rows(true, true);
         // The JSON names a row by its size and workload key.
         let mut keys: Vec<(usize, String)> =
             rows.iter().map(|r| (r.spec.size, r.spec.key())).collect();
@@ -248,6 +265,22 @@ mod tests {
             }
         }
         assert!(rows.iter().any(|r| r.spec.work > 0));
+        // The wake-fd group alone: its styles and their bases, nothing else.
+        let wake = one_rows(false, true);
+        assert!(!wake.is_empty());
+        for r in &wake {
+            let OneKind::Ring(style) = r.spec.kind else {
+                panic!("wake-fd group has {:?}", r.spec);
+            };
+            assert!(style.wake_fd() || style.is_wake_fd_base(), "{style:?}");
+            if style.wake_fd() {
+                let base = r.spec.base().expect("a wake-fd style has a base");
+                assert!(wake.iter().any(|x| x.spec == base), "no row {base:?}");
+            }
+        }
+        assert!(one_rows(true, false)
+            .iter()
+            .all(|r| !matches!(r.spec.kind, OneKind::Ring(s) if s.wake_fd())));
     }
 
     fn args(name: &str, style: OneStyle, events: u64, capacity: u64, size: usize) -> WorkerArgs {
@@ -269,6 +302,7 @@ mod tests {
             optional: false,
             style,
             work: 0,
+            wake_fd: style.info().wake_fd,
         }
     }
 

@@ -6,6 +6,7 @@ use super::produce;
 use crate::bench::args::WorkerArgs;
 use crate::bench::payload::{check, write_event, Size};
 use crate::bench::ring::open_throughput_ring;
+use crate::bench::wake_fd::obtain_wake_fd;
 use crate::bench::worker::{nanos, ready, report, waiting, Receipt};
 use crate::bench::{BoxResult, CONSUMER_NAME, STALL};
 use std::time::Instant;
@@ -33,6 +34,7 @@ pub(super) fn rust_one_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<(
 pub(super) fn rust_one_consumer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
     let ring = open_throughput_ring(a, size.get())?;
     let mut c = ring.consumer(CONSUMER_NAME, &[], a.strategy.wait())?;
+    obtain_wake_fd(&mut c, a.wake_fd)?;
     ready()?;
     let base = c.next_sequence();
     let mut receipt = Receipt::new();

@@ -4,6 +4,8 @@
 //! targets, and a row's spec (event size, work per event, what carries
 //! the events).
 
+use crate::bench::args::WakeMode;
+
 /// How the one-event producer claims, writes and publishes each event.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum OneStyle {
@@ -21,6 +23,12 @@ pub(crate) enum OneStyle {
     /// The same through `dmp_publish_one` and `dmp_consume_one`, called
     /// from the Rust worker.
     COne,
+    /// `RustApi`'s loops, the consumer having obtained its wake-up fd
+    /// (`Consumer::wait_fd`: the socket bound) and never armed it: what
+    /// the fd costs the publisher while nobody waits on it.
+    RustApiFd,
+    /// The same with `RustOne`'s loops.
+    RustOneFd,
 }
 
 /// What a style's figure is compared with in the targets table.
@@ -63,6 +71,9 @@ pub(crate) struct StyleInfo {
     pub goal: &'static str,
     pub at_least: f64,
     pub consumer: ConsumerApi,
+    /// Whether the consumer obtains its wake-up fd (`--wake-fd`); the
+    /// styles that do are the wake-fd group's rows.
+    pub wake_fd: WakeMode,
 }
 
 impl OneStyle {
@@ -84,6 +95,7 @@ impl OneStyle {
                 goal: ">= 0.9",
                 at_least: 0.9,
                 consumer: ConsumerApi::Rust,
+                wake_fd: WakeMode::Off,
             },
             OneStyle::CAbi => StyleInfo {
                 cli: "c-abi",
@@ -95,6 +107,7 @@ impl OneStyle {
                 goal: ">= 0.8",
                 at_least: 0.8,
                 consumer: ConsumerApi::C,
+                wake_fd: WakeMode::Off,
             },
             OneStyle::RustOne => StyleInfo {
                 cli: "rust-one",
@@ -106,6 +119,7 @@ impl OneStyle {
                 goal: ">= 0.9",
                 at_least: 0.9,
                 consumer: ConsumerApi::RustOne,
+                wake_fd: WakeMode::Off,
             },
             OneStyle::COne => StyleInfo {
                 cli: "c-one",
@@ -117,12 +131,50 @@ impl OneStyle {
                 goal: ">= 0.8",
                 at_least: 0.8,
                 consumer: ConsumerApi::COne,
+                wake_fd: WakeMode::Off,
+            },
+            OneStyle::RustApiFd => StyleInfo {
+                cli: "rust-api-fd",
+                label: "ring, Rust API, one per claim, fd bound (never armed)",
+                key: "dmp_one_rust_fd",
+                short: "Rust API, fd bound",
+                snake: "rust_api_fd",
+                base: Base::Style(OneStyle::RustApi),
+                goal: ">= 0.97",
+                at_least: 0.97,
+                consumer: ConsumerApi::Rust,
+                wake_fd: WakeMode::Bound,
+            },
+            OneStyle::RustOneFd => StyleInfo {
+                cli: "rust-one-fd",
+                label: "ring, publish_with / consume_with, fd bound (never armed)",
+                key: "dmp_one_rust_one_fd",
+                short: "Rust one-event, fd bound",
+                snake: "rust_one_fd",
+                base: Base::Style(OneStyle::RustOne),
+                goal: ">= 0.97",
+                at_least: 0.97,
+                consumer: ConsumerApi::RustOne,
+                wake_fd: WakeMode::Bound,
             },
         }
     }
 
     pub(crate) fn key(self) -> &'static str {
         self.info().key
+    }
+
+    /// Whether the style's rows are the wake-fd group's (its consumer
+    /// obtains the fd).
+    pub(crate) fn wake_fd(self) -> bool {
+        self.info().wake_fd != WakeMode::Off
+    }
+
+    /// Whether a wake-fd style is compared with this one.
+    pub(crate) fn is_wake_fd_base(self) -> bool {
+        Self::all()
+            .iter()
+            .any(|s| s.wake_fd() && s.info().base == Base::Style(self))
     }
 }
 
