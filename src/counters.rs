@@ -12,7 +12,7 @@
 
 use crate::layout::{counters as c, Layout, RegionKind};
 use crate::region::Region;
-use crate::sync::AtomicU64;
+use crate::sync::{AtomicI64, AtomicU64};
 use std::cell::Cell;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
@@ -199,6 +199,13 @@ pub struct EntryCounters {
     /// the low [`BATCH_BITS`], so that counting a batch is one addition
     /// to one word of process memory.
     unflushed: Cell<u64>,
+    /// The holder's own shared sequence when its events are derived from
+    /// it (a single producer's cursor, a consumer's committed sequence):
+    /// the one-event paths then count nothing at all, and a flush counts
+    /// what the sequence advanced over ([`EntryCounters::derived_from`]).
+    position: Option<NonNull<AtomicI64>>,
+    /// Its value at the last flush.
+    flushed_at: Cell<i64>,
     /// Back-pressure waits not yet added to the ring-wide count (a shared
     /// word every producer adds to: one locked addition per flush, not per
     /// wait).
@@ -221,6 +228,8 @@ impl EntryCounters {
             batches_flushed: Cell::new(batches.load(Ordering::Relaxed)),
             unflushed: Cell::new(0),
             unflushed_back_pressure: Cell::new(0),
+            position: None,
+            flushed_at: Cell::new(0),
             events: NonNull::from(events),
             batches: NonNull::from(batches),
             waits: NonNull::from(slot(c::WAITS)),
@@ -236,6 +245,37 @@ impl EntryCounters {
     pub fn without_hot_counting(mut self) -> EntryCounters {
         self.hot = false;
         self
+    }
+
+    /// Derives the events count from `position`, the holder's own shared
+    /// sequence, which only the holder stores and which advances by exactly
+    /// the events it publishes or consumes: each flush counts what it
+    /// advanced over since the last one. What [`EntryCounters::batch`]
+    /// counted is part of that advance; the rest came through the one-event
+    /// paths, which count nothing, one batch each.
+    pub fn derived_from(mut self, position: &AtomicI64) -> EntryCounters {
+        self.flushed_at.set(position.load(Ordering::Relaxed));
+        self.position = Some(NonNull::from(position));
+        self
+    }
+
+    /// The position moved without events (a consumer rejoining after an
+    /// eviction): what came before was flushed; count from here on.
+    pub fn restart_at(&self, position: i64) {
+        self.flushed_at.set(position);
+    }
+
+    /// A one-event publish or commit of `seq` (hot path: nothing counted,
+    /// the count is derived from the position; a flush every
+    /// [`FLUSH_EVERY`] sequences).
+    #[inline(always)]
+    pub fn one_event(&self, seq: i64) {
+        debug_assert!(self.position.is_some());
+        // After sequences FLUSH_EVERY - 1, 2 * FLUSH_EVERY - 1, ...: a ring's
+        // first FLUSH_EVERY events, one by one, flush once, at the last.
+        if (seq + 1) & (FLUSH_EVERY as i64 - 1) == 0 {
+            self.flush();
+        }
     }
 
     #[inline]
@@ -284,11 +324,17 @@ impl EntryCounters {
     #[inline(never)]
     pub fn flush_counts(&self) {
         let acc = self.unflushed.replace(0);
-        let events = self.events_flushed.get().wrapping_add(acc >> BATCH_BITS);
-        let batches = self
-            .batches_flushed
-            .get()
-            .wrapping_add(acc & ((1 << BATCH_BITS) - 1));
+        let (mut events, mut batches) = (acc >> BATCH_BITS, acc & ((1 << BATCH_BITS) - 1));
+        if let Some(p) = self.position {
+            // SAFETY: as for `get`: the holder's own sequence, in the
+            // mapping this value's holder keeps alive.
+            let now = unsafe { p.as_ref() }.load(Ordering::Relaxed);
+            let moved = u64::try_from(now - self.flushed_at.replace(now)).unwrap_or(0);
+            batches += moved.saturating_sub(events);
+            events = moved;
+        }
+        let events = self.events_flushed.get().wrapping_add(events);
+        let batches = self.batches_flushed.get().wrapping_add(batches);
         self.events_flushed.set(events);
         self.batches_flushed.set(batches);
         let back_pressure = self.unflushed_back_pressure.replace(0);
@@ -477,6 +523,27 @@ mod tests {
         );
         drop(producer);
         assert_eq!(bp(), 2);
+    }
+
+    /// Derived from a position: a flush counts its advance, `batch` calls
+    /// within it as counted, the rest one batch per event; a restart skips
+    /// a jump.
+    #[test]
+    fn derived_counts_follow_the_position() {
+        let (_heap, counters) = counters();
+        let position = AtomicI64::new(9);
+        let mut entry = counters.for_producer(1).derived_from(&position);
+        position.store(12, Ordering::Relaxed);
+        entry.batch(3);
+        position.store(15, Ordering::Relaxed);
+        entry.one_event(15);
+        entry.flush();
+        assert_eq!(events_and_batches(&counters, 1), (6, 4));
+        position.store(100, Ordering::Relaxed);
+        entry.restart_at(100);
+        position.store(101, Ordering::Relaxed);
+        drop(entry);
+        assert_eq!(events_and_batches(&counters, 1), (7, 5));
     }
 
     /// A wait neither flushes the events and batches counts nor reads the

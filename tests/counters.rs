@@ -113,6 +113,51 @@ fn a_busy_participant_flushes_its_counts_every_flush_interval() {
     assert!(pr.last_activity_ns > 0 && co.last_activity_ns > 0);
 }
 
+/// The one-event calls count nothing per event: the counts are derived
+/// from the cursor and the committed sequence at each flush, every
+/// FLUSH_EVERY sequences while they run, and exact once they leave, mixed
+/// with batches or not.
+#[test]
+fn one_event_calls_are_counted_from_the_sequences() {
+    use disruptor_mp::internals::FLUSH_EVERY;
+    let name = Name::new("one");
+    let ring = Ring::create(&name.0, &RingOptions::new().capacity(8).slot_size(8)).unwrap();
+    let mut c = ring.consumer("c", &[], WaitStrategy::Yield).unwrap();
+    let mut p = ring.producer(WaitStrategy::Yield).unwrap();
+    let mut one = |p: &mut disruptor_mp::Producer, c: &mut disruptor_mp::Consumer, i: u64| {
+        p.publish_with(T, |s| s[..8].copy_from_slice(&i.to_le_bytes()))
+            .unwrap();
+        let got = c
+            .consume_with(T, |_, s| u64::from_le_bytes(s[..8].try_into().unwrap()))
+            .unwrap();
+        assert_eq!(got, i);
+    };
+    for i in 0..FLUSH_EVERY - 1 {
+        one(&mut p, &mut c, i);
+    }
+    let s = ring.snapshot();
+    assert_eq!((s.producers[0].events, s.consumers[0].events), (0, 0));
+    one(&mut p, &mut c, FLUSH_EVERY - 1);
+    let s = ring.snapshot();
+    let (pr, co) = (&s.producers[0], &s.consumers[0]);
+    assert_eq!((pr.events, pr.batches), (FLUSH_EVERY, FLUSH_EVERY));
+    assert_eq!((co.events, co.batches), (FLUSH_EVERY, FLUSH_EVERY));
+    // A batch of 4 among single events: 4 events, 1 batch.
+    let lo = p.claim(4, T).unwrap();
+    p.publish(lo, lo + 3).unwrap();
+    let hi = c.wait_for(lo, T).unwrap();
+    c.commit(hi).unwrap();
+    for i in 0..5 {
+        one(&mut p, &mut c, i);
+    }
+    drop((p, c));
+    let s = ring.snapshot();
+    let (pr, co) = (&s.producers[0], &s.consumers[0]);
+    assert_eq!((pr.events, pr.batches), (FLUSH_EVERY + 9, FLUSH_EVERY + 6));
+    assert_eq!((co.events, co.batches), (FLUSH_EVERY + 9, FLUSH_EVERY + 6));
+    assert_eq!(s.cursor, FLUSH_EVERY as i64 + 8);
+}
+
 #[test]
 fn hot_counting_can_be_turned_off_and_abandoned_sequences_are_counted() {
     let name = Name::new("off");

@@ -23,6 +23,15 @@ impl ConsumerCore {
     /// The commit itself, of a `seq` in `(committed, available]`.
     #[inline(always)]
     pub(super) fn store_commit(&mut self, seq: i64) -> Result<()> {
+        self.store_sequence(seq)?;
+        self.counters.batch((seq - self.committed) as u64);
+        self.committed = seq;
+        Ok(())
+    }
+
+    /// The store of the committed sequence (and its wake-up).
+    #[inline(always)]
+    fn store_sequence(&mut self, seq: i64) -> Result<()> {
         // Fault harness: the batch was read, its commit not yet stored.
         crate::fault::fault_point!("consumer.commit");
         if self.evictable {
@@ -30,8 +39,6 @@ impl ConsumerCore {
         } else if self.sequence.publish(seq, self.wakeups) {
             self.counters.wakeup();
         }
-        self.counters.batch((seq - self.committed) as u64);
-        self.committed = seq;
         Ok(())
     }
 
@@ -40,7 +47,11 @@ impl ConsumerCore {
     #[inline(always)]
     pub fn commit_next(&mut self, seq: i64) -> Result<()> {
         debug_assert!(seq == self.committed + 1 && seq <= self.available);
-        self.store_commit(seq)
+        self.store_sequence(seq)?;
+        // Counted from the committed sequence's advance, at flushes.
+        self.counters.one_event(seq);
+        self.committed = seq;
+        Ok(())
     }
 
     #[cold]

@@ -213,6 +213,10 @@ impl ConsumerCore {
             counters: {
                 let c = tables.counters().for_consumer(index);
                 c.touch();
+                // Events are the committed sequence's advance from here
+                // (`start`, which the join stored).
+                let c = c.derived_from(sequence.value());
+                c.restart_at(start);
                 if hot_counters {
                     c
                 } else {
@@ -270,9 +274,13 @@ impl ConsumerCore {
         }
         t.consumer_generation(self.index)
             .fetch_add(1, Ordering::Relaxed);
+        // What this consumer counted before the eviction, flushed before the
+        // join moves its sequence (a jump, not events).
+        self.counters.flush();
         t.consumer_state(self.index)
             .store(state::JOINING, Ordering::Release);
         let start = join(t, self.index, self.multi);
+        self.counters.restart_at(start);
         t.consumer_state(self.index)
             .store(state::ACTIVE, Ordering::Release);
         t.table_generation().fetch_add(1, Ordering::Release);

@@ -78,7 +78,13 @@ where
 /// (an integer, a handle pointer): a reference to it, or `NullPointer`.
 pub(super) fn out_ptr<'a, T>(p: *mut T, name: &'static str) -> Result<&'a mut T> {
     // SAFETY: a non-null out-pointer from C points to writable storage.
-    unsafe { p.as_mut() }.ok_or(Error::NullPointer(name))
+    let r = unsafe { p.as_mut() };
+    // A match, not `ok_or`: an `Error` built eagerly is dropped on every
+    // success (a call into its drop glue per call of the one-event exports).
+    match r {
+        Some(r) => Ok(r),
+        None => Err(Error::NullPointer(name)),
+    }
 }
 
 /// A required out-pointer to a size-versioned struct the caller may have

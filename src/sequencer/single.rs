@@ -69,6 +69,8 @@ impl SingleSequencer {
         // Events a killed predecessor published but had not flushed, and
         // those adopted above, are counted now: events == cursor + 1.
         counters.adopt_events((published + 1) as u64);
+        // From here on the events count is the cursor's advance.
+        let counters = counters.derived_from(cursor.value());
         let cached_gate = tables.gating_minimum(published).0;
         Ok(SingleSequencer {
             tables,
@@ -210,7 +212,7 @@ impl SingleSequencer {
             self.counters.wakeup();
         }
         self.published = seq;
-        self.counters.batch(1);
+        self.counters.one_event(seq);
         Ok(seq)
     }
 

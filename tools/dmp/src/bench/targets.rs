@@ -63,6 +63,14 @@ pub(super) fn targets(r: &Results) -> Vec<Target> {
     for row in r.mp.iter().filter(|m| m.spec.producers == 1) {
         let s = &row.spec;
         let v = r.vs_single(s);
+        // Issue 12's targets: packed events carry no availability word of
+        // their own in a single-producer ring, so a multi-producer ring's
+        // flags cost more there.
+        let (goal, floor) = if s.layout() == "packed" {
+            (">= 0.8", 0.8)
+        } else {
+            (">= 0.95", 0.95)
+        };
         add(
             format!(
                 "MP-1/SP throughput {}B {} ({})",
@@ -77,8 +85,8 @@ pub(super) fn targets(r: &Results) -> Vec<Target> {
                 s.strategy.as_str()
             ),
             v,
-            ">= 0.7",
-            v >= 0.7,
+            goal,
+            v >= floor,
         );
     }
     for row in r.mp.iter().filter(|m| m.spec.optional) {
@@ -117,8 +125,8 @@ pub(super) fn targets(r: &Results) -> Vec<Target> {
             format!("dmp/floor ping-pong p50 ({layout})"),
             format!("{key}_floor_pingpong_p50"),
             v,
-            "<= 1.2",
-            v <= 1.2,
+            "<= 1.15",
+            v <= 1.15,
         );
     }
     for row in &r.one {
