@@ -124,7 +124,7 @@ fn one_event_calls_are_counted_from_the_sequences() {
     let ring = Ring::create(&name.0, &RingOptions::new().capacity(8).slot_size(8)).unwrap();
     let mut c = ring.consumer("c", &[], WaitStrategy::Yield).unwrap();
     let mut p = ring.producer(WaitStrategy::Yield).unwrap();
-    let mut one = |p: &mut disruptor_mp::Producer, c: &mut disruptor_mp::Consumer, i: u64| {
+    let one = |p: &mut disruptor_mp::Producer, c: &mut disruptor_mp::Consumer, i: u64| {
         p.publish_with(T, |s| s[..8].copy_from_slice(&i.to_le_bytes()))
             .unwrap();
         let got = c
