@@ -53,6 +53,11 @@ pub fn probe(loc: &Location) -> Result<Probe, Error> {
             source: e,
         },
     })?;
+    if meta.is_dir() && path.file_name().is_some_and(Ring::is_wake_dir) {
+        return Ok(Probe::NotRing(
+            "wake-up sockets of a ring (docs/OPERATIONS.md, \"Files on disk\")".into(),
+        ));
+    }
     if !meta.is_file() {
         return Ok(Probe::NotRing("not a regular file".into()));
     }
