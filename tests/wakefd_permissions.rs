@@ -376,3 +376,39 @@ fn an_orphaned_directory_is_no_ring_and_rm_stale_sweeps_it() {
     );
     assert!(!dir.exists(), "{out}");
 }
+
+#[test]
+fn a_producer_in_another_network_namespace_wakes_the_consumer() {
+    if !root() {
+        return;
+    }
+    // `unshare --net`: a new network namespace, the same file systems.
+    let probe = Command::new("unshare").args(["--net", "true"]).output();
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        support::skip_or_fail(&format!("unshare --net refused: {probe:?}"));
+        return;
+    }
+    let _serial = support::serial();
+    let name = ShmName::new("wake-netns");
+    let mut c = dmp();
+    c.args(["create", &name.0, "--capacity", "1024", "--slot-size", "64"]);
+    let (ok, out) = run(c, "dmp create", T);
+    assert!(ok, "{out}");
+    let consumer = epoll_consumer(&name.0, 30);
+    let mut p = Command::new("unshare");
+    p.args(["--net", env!("CARGO_BIN_EXE_dmp"), "produce", &name.0])
+        .args(["--wait", "block", "--count", "30", "--pause-us", "2000"]);
+    let (ok, out) = run(p, "dmp produce in a new network namespace", T);
+    assert!(ok, "{out}");
+    let out = consumer.succeed(T);
+    assert!(out.contains("consumed 30 events"), "{out}");
+    // Woken by datagrams, not only by its bounded re-arm.
+    let wakeups: u64 = out
+        .lines()
+        .find(|l| l.starts_with("consumed "))
+        .and_then(|l| l.split(", ").find(|w| w.contains("wake")))
+        .and_then(|w| w.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no wake-up count in {out}"));
+    assert!(wakeups > 0, "{out}");
+    eprintln!("across network namespaces: {}", out.trim());
+}
