@@ -366,7 +366,7 @@ fn an_orphaned_directory_is_no_ring_and_rm_stale_sweeps_it() {
     let mut ls = dmp();
     ls.args(["ls", "--dir", dir_arg, "--all"]);
     let (ok, out) = run(ls, "dmp ls --all", T);
-    assert!(ok && out.contains("wake-up sockets of a ring"), "{out}");
+    assert!(ok && out.contains("a ring's wake-up directory"), "{out}");
     let mut rm = dmp();
     rm.args(["rm", "--stale", "--dir", dir_arg]);
     let (ok, out) = run(rm, "dmp rm --stale", T);

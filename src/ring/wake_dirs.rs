@@ -16,19 +16,12 @@ impl Ring {
         sys::parse_wake_dir_name(name).is_some()
     }
 
-    /// Removes the wake-up directories of `dir` whose ring is gone (no file
-    /// of `dir` has their name and token: the ring was removed with a plain
+    /// The wake-up directories of `dir` whose ring is gone: no file of
+    /// `dir` has their name and token (the ring was removed with a plain
     /// `rm`, or its last consumer crashed after the ring was removed).
-    /// Sockets still held by a live consumer of a removed ring are kept,
-    /// and so is their directory. Returns each orphan and whether it is
-    /// gone (`Ok(false)`: live sockets kept it), or why it could not be
-    /// removed.
-    pub fn sweep_wake_dirs(dir: &Path) -> Result<Vec<(PathBuf, Result<bool>)>> {
+    pub fn orphan_wake_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
         let entries = std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
-        let mut names = Vec::new();
-        for entry in entries.flatten() {
-            names.push(entry.file_name());
-        }
+        let names: Vec<OsString> = entries.flatten().map(|e| e.file_name()).collect();
         let expected: HashSet<OsString> = names
             .iter()
             .filter(|n| !Ring::is_wake_dir(n))
@@ -38,19 +31,29 @@ impl Ring {
                     .then(|| sys::wake_dir_name(n, sys::ring_token(&meta)))
             })
             .collect();
-        let mut swept = Vec::new();
-        for name in names.iter().filter(|n| Ring::is_wake_dir(n)) {
-            if expected.contains(name) {
-                continue;
-            }
-            let path = dir.join(name);
-            let gone = sys::remove_wake_dir(&path, false).map_err(|source| Error::Io {
-                op: "remove the wake-up directory",
-                path: path.clone(),
-                source,
-            });
-            swept.push((path, gone));
-        }
-        Ok(swept)
+        Ok(names
+            .iter()
+            .filter(|n| Ring::is_wake_dir(n) && !expected.contains(*n))
+            .map(|n| dir.join(n))
+            .collect())
+    }
+
+    /// Removes the orphaned wake-up directories of `dir`
+    /// ([`Ring::orphan_wake_dirs`]). Sockets still held by a live consumer
+    /// of a removed ring are kept, and so is their directory. Returns each
+    /// orphan and whether it is gone (`Ok(false)`: live sockets kept it),
+    /// or why it could not be removed.
+    pub fn sweep_wake_dirs(dir: &Path) -> Result<Vec<(PathBuf, Result<bool>)>> {
+        Ok(Ring::orphan_wake_dirs(dir)?
+            .into_iter()
+            .map(|path| {
+                let gone = sys::remove_wake_dir(&path, false).map_err(|source| Error::Io {
+                    op: "remove the wake-up directory",
+                    path: path.clone(),
+                    source,
+                });
+                (path, gone)
+            })
+            .collect())
     }
 }
