@@ -93,7 +93,7 @@ impl Segment {
             });
         }
         #[cfg(not(loom))]
-        let (wake, wake_dir) = wake::prepare(&file, &path, layout.params.wakeups())?;
+        let wake = wake::prepare(&file, &path, layout.params.wakeups())?;
         let mapping = Mapping::new(file, path.clone(), layout.total_size, true)?;
         let region = mapping.region();
         let pid = sys::pid();
@@ -124,7 +124,9 @@ impl Segment {
         sys::link_open_file(mapping.file(), &path).map_err(|e| Error::io("create", &path, e))?;
         drop(cleanup);
         #[cfg(not(loom))]
-        wake_dir.keep();
+        if layout.params.wakeups() {
+            wake::make(mapping.file(), &wake);
+        }
         Ok(Segment {
             mapping,
             layout,

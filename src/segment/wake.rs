@@ -1,51 +1,40 @@
 //! A segment's wake-up directory over its life (src/sys/wake_dir.rs says
-//! what it is): made by the ring's creator, before the segment gets its
-//! name, for rings with wake-ups; removed with the segment's name.
+//! what it is): made by the ring's creator right after the segment gets
+//! its name, for rings with wake-ups (so a creator that dies earlier
+//! leaves nothing); removed with the segment's name.
 
 use crate::error::{Error, Result};
 use crate::sys;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-/// Removes a directory made for a segment that never got its name.
-pub struct DirGuard(Option<PathBuf>);
-
-impl DirGuard {
-    /// The segment got its name: the directory stays.
-    pub fn keep(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for DirGuard {
-    fn drop(&mut self) {
-        if let Some(dir) = self.0.take() {
-            let _ = sys::remove_wake_dir(&dir, true);
-        }
-    }
-}
-
 /// Registers the segment being created at `path` (open as `file`, its
-/// group and mode set) and, with `eager`, makes its wake-up directory, so
-/// that it belongs to the ring's owner. A directory already there with
-/// this token is a dead ring's whose inode number the new file reuses
-/// (no live file has it): it is removed first.
-pub fn prepare(file: &File, path: &Path, eager: bool) -> Result<(sys::WakeRing, DirGuard)> {
+/// group and mode set, not yet named) and, with `eager`, removes a
+/// directory already there with its token: a dead ring's whose inode
+/// number the new file reuses (no live file has it, and nobody can know
+/// the token before the segment is named).
+pub fn prepare(file: &File, path: &Path, eager: bool) -> Result<sys::WakeRing> {
     let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
     let ring = sys::WakeRing::register(path, &meta)
         .map_err(|e| Error::io("find the wake-up directory of", path, e))?;
-    if !eager {
-        return Ok((ring, DirGuard(None)));
+    if eager {
+        sys::remove_wake_dir(ring.dir(), true).map_err(|source| Error::Io {
+            op: "remove the stale wake-up directory",
+            path: ring.dir().to_path_buf(),
+            source,
+        })?;
     }
-    let dir = ring.dir().to_path_buf();
-    let fail = |op, e| Error::Io {
-        op,
-        path: dir.clone(),
-        source: e,
-    };
-    sys::remove_wake_dir(&dir, true).map_err(|e| fail("remove the stale wake-up directory", e))?;
-    sys::ensure_wake_dir(&dir, &meta).map_err(|e| fail("make the wake-up directory", e))?;
-    Ok((ring, DirGuard(Some(dir))))
+    Ok(ring)
+}
+
+/// Makes the wake-up directory of a ring just named, so that it belongs
+/// to the ring's owner. Best effort: a creator killed before this, or a
+/// failure here, leaves the first consumer to bind to make it (and a
+/// consumer that bound in between has made it already).
+pub fn make(file: &File, ring: &sys::WakeRing) {
+    if let Ok(meta) = file.metadata() {
+        let _ = sys::ensure_wake_dir(ring.dir(), &meta);
+    }
 }
 
 /// The wake-up directory of the segment named `path` now, if it is one.

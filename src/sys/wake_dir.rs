@@ -55,10 +55,11 @@ pub fn dir_of(segment: &Path, token: u64) -> io::Result<PathBuf> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let parent = if parent.is_absolute() {
-        parent.to_path_buf()
-    } else {
-        std::env::current_dir()?.join(parent)
+    // Absolute, so that a later chdir changes nothing (as given if the
+    // working directory is gone).
+    let parent = match std::env::current_dir() {
+        Ok(cwd) if !parent.is_absolute() => cwd.join(parent),
+        _ => parent.to_path_buf(),
     };
     let name = segment
         .file_name()

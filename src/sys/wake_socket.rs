@@ -224,21 +224,32 @@ static SENDER: OnceLock<Option<OwnedFd>> = OnceLock::new();
 /// never raises SIGPIPE; a consumer that is gone (`ECONNREFUSED`,
 /// `ENOENT`), whose queue is full (it is readable already) or that this
 /// process may not wake (`EACCES`) is skipped.
-pub fn wake_datagrams(token: u64, mut mask: u64) {
+pub fn wake_datagrams(token: u64, mask: u64) {
     let Some(sender) = SENDER.get_or_init(|| datagram_socket().ok()) else {
         return;
     };
-    let dir = {
+    // Normally one directory; more if this process opened the ring under
+    // names in several directories (hard links).
+    let dirs: Vec<PathBuf> = {
         let rings = RINGS.lock().unwrap_or_else(|p| p.into_inner());
-        match rings.iter().find(|r| r.0 == token) {
-            Some(r) => r.1.clone(),
-            None => return,
-        }
+        rings
+            .iter()
+            .filter(|r| r.0 == token)
+            .map(|r| r.1.clone())
+            .collect()
     };
+    for dir in dirs {
+        send_each(sender, &dir, mask);
+    }
+}
+
+/// Sends one empty datagram to each entry in `mask` of the wake-up
+/// directory `dir`.
+fn send_each(sender: &OwnedFd, dir: &Path, mut mask: u64) {
     // A directory too deep for sun_path is reached through its open fd.
     let long = address(&dir.join("63")).is_none();
     let open = if long {
-        wake_dir::open_dir(&dir).ok()
+        wake_dir::open_dir(dir).ok()
     } else {
         None
     };
