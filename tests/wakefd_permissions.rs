@@ -412,3 +412,22 @@ fn a_producer_in_another_network_namespace_wakes_the_consumer() {
     assert!(wakeups > 0, "{out}");
     eprintln!("across network namespaces: {}", out.trim());
 }
+
+#[test]
+fn the_format_reader_finds_the_wake_up_directory_from_format_md_alone() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        support::skip_or_fail("python3 is not installed");
+        return;
+    }
+    let name = ShmName::new("wake-format");
+    let ring = Ring::create(&name.location(), &RingOptions::new().capacity(64)).unwrap();
+    let dir = wake_dir(Path::new("/dev/shm"), &name.0);
+    let mut c = Command::new("python3");
+    c.arg(support::repo_root().join("tools/dmp_format.py"))
+        .arg(&name.0);
+    let (ok, out) = run(c, "tools/dmp_format.py", T);
+    assert!(ok, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["wake_dir"].as_str(), dir.to_str(), "{out}");
+    drop(ring);
+}
