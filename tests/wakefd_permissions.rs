@@ -431,3 +431,39 @@ fn the_format_reader_finds_the_wake_up_directory_from_format_md_alone() {
     assert_eq!(v["wake_dir"].as_str(), dir.to_str(), "{out}");
     drop(ring);
 }
+
+#[test]
+fn a_directory_squatted_by_another_user_is_refused_naming_it() {
+    if !root() {
+        return;
+    }
+    let _serial = support::serial();
+    let squatter = strangers(1)[0];
+    // A ring without wake-ups has no directory until a consumer binds:
+    // another user makes one first under the name it can predict.
+    let name = ShmName::new("wake-squat");
+    let options = RingOptions::new().capacity(64).wakeups(false);
+    let ring = Ring::create(&name.location(), &options).unwrap();
+    let token = {
+        let m = std::fs::metadata(name.path()).unwrap();
+        m.ino() ^ m.dev().rotate_left(40) ^ 1
+    };
+    let dir = Path::new("/dev/shm").join(format!(".{}.dmp-wake.{token:016x}", name.0));
+    std::fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::chown(&dir, Some(squatter), Some(squatter)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut consumer = ring.consumer("c", &[], WaitStrategy::Yield).unwrap();
+    let e = consumer.wait_fd().unwrap_err().to_string();
+    assert!(
+        e.contains(dir.to_str().unwrap()) && e.contains(&format!("belongs to uid {squatter}")),
+        "{e}"
+    );
+    eprintln!("refused: {e}");
+    // Removing the ring removes the directory under its name too (as root
+    // here; in sticky /dev/shm an owner who is not root could not, and the
+    // ring would still be removed).
+    drop(consumer);
+    drop(ring);
+    Ring::remove(&name.location(), false).unwrap();
+    assert!(!name.path().exists() && !dir.exists());
+}

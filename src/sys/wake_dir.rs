@@ -151,7 +151,7 @@ pub fn ensure(dir: &Path, ring: &Metadata) -> io::Result<OwnedFd> {
     let me = unsafe { libc::geteuid() };
     if st.st_uid != ring.uid() && st.st_uid != 0 && st.st_uid != me {
         return Err(io::Error::other(format!(
-            "it belongs to uid {}, neither the ring's owner (uid {}) nor root: remove it (`dmp rm --stale` does)",
+            "it belongs to uid {}, neither the ring's owner (uid {}) nor root: remove it (as its owner or root)",
             st.st_uid,
             ring.uid()
         )));

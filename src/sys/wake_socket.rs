@@ -118,7 +118,8 @@ impl WakeSocket {
         meta: &Metadata,
         index: u32,
     ) -> Result<WakeSocket, (&'static str, io::Error)> {
-        let dir = wake_dir::ensure(&ring.dir, meta).map_err(|e| ("make or check", e))?;
+        let dir =
+            wake_dir::ensure(&ring.dir, meta).map_err(|e| ("use the wake-up directory", e))?;
         let name = CString::new(index.to_string()).expect("digits");
         // SAFETY: `name` is NUL-terminated and `dir` is an open directory.
         if unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) } != 0 {
