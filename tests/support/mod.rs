@@ -3,6 +3,8 @@
 //! compiling C programs against the freshly built library.
 #![allow(dead_code)]
 
+pub mod wake;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
