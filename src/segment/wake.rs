@@ -12,17 +12,16 @@ use std::path::{Path, PathBuf};
 /// group and mode set, not yet named) and, with `eager`, removes a
 /// directory already there with its token: a dead ring's whose inode
 /// number the new file reuses (no live file has it, and nobody can know
-/// the token before the segment is named).
+/// the token before the segment is named, short of guessing the inode
+/// number). Best effort: one that cannot be removed (another user's, in
+/// sticky `/dev/shm`) does not stop the creation; consumers then refuse
+/// it, naming it (`sys::ensure_wake_dir`).
 pub fn prepare(file: &File, path: &Path, eager: bool) -> Result<sys::WakeRing> {
     let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
     let ring = sys::WakeRing::register(path, &meta)
         .map_err(|e| Error::io("find the wake-up directory of", path, e))?;
     if eager {
-        sys::remove_wake_dir(ring.dir(), true).map_err(|source| Error::Io {
-            op: "remove the stale wake-up directory",
-            path: ring.dir().to_path_buf(),
-            source,
-        })?;
+        let _ = sys::remove_wake_dir(ring.dir(), true);
     }
     Ok(ring)
 }
