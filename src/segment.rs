@@ -25,6 +25,8 @@ const OPEN_OR_CREATE_RETRIES: u32 = 100;
 
 #[cfg(test)]
 pub(crate) mod scratch;
+#[cfg(not(loom))]
+mod wake;
 
 /// A mapped, validated segment. Shared (`Arc`) by the ring, its producers
 /// and consumers, so the mapping outlives every view into it.
@@ -34,6 +36,9 @@ pub struct Segment {
     layout: Layout,
     location: Location,
     registry: Mutex<()>,
+    /// Where its wake-up sockets live (src/segment/wake.rs).
+    #[cfg(not(loom))]
+    wake: sys::WakeRing,
 }
 
 impl Segment {
@@ -87,6 +92,8 @@ impl Segment {
                 _ => Error::io("reserve memory for", &path, e),
             });
         }
+        #[cfg(not(loom))]
+        let wake = wake::prepare(&file, &path, layout.params.wakeups())?;
         let mapping = Mapping::new(file, path.clone(), layout.total_size, true)?;
         let region = mapping.region();
         let pid = sys::pid();
@@ -116,11 +123,17 @@ impl Segment {
             .store(STATE_READY, Ordering::Release);
         sys::link_open_file(mapping.file(), &path).map_err(|e| Error::io("create", &path, e))?;
         drop(cleanup);
+        #[cfg(not(loom))]
+        if layout.params.wakeups() {
+            wake::make(mapping.file(), &wake);
+        }
         Ok(Segment {
             mapping,
             layout,
             location: location.clone(),
             registry: Mutex::new(()),
+            #[cfg(not(loom))]
+            wake,
         })
     }
 
@@ -209,6 +222,9 @@ impl Segment {
             .read_to_end(&mut head)
             .map_err(|e| Error::io("read header of", path, e))?;
         let layout = Layout::decode(path, &head, file_len)?;
+        #[cfg(not(loom))]
+        let wake = sys::WakeRing::register(path, &meta)
+            .map_err(|e| Error::io("find the wake-up directory of", path, e))?;
         let mapping = Mapping::new(file, path.into(), layout.total_size, writable)?;
         // Validate the mapped header too: it must be the one we decoded.
         let region = mapping.region();
@@ -232,6 +248,8 @@ impl Segment {
             layout,
             location: location.clone(),
             registry: Mutex::new(()),
+            #[cfg(not(loom))]
+            wake,
         })
     }
 
@@ -252,11 +270,23 @@ impl Segment {
         Ok(())
     }
 
-    /// Removes the segment's name. Processes that have it mapped keep
-    /// working; new opens fail with `NotFound`.
+    /// Removes the segment's name, and its wake-up directory (the sockets
+    /// no live consumer holds; see `wake::remove`). Processes that have it
+    /// mapped keep working; new opens fail with `NotFound`.
     pub fn unlink(location: &Location) -> Result<()> {
         let path = location.path()?;
-        std::fs::remove_file(&path).map_err(|e| Error::io("unlink", &path, e))
+        #[cfg(not(loom))]
+        let wake_dir = wake::dir_of_name(&path);
+        std::fs::remove_file(&path).map_err(|e| Error::io("unlink", &path, e))?;
+        #[cfg(not(loom))]
+        wake::remove(wake_dir);
+        Ok(())
+    }
+
+    /// Where its consumers' wake-up sockets live.
+    #[cfg(not(loom))]
+    pub fn wake(&self) -> &sys::WakeRing {
+        &self.wake
     }
 
     /// The validated layout.

@@ -10,10 +10,16 @@ use std::path::Path;
 use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
+mod wake_dir;
 mod wake_socket;
 // Under loom the doorbell emulation of `sync` replaces the sockets.
 #[cfg_attr(loom, allow(unused_imports))]
-pub use wake_socket::{ring_token, wake_datagrams, WakeSocket};
+pub use wake_dir::{
+    dir_name as wake_dir_name, dir_of as wake_dir_of, ensure as ensure_wake_dir,
+    parse_dir_name as parse_wake_dir_name, remove as remove_wake_dir, ring_token,
+};
+#[cfg_attr(loom, allow(unused_imports))]
+pub use wake_socket::{wake_datagrams, WakeRing, WakeSocket};
 
 /// Address of the low 32 bits of a 64-bit word: the futex word of a
 /// sequence. Only the kernel reads it as a 32-bit value; user space always

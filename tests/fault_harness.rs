@@ -288,15 +288,20 @@ impl Run {
         self.decide("wait strategy", s)
     }
 
-    /// Leftovers of the ring's name in /dev/shm (the segment itself when
-    /// `with_segment`, and any half-created temporary file).
+    /// Leftovers of the ring's name in /dev/shm (the segment itself and
+    /// its wake-up directory when `with_segment`, and any half-created
+    /// temporary file).
     fn leftovers(&self, with_segment: bool) -> Vec<String> {
         let name = &self.shm.0;
+        let wake = format!(".{name}.dmp-wake.");
         std::fs::read_dir("/dev/shm")
             .map(|d| {
                 d.filter_map(|e| e.ok())
                     .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|f| (with_segment && f == name) || f.starts_with(&format!(".{name}.")))
+                    .filter(|f| {
+                        (with_segment && (f == name || f.starts_with(&wake)))
+                            || (f.starts_with(&format!(".{name}.")) && !f.starts_with(&wake))
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -959,7 +964,7 @@ fn run_seed(seed: u64) -> (Vec<String>, PathBuf) {
     });
     // No segment left behind (the ShmName guard removes it on drop too).
     if failure.is_none() {
-        let _ = std::fs::remove_file(r.shm.path());
+        let _ = disruptor_mp::Ring::unlink(&r.shm.location());
         let left = r.leftovers(true);
         r.invariants.push(format!(
             "{}: no segment left behind",

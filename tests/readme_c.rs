@@ -131,12 +131,14 @@ fn the_readme_pkg_config_line_builds_a_program_that_runs_as_it_is() {
     // in the tests uses it.
     let _serial = support::serial();
     let quotes = std::path::Path::new("/dev/shm/quotes");
-    let _ = std::fs::remove_file(quotes);
+    // Ring::unlink: the ring and its wake-up directory.
+    let remove = || disruptor_mp::Ring::unlink(&disruptor_mp::Location::shm("quotes"));
+    let _ = remove();
     let mut run = Command::new(work.join("a.out"));
     run.env_remove("LD_LIBRARY_PATH");
     let (ok, out) = support::run(run, "./a.out", Duration::from_secs(60));
     let existed = quotes.exists();
-    let _ = std::fs::remove_file(quotes);
+    let _ = remove();
     assert!(ok, "the program built by `{line}` failed:\n{out}");
     assert!(existed, "the program did not create its ring");
 }

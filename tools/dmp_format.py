@@ -208,6 +208,26 @@ def derive_layout(capacity, slot_size, packed, multi, max_consumers, max_produce
     return stride, stamp_offset, regions, round_up(end, PAGE)
 
 
+# --- Wake-up fds (FORMAT.md, "Wake-up fds") ---------------------------------
+WAKE_NAME_PART = 40
+WAKE_MARK = ".dmp-wake."
+
+
+def wake_token(st):
+    """The ring token: st_ino ^ rotl64(st_dev, 40) ^ 1."""
+    dev = st.st_dev & 0xFFFFFFFFFFFFFFFF
+    rot = ((dev << 40) | (dev >> 24)) & 0xFFFFFFFFFFFFFFFF
+    return (st.st_ino ^ rot ^ 1) & 0xFFFFFFFFFFFFFFFF
+
+
+def wake_dir(path, st):
+    """The wake-up directory beside the segment at `path` (stat `st`):
+    its consumers' sockets are `<dir>/<entry index>`."""
+    parent, name = os.path.split(os.path.abspath(path))
+    part = os.fsencode(name)[:WAKE_NAME_PART]
+    return os.path.join(parent, "." + os.fsdecode(part) + WAKE_MARK + "%016x" % wake_token(st))
+
+
 class Segment:
     def __init__(self, path):
         self.path = path
@@ -369,6 +389,7 @@ class Segment:
             "producers": producers,
             "counters": counters,
             "derived": derived,
+            "wake_dir": wake_dir(self.path, os.fstat(self.fd)),
         }
         if want_payloads:
             out["events"] = self.events(cursor, claimed)

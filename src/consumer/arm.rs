@@ -53,17 +53,29 @@ impl ConsumerCore {
 
     fn wake_fd(&mut self, segment: &Segment) -> Result<&mut WakeFd> {
         if self.wake.is_none() {
-            let fail = |e| Error::io("bind the wake-up socket of", segment.path(), e);
             #[cfg(not(loom))]
-            let token = crate::sys::ring_token(segment.file()).map_err(fail)?;
+            let (socket, token) = {
+                let ring = segment.wake();
+                let fail = |(op, e)| Error::Io {
+                    op,
+                    path: ring.dir().to_path_buf(),
+                    source: e,
+                };
+                let meta = segment
+                    .file()
+                    .metadata()
+                    .map_err(|e| Error::io("stat", segment.path(), e))?;
+                let socket = crate::sys::WakeSocket::bind(ring, &meta, self.index).map_err(fail)?;
+                (socket, ring.token())
+            };
             #[cfg(loom)]
             let token = {
-                let _ = fail;
+                let _ = segment;
                 1
             };
             self.wake = Some(WakeFd {
                 #[cfg(not(loom))]
-                socket: crate::sys::WakeSocket::bind(token, self.index).map_err(fail)?,
+                socket,
                 token,
                 armed_on: None,
             });

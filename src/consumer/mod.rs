@@ -70,6 +70,8 @@ pub struct ConsumerCore {
     lost_on_join: u64,
     counters: crate::counters::EntryCounters,
     /// The wake-up fd for event loops, once asked for (see `arm`).
+    /// Declared before the lease: dropped first, so the socket's name is
+    /// removed while this process still holds the entry.
     wake: Option<arm::WakeFd>,
     _lease: Lease,
 }

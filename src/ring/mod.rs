@@ -11,6 +11,7 @@ mod consumer;
 mod lifecycle;
 mod options;
 mod producer;
+mod wake_dirs;
 
 pub use consumer::Consumer;
 pub use options::{

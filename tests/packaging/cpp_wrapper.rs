@@ -113,7 +113,9 @@ impl Drop for WrapperRings {
             "-stall",
             "-messages",
         ] {
-            let _ = fs::remove_file(format!("/dev/shm/{}{suffix}", self.0 .0));
+            // The ring's wake-up directory goes with it.
+            let name = format!("{}{suffix}", self.0 .0);
+            let _ = disruptor_mp::Ring::unlink(&disruptor_mp::Location::shm(name));
         }
     }
 }

@@ -3,6 +3,8 @@
 //! compiling C programs against the freshly built library.
 #![allow(dead_code)]
 
+pub mod wake;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -61,8 +63,9 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// A shm segment name unique to this test process and call; the segment is
-/// removed when the guard drops (also when the test fails).
+/// A shm segment name unique to this test process and call; the segment,
+/// and its wake-up directory, are removed when the guard drops (also when
+/// the test fails).
 pub struct ShmName(pub String);
 
 impl ShmName {
@@ -82,7 +85,8 @@ impl ShmName {
 
 impl Drop for ShmName {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(self.path());
+        // Any file, ring or not; with it the ring's wake-up directory.
+        let _ = disruptor_mp::Ring::unlink(&self.location());
     }
 }
 

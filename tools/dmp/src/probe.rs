@@ -53,6 +53,11 @@ pub fn probe(loc: &Location) -> Result<Probe, Error> {
             source: e,
         },
     })?;
+    if meta.is_dir() && path.file_name().is_some_and(Ring::is_wake_dir) {
+        return Ok(Probe::NotRing(
+            "a ring's wake-up directory (docs/OPERATIONS.md, \"Files on disk\")".into(),
+        ));
+    }
     if !meta.is_file() {
         return Ok(Probe::NotRing("not a regular file".into()));
     }
@@ -94,8 +99,11 @@ pub fn probe_dir(dir: &Path) -> Result<Vec<Probed>, Failure> {
         };
         Failure::new(code, format!("{}: {e}", dir.display()))
     })?;
+    // A ring's wake-up directory is part of the ring: only orphans show.
+    let orphans = Ring::orphan_wake_dirs(dir).unwrap_or_default();
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok())
+        .filter(|e| !Ring::is_wake_dir(&e.file_name()) || orphans.contains(&e.path()))
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();

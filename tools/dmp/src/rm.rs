@@ -142,6 +142,17 @@ fn rm_stale(dir: &Path) -> CmdResult {
             Err(e) => return Err(Failure::context(dir.join(&name).display(), e).into()),
         }
     }
+    // Wake-up directories whose ring is gone (removed with a plain rm).
+    for (path, gone) in Ring::sweep_wake_dirs(dir)? {
+        match gone {
+            Ok(true) => println!("removed {} (wake-up directory of no ring)", path.display()),
+            Ok(false) => kept.push(format!(
+                "{} (sockets of live consumers of a removed ring)",
+                path.display()
+            )),
+            Err(e) => return Err(Failure::context(path.display(), e).into()),
+        }
+    }
     println!(
         "{removed} stale ring{} removed from {}{}",
         if removed == 1 { "" } else { "s" },
