@@ -87,17 +87,22 @@ impl ConsumerCore {
     /// the committed sequence are there; otherwise arms, looks again, and
     /// returns `Armed` (the fd becomes readable once events are published)
     /// or `Available` (they came meanwhile; the arming is withdrawn).
-    /// Queued wake-ups are drained first, so readability means this arming.
+    /// Queued wake-ups are drained before the fd is armed, so readability
+    /// means this arming; with events there, nothing is drained (no system
+    /// call: a busy consumer arming before each batch pays a load).
     pub fn arm(&mut self, segment: &Segment) -> Result<Armed> {
         let index = self.index;
         let wake = self.wake_fd(segment)?;
-        #[cfg(not(loom))]
-        wake.socket.drain();
         let token = wake.token;
         let previous = wake.armed_on.take();
         if let Some(seq) = previous {
             disarm(seq, index);
         }
+        if self.available_now(segment)? {
+            return Ok(Armed::Available);
+        }
+        #[cfg(not(loom))]
+        self.wake.as_ref().expect("made above").socket.drain();
         loop {
             if self.available_now(segment)? {
                 return Ok(Armed::Available);

@@ -27,6 +27,10 @@ use tokio::io::Interest;
 /// the arming and sending its datagram leaves the fd quiet.
 pub const REARM_AFTER: Duration = Duration::from_millis(50);
 
+/// Polls of the ring before [`AsyncConsumer::next_batch`] arms the fd (the
+/// blocking strategy's spin, `disruptor_mp`'s `SPIN_POLLS`).
+pub const SPIN_POLLS: u32 = 256;
+
 /// The wake-up fd, borrowed from the consumer that owns it.
 struct WakeFd(RawFd);
 
@@ -75,8 +79,21 @@ impl AsyncConsumer {
     /// Waits, without blocking the thread, until events past the consumer's
     /// position are available; returns their sequences (read them, then
     /// commit the last one before the next call).
+    ///
+    /// Before it arms the fd it polls the ring [`SPIN_POLLS`] times (a few
+    /// microseconds, as the blocking strategy spins before it sleeps): a
+    /// busy producer's next events come sooner than an arming, the
+    /// producer's datagram and the reactor's wake-up would take.
     pub async fn next_batch(&mut self) -> Result<RangeInclusive<i64>> {
         loop {
+            let next = self.consumer.next_sequence();
+            for _ in 0..SPIN_POLLS {
+                match self.consumer.try_wait_for(next) {
+                    Ok(hi) => return Ok(next..=hi),
+                    Err(Error::WouldBlock(_)) => std::hint::spin_loop(),
+                    Err(e) => return Err(e),
+                }
+            }
             if self.consumer.arm()? == Armed::Available {
                 let next = self.consumer.next_sequence();
                 let hi = self.consumer.try_wait_for(next)?;
