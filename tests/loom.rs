@@ -769,6 +769,37 @@ mod models {
         });
     }
 
+    /// An armed consumer and a futex sleeper on the same cursor: one writer
+    /// wakes both. (A writer that took the armings first and skipped
+    /// FUTEX_WAKE when the count held nothing else, to save the system call
+    /// when only fds sleep, deadlocked here: the model keeps that idea out.)
+    #[test]
+    fn wakefd_and_futex_sleeper_on_one_cursor() {
+        explore("wakefd_and_futex_sleeper_on_one_cursor", 2, || {
+            let _mode = MembarrierMode::set(Membarrier::Works);
+            doorbell_install();
+            let (ring, (mut armed, mut sleeper, mut p)) = ring(small(2), |r| {
+                let a = r.consumer("a", &[], WaitStrategy::Blocking).unwrap();
+                let s = r.consumer("s", &[], WaitStrategy::Blocking).unwrap();
+                (a, s, r.producer(WaitStrategy::Blocking).unwrap())
+            });
+            let t = thread::spawn(move || {
+                p.send(&7u64, WAIT).unwrap();
+                p
+            });
+            let s = thread::spawn(move || {
+                assert_eq!(sleeper.wait_for(0, WAIT).unwrap(), 0);
+                sleeper
+            });
+            let bit = 1u64 << armed.index();
+            while armed.arm().unwrap() == Armed::Armed {
+                doorbell_wait(bit);
+            }
+            assert_eq!(armed.try_wait_for(0).unwrap(), 0);
+            drop((t.join().unwrap(), s.join().unwrap(), armed, ring));
+        });
+    }
+
     /// Negative control: the same arming against a light publisher, with
     /// the arming's barrier doing nothing, loses the wake-up in some
     /// interleaving (loom reports the deadlock on the doorbell).
