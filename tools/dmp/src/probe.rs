@@ -86,6 +86,20 @@ pub fn probe(loc: &Location) -> Result<Probe, Error> {
     }
 }
 
+/// The names of `dir`'s entries that may be rings, sorted: a ring's
+/// wake-up directory is part of the ring, so only orphans (whose ring is
+/// gone) are listed.
+pub fn listed(dir: &Path, entries: std::fs::ReadDir) -> Vec<String> {
+    let orphans = Ring::orphan_wake_dirs(dir).unwrap_or_default();
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| !Ring::is_wake_dir(&e.file_name()) || orphans.contains(&e.path()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// A file of a directory by name, and what it turned out to be.
 pub type Probed = (String, Result<Probe, Error>);
 
@@ -99,15 +113,7 @@ pub fn probe_dir(dir: &Path) -> Result<Vec<Probed>, Failure> {
         };
         Failure::new(code, format!("{}: {e}", dir.display()))
     })?;
-    // A ring's wake-up directory is part of the ring: only orphans show.
-    let orphans = Ring::orphan_wake_dirs(dir).unwrap_or_default();
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| !Ring::is_wake_dir(&e.file_name()) || orphans.contains(&e.path()))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    Ok(names
+    Ok(listed(dir, entries)
         .into_iter()
         .map(|name| {
             let what = probe(&Location::file(dir.join(&name)));

@@ -43,13 +43,10 @@ pub(super) fn exposition(sources: &Sources, limits: Limits) -> Result<Exposition
     let targets: Vec<(String, Location)> = match sources {
         Sources::Named(n) => n.clone(),
         Sources::Dir(dir) => {
-            let mut names: Vec<String> = std::fs::read_dir(dir)
-                .map_err(|e| format!("{}: {e}", dir.display()))?
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect();
-            names.sort();
-            names
+            let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            // As `dmp ls`: the rings' wake-up directories are not files to
+            // look at (only orphans are).
+            probe::listed(dir, entries)
                 .into_iter()
                 .map(|n| (n.clone(), Location::file(dir.join(n))))
                 .collect()
