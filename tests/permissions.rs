@@ -23,14 +23,9 @@ const T: Duration = Duration::from_secs(60);
 
 /// An unused uid/gid: none of the passwd entries has it.
 fn stranger() -> u32 {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let used: Vec<u32> = passwd
-        .lines()
-        .filter_map(|l| l.split(':').nth(2)?.parse().ok())
-        .collect();
-    (61_000..65_000)
-        .find(|u| !used.contains(u))
-        .expect("a free uid")
+    support::wake::strangers(1)
+        .pop()
+        .expect("a free uid in 61000..65000")
 }
 
 /// `dmp` copied where any user may run it (the build directory may not be
