@@ -150,12 +150,48 @@ fn one_event_calls_are_counted_from_the_sequences() {
     for i in 0..5 {
         one(&mut p, &mut c, i);
     }
+    // `claim(1)`/`publish(seq, seq)` and a commit of one event are counted
+    // as the one-event calls are: an event and a batch each.
+    for i in 0..3 {
+        claim_publish_commit(&mut p, &mut c, i);
+    }
     drop((p, c));
     let s = ring.snapshot();
     let (pr, co) = (&s.producers[0], &s.consumers[0]);
-    assert_eq!((pr.events, pr.batches), (FLUSH_EVERY + 9, FLUSH_EVERY + 6));
-    assert_eq!((co.events, co.batches), (FLUSH_EVERY + 9, FLUSH_EVERY + 6));
-    assert_eq!(s.cursor, FLUSH_EVERY as i64 + 8);
+    assert_eq!((pr.events, pr.batches), (FLUSH_EVERY + 12, FLUSH_EVERY + 9));
+    assert_eq!((co.events, co.batches), (FLUSH_EVERY + 12, FLUSH_EVERY + 9));
+    assert_eq!(s.cursor, FLUSH_EVERY as i64 + 11);
+}
+
+/// One event through `claim(1)`, `slot_mut`, `publish(seq, seq)`, and
+/// `wait_for`, `slot`, `commit(seq)`.
+fn claim_publish_commit(p: &mut disruptor_mp::Producer, c: &mut disruptor_mp::Consumer, i: u64) {
+    let seq = p.claim(1, T).unwrap();
+    p.slot_mut(seq).unwrap()[..8].copy_from_slice(&i.to_le_bytes());
+    p.publish(seq, seq).unwrap();
+    assert_eq!(c.wait_for(seq, T).unwrap(), seq);
+    assert_eq!(c.slot(seq).unwrap()[..8], i.to_le_bytes());
+    c.commit(seq).unwrap();
+}
+
+#[test]
+fn claim_and_publish_of_one_sequence_count_nothing_until_a_flush() {
+    use disruptor_mp::internals::FLUSH_EVERY;
+    let name = Name::new("claim1");
+    let options = RingOptions::new().capacity(8).slot_size(8).packed(true);
+    let ring = Ring::create(&name.0, &options).unwrap();
+    let mut c = ring.consumer("c", &[], WaitStrategy::Yield).unwrap();
+    let mut p = ring.producer(WaitStrategy::Yield).unwrap();
+    for i in 0..FLUSH_EVERY - 1 {
+        claim_publish_commit(&mut p, &mut c, i);
+    }
+    let s = ring.snapshot();
+    assert_eq!((s.producers[0].events, s.consumers[0].events), (0, 0));
+    claim_publish_commit(&mut p, &mut c, FLUSH_EVERY - 1);
+    let s = ring.snapshot();
+    let (pr, co) = (&s.producers[0], &s.consumers[0]);
+    assert_eq!((pr.events, pr.batches), (FLUSH_EVERY, FLUSH_EVERY));
+    assert_eq!((co.events, co.batches), (FLUSH_EVERY, FLUSH_EVERY));
 }
 
 #[test]

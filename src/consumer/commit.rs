@@ -24,7 +24,13 @@ impl ConsumerCore {
     #[inline(always)]
     pub(super) fn store_commit(&mut self, seq: i64) -> Result<()> {
         self.store_sequence(seq)?;
-        self.counters.batch((seq - self.committed) as u64);
+        if seq == self.committed + 1 {
+            // One event: counted from the committed sequence's advance, as
+            // `commit_one`'s are.
+            self.counters.one_event(seq);
+        } else {
+            self.counters.batch((seq - self.committed) as u64);
+        }
         self.committed = seq;
         Ok(())
     }

@@ -26,9 +26,11 @@ pub struct SingleSequencer {
     strategy: WaitStrategy,
     /// Last published sequence (mirror of the shared cursor).
     published: i64,
-    /// Sequences claimed after it and not yet published (so that a
-    /// one-event publish updates one field, not two).
-    unpublished: i64,
+    /// Last claimed sequence while a claim is outstanding; at or below
+    /// `published` otherwise (a one-event publish moves `published` past
+    /// it, so each call stores one field: `claim` this, `publish` the
+    /// other).
+    claim_end: i64,
     /// Gating minimum as last read from the consumer table.
     cached_gate: i64,
     counters: EntryCounters,
@@ -79,7 +81,7 @@ impl SingleSequencer {
             capacity: capacity as i64,
             wakeups,
             strategy,
-            unpublished: 0,
+            claim_end: published,
             published,
             cached_gate,
             counters,
@@ -92,8 +94,9 @@ impl SingleSequencer {
     }
 
     /// Highest claimed sequence (== `published()` when nothing is pending).
+    #[inline(always)]
     pub fn claimed(&self) -> i64 {
-        self.published + self.unpublished
+        self.claim_end.max(self.published)
     }
 
     /// Claims `n` consecutive sequences, waiting at most `timeout` for
@@ -110,13 +113,13 @@ impl SingleSequencer {
         watcher: impl FnOnce() -> Option<Watcher<'w>>,
     ) -> Result<i64> {
         super::check_batch(n, self.capacity)?;
-        let first = self.published + self.unpublished + 1;
+        let first = self.claimed() + 1;
         let last = first + n as i64 - 1;
         let wrap_point = last - self.capacity;
         if wrap_point > self.cached_gate {
             self.cached_gate = self.wait_for_gate(wrap_point, timeout, watcher())?;
         }
-        self.unpublished += n as i64;
+        self.claim_end = last;
         // Fault harness: claimed, not yet published.
         crate::fault::fault_point!("sp.claimed");
         Ok(first)
@@ -168,7 +171,9 @@ impl SingleSequencer {
     /// sequence and lie within the claimed range.
     #[inline(always)]
     pub fn publish(&mut self, lo: i64, hi: i64) -> Result<()> {
-        if lo != self.published + 1 || hi < lo || hi > self.published + self.unpublished {
+        // `hi > claim_end` also refuses a publish with nothing claimed
+        // (`claim_end` is then at or below `published`, below `lo`).
+        if lo != self.published + 1 || hi < lo || hi > self.claim_end {
             return Err(self.out_of_range(lo, hi));
         }
         self.slots.mark_published(lo, hi);
@@ -177,9 +182,13 @@ impl SingleSequencer {
         if self.cursor.publish(hi, self.wakeups) {
             self.counters.wakeup();
         }
-        self.unpublished -= hi - self.published;
         self.published = hi;
-        self.counters.batch((hi - lo + 1) as u64);
+        if hi == lo {
+            // Counted from the cursor, as `publish_one` is: one batch.
+            self.counters.one_event(hi);
+        } else {
+            self.counters.batch((hi - lo + 1) as u64);
+        }
         Ok(())
     }
 
@@ -194,7 +203,7 @@ impl SingleSequencer {
         watcher: impl FnOnce() -> Option<Watcher<'w>>,
         write: impl FnOnce(i64),
     ) -> Result<i64> {
-        if self.unpublished != 0 {
+        if self.claim_end > self.published {
             return Err(self.claim_outstanding());
         }
         let seq = self.published + 1;
@@ -221,13 +230,13 @@ impl SingleSequencer {
         Error::SequenceOutOfRange(format!(
             "[{}, {}] is claimed and unpublished: publish or unclaim it before publishing single events",
             self.published + 1,
-            self.published + self.unpublished
+            self.claim_end
         ))
     }
 
     #[cold]
     fn out_of_range(&self, lo: i64, hi: i64) -> Error {
-        if self.unpublished == 0 {
+        if self.claim_end <= self.published {
             let published = match self.published {
                 -1 => "nothing published yet".to_string(),
                 p => format!("published through {p}"),
@@ -239,17 +248,17 @@ impl SingleSequencer {
         Error::SequenceOutOfRange(format!(
             "publish [{lo}, {hi}]: the unpublished claim is [{}, {}]: publish a range that starts at {} and ends at most at {} (publishes go in order)",
             self.published + 1,
-            self.published + self.unpublished,
+            self.claim_end,
             self.published + 1,
-            self.published + self.unpublished
+            self.claim_end
         ))
     }
 
     /// Gives back claimed but unpublished sequences from `from` on, so the
     /// next claim reuses them.
     pub fn unclaim(&mut self, from: i64) {
-        if from > self.published && from <= self.published + self.unpublished {
-            self.unpublished = from - self.published - 1;
+        if from > self.published && from <= self.claimed() {
+            self.claim_end = from - 1;
         }
     }
 }
