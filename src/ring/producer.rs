@@ -19,9 +19,9 @@ fn multi_claim<'w>(
     timeout: Duration,
     shared: &Shared,
     watcher: impl FnOnce() -> Option<Watcher<'w>>,
-) -> Result<i64> {
+) -> Result<i64, Box<Error>> {
     m.claim(n, timeout, watcher)
-        .map_err(|e| locate(e, shared.segment.path()))
+        .map_err(|e| Box::new(locate(e, shared.segment.path())))
 }
 
 /// Multi-producer publish, out of line (see [`multi_claim`]).
@@ -54,7 +54,7 @@ fn multi_publish_one<'w>(
             }
         }
     }
-    let seq = multi_claim(m, 1, timeout, shared, watcher)?;
+    let seq = multi_claim(m, 1, timeout, shared, watcher).map_err(|e| *e)?;
     let mut guard = Unclaim {
         m,
         seq,
@@ -118,8 +118,12 @@ impl Producer {
         let (shared, policy, watch) = (&self.shared, &self.policy, &mut self.watch);
         match &mut self.sequencer {
             Sequencer::Single(s) => s.claim(n, timeout, || watcher(shared, policy, watch)),
+            // Boxed out of line: a result in two registers, so the single
+            // producer's claim, which it joins here, is not returned
+            // through memory (two stores and a load per claim).
             Sequencer::Multi(m) => {
                 multi_claim(m, n, timeout, shared, || watcher(shared, policy, watch))
+                    .map_err(|e| *e)
             }
         }
     }
