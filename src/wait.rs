@@ -106,6 +106,22 @@ pub enum Poll<T> {
     Pending(Option<SharedSequence>),
 }
 
+/// Polls `poll` for as long as [`wait_until`] spins before it first reads
+/// the clock (not at all under the model checker), with a spin hint
+/// between polls: for a wait with bookkeeping of its own that needs the
+/// time (a multi-producer consumer's unblock deadline), so that a short
+/// wait reads no clock there either. `None` if `poll` never found it.
+#[inline]
+pub fn spin_briefly<T>(mut poll: impl FnMut() -> Option<T>) -> Option<T> {
+    for _ in 0..POLLS_PER_CLOCK_READ.min(SPIN_POLLS) {
+        crate::sync::spin_loop();
+        if let Some(v) = poll() {
+            return Some(v);
+        }
+    }
+    None
+}
+
 /// Waits until `poll` is ready, following `strategy`, for at most
 /// `timeout`. A zero timeout polls once and returns `WouldBlock`.
 ///

@@ -56,10 +56,27 @@ impl ConsumerCore {
         );
         // As in `wait_for_stamps`: scan from the first sequence not scanned.
         let from = self.available.saturating_add(1).min(seq);
+        let ready = |hi: i64| hi >= seq;
+        // A short wait reads no clock: the stamps are polled for a spin
+        // first (the clock, the timeout and the unblock deadline run from
+        // the first read after it). A zero timeout polls once, below.
+        if !timeout.is_zero() {
+            let spun = crate::wait::spin_briefly(|| {
+                let (hi, abandoned) = slots.resolved_run(from, limit);
+                ready(hi).then_some((hi, abandoned))
+            });
+            if let Some((available, abandoned)) = spun {
+                self.stuck = None;
+                self.note_abandoned(abandoned);
+                self.available = self.clamp(available);
+                return Ok(self.available);
+            }
+        }
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
+        let mut first = Some(start);
         loop {
-            let now = Instant::now();
+            let now = first.take().unwrap_or_else(Instant::now);
             let since = match self.stuck {
                 Some((s, t)) if s == seq => t,
                 _ => {
@@ -81,7 +98,7 @@ impl ConsumerCore {
             let idle = || counters.flush();
             let polled = wait_until(self.strategy, left, "events", idle, || {
                 match slots.resolved_run(from, limit) {
-                    (hi, abandoned) if hi >= seq => Poll::Ready((hi, abandoned)),
+                    (hi, abandoned) if ready(hi) => Poll::Ready((hi, abandoned)),
                     _ => Poll::Pending(Some(notice)),
                 }
             });
