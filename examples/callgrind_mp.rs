@@ -3,7 +3,8 @@
 //! counts the instructions per event of each mode repeatably.
 //! `callgrind_mp {sp|mp} {packed|stamped} EVENTS BATCH`; a BATCH of 0
 //! moves each event with the one-event calls (`publish_with`,
-//! `consume_with`).
+//! `consume_with`), a BATCH of 1 with `claim(1)`, `slot_mut`,
+//! `publish(seq, seq)` (the bench's "Rust API, one per claim" producer).
 use disruptor_mp::{Location, ProducerMode, Ring, RingOptions, WaitStrategy};
 use std::time::Duration;
 
@@ -49,7 +50,7 @@ fn main() {
     while i < events {
         let first = p.claim(batch, t).unwrap();
         let last = first + batch as i64 - 1;
-        if packed {
+        if packed && batch > 1 {
             let stride = p.stride();
             let (x, y) = p.slots_mut(first, last).unwrap();
             for (k, s) in x
