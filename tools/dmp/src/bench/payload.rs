@@ -100,6 +100,24 @@ pub(super) fn write_event<S: Size>(dst: &mut [u8], size: S, i: u64) -> BoxResult
     Ok(())
 }
 
+/// [`write_event`] for a slot already checked to hold `size` bytes (see
+/// [`check_room`]): nothing to report, so a closure that calls it keeps
+/// no result in memory (the consumer checks every event it receives).
+#[inline(always)]
+pub(super) fn fill_event<S: Size>(dst: &mut [u8], size: S, i: u64) {
+    if let Some(e) = dst.get_mut(..size.get()) {
+        size.fill(e, i);
+    }
+}
+
+/// Checks once that slots of `slot_size` bytes hold events of `size`.
+pub(super) fn check_room<S: Size>(slot_size: usize, size: S) -> BoxResult<()> {
+    if slot_size < size.get() {
+        return Err(too_small(slot_size, size.get()));
+    }
+    Ok(())
+}
+
 #[cold]
 fn too_small(slot: usize, event: usize) -> Box<dyn Error> {
     format!("a {slot}-byte slot cannot hold a {event}-byte event").into()

@@ -4,7 +4,7 @@
 
 use super::produce;
 use crate::bench::args::WorkerArgs;
-use crate::bench::payload::{check, write_event, Size};
+use crate::bench::payload::{check, check_room, fill_event, write_event, Size};
 use crate::bench::ring::open_throughput_ring;
 use crate::bench::wake_fd::obtain_wake_fd;
 use crate::bench::worker::{nanos, ready, report, waiting, Receipt};
@@ -15,14 +15,13 @@ use std::time::Instant;
 pub(super) fn rust_one_producer<S: Size>(a: &WorkerArgs, size: S) -> BoxResult<()> {
     let ring = open_throughput_ring(a, size.get())?;
     let mut p = ring.producer(a.strategy.wait())?;
+    check_room(p.slot_size(), size)?;
     ready()?;
     let start = Instant::now();
     for i in 0..a.events {
         produce(i, a.work);
-        let mut written = Ok(());
-        p.publish_with(STALL, |slot| written = write_event(slot, size, i))
+        p.publish_with(STALL, |slot| fill_event(slot, size, i))
             .map_err(waiting("a free slot"))?;
-        written?;
     }
     report(&[
         ("events", a.events as f64),
