@@ -43,6 +43,44 @@ where
     }
 }
 
+/// The fast paths' boundary: runs `f` (a call of the Rust API on the
+/// handle `h`, which was checked live) inside `catch_unwind`, as
+/// [`boundary_on`] does, and hands back its value; its error or panic is
+/// recorded out of line exactly as [`boundary_on`] records it, and `Err`
+/// carries the status. The success path is `f` and a branch: nothing of
+/// `Error` is moved unless it failed.
+#[inline(always)]
+pub(super) fn guarded<H: Handle, T>(
+    h: *mut H,
+    f: impl FnOnce() -> Result<T>,
+) -> std::result::Result<T, i32>
+where
+    H::Inner: OnRing,
+{
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(failed(e, h)),
+        Err(p) => Err(panicked(p)),
+    }
+}
+
+/// [`located`], out of line, for the fast paths.
+#[cold]
+#[inline(never)]
+fn failed<H: Handle>(e: Error, h: *mut H) -> i32
+where
+    H::Inner: OnRing,
+{
+    located(e, h)
+}
+
+/// Records a panic caught by a fast path, as [`boundary`] does.
+#[cold]
+#[inline(never)]
+fn panicked(p: Box<dyn std::any::Any + Send>) -> i32 {
+    record(Error::Panic(panic_message(p)))
+}
+
 /// Records `e` from a call on `h`, naming `h`'s ring if it is an error.
 fn located<H: Handle>(e: Error, h: *mut H) -> i32
 where
@@ -100,13 +138,6 @@ pub(super) fn required<T>(p: *mut T, name: &'static str) -> Result<()> {
 
 pub(super) fn options_out<'a, T>(p: *mut T) -> Result<&'a mut T> {
     out_ptr(p, "options")
-}
-
-/// An optional out-pointer: `None` when the caller passed NULL.
-#[inline]
-pub(super) fn nullable<'a, T>(p: *mut T) -> Option<&'a mut T> {
-    // SAFETY: a non-null out-pointer from C points to writable storage.
-    unsafe { p.as_mut() }
 }
 
 pub(super) fn c_str<'a>(p: *const c_char, name: &'static str) -> Result<&'a str> {

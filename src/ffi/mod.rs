@@ -23,6 +23,8 @@ mod status;
 mod handle;
 // The panic boundary and the checks of the pointers C passes in.
 mod boundary;
+// Copying one event between a caller's buffer and a slot.
+mod copy;
 // The option structs, the values of their fields, their conversion.
 mod options;
 // `dmp_ring_*`.
