@@ -3,11 +3,14 @@
 //! call, through the exported C functions, so that callgrind counts the
 //! instructions of each export repeatably (`--toggle-collect=dmp_claim`
 //! and so on, or the per-function totals of `callgrind_annotate`).
-//! `callgrind_ffi {claim|one} EVENTS`: `claim` runs `dmp_claim(1)`,
-//! `dmp_producer_slot`, `dmp_publish` per event and `dmp_wait_for`,
-//! `dmp_consumer_span`, `dmp_commit` per event; `one` runs
-//! `dmp_publish_one` and `dmp_consume_one`. Events go in runs of 16: the
-//! producer publishes 16, then the consumer reads them.
+//! `callgrind_ffi {claim|one|rust-claim|rust-one} EVENTS`: `claim` runs
+//! `dmp_claim(1)`, `dmp_producer_slot`, `dmp_publish` per event and
+//! `dmp_wait_for`, `dmp_consumer_span`, `dmp_commit` per event; `one` runs
+//! `dmp_publish_one` and `dmp_consume_one`; the `rust-` modes run the same
+//! loops through the Rust API (`claim`, `slot_mut`, `publish`, `wait_for`,
+//! `slots`, `commit`; `publish_with`, `consume_with`), for the totals per
+//! event. Events go in runs of 16: the producer publishes 16, then the
+//! consumer reads them.
 use disruptor_mp::ffi::*;
 use std::ffi::CString;
 use std::ptr::null_mut;
@@ -18,8 +21,11 @@ fn ok(what: &str, st: i32) {
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let one = a[1] == "one";
     let events: u64 = a[2].parse().unwrap();
+    if let Some(mode) = a[1].strip_prefix("rust-") {
+        return rust(mode == "one", events);
+    }
+    let one = a[1] == "one";
     let name = CString::new(format!("dmp-cg-ffi-{}", std::process::id())).unwrap();
     let mut o = std::mem::MaybeUninit::<dmp_ring_options>::uninit();
     dmp_ring_options_init(o.as_mut_ptr());
@@ -98,5 +104,45 @@ fn main() {
     ok("consumer close", dmp_consumer_close(c));
     ok("ring close", dmp_ring_close(ring));
     ok("unlink", dmp_ring_unlink(name.as_ptr(), o.backing));
+    println!("{sum}");
+}
+
+/// The same loops through the Rust API.
+fn rust(one: bool, events: u64) {
+    use disruptor_mp::{Location, Ring, RingOptions, WaitStrategy};
+    let loc = Location::shm(format!("dmp-cg-ffi-rust-{}", std::process::id()));
+    let options = RingOptions::new().capacity(4096).slot_size(8).packed(true);
+    let ring = Ring::create(&loc, &options).unwrap();
+    Ring::unlink(&loc).unwrap();
+    let mut c = ring.consumer("c", &[], WaitStrategy::BusySpin).unwrap();
+    let mut p = ring.producer(WaitStrategy::BusySpin).unwrap();
+    let t = std::time::Duration::from_secs(1);
+    let mut sum = 0u64;
+    let mut i = 0u64;
+    while i < events {
+        for k in 0..16u64 {
+            let v = (i + k).to_le_bytes();
+            if one {
+                p.publish_with(t, |s| s[..8].copy_from_slice(&v)).unwrap();
+                continue;
+            }
+            let seq = p.claim(1, t).unwrap();
+            p.slot_mut(seq).unwrap()[..8].copy_from_slice(&v);
+            p.publish(seq, seq).unwrap();
+        }
+        for _ in 0..16 {
+            if one {
+                sum = c
+                    .consume_with(t, |_, s| sum.wrapping_add(s[0] as u64))
+                    .unwrap();
+                continue;
+            }
+            let next = c.next_sequence();
+            c.wait_for(next, t).unwrap();
+            sum = sum.wrapping_add(c.slots(next, next).unwrap().0[0] as u64);
+            c.commit(next).unwrap();
+        }
+        i += 16;
+    }
     println!("{sum}");
 }

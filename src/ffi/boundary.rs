@@ -44,23 +44,49 @@ where
 }
 
 /// The fast paths' boundary: runs `f` (a call of the Rust API on the
-/// handle `h`, which was checked live) inside `catch_unwind`, as
-/// [`boundary_on`] does, and hands back its value; its error or panic is
-/// recorded out of line exactly as [`boundary_on`] records it, and `Err`
-/// carries the status. The success path is `f` and a branch: nothing of
-/// `Error` is moved unless it failed.
+/// handle `h`, which was checked live, and the writes of its results)
+/// inside `catch_unwind`, as [`boundary_on`] does; its error or panic is
+/// recorded out of line as [`boundary_on`] records it. The error becomes
+/// its status inside the `catch_unwind`, whose result (returned through
+/// memory) is then an `i32` rather than a `Result` holding an `Error`: the
+/// success path is `f` and a branch, and nothing of `Error` is moved
+/// unless it failed. (Recording the error inside `catch_unwind` also
+/// catches a panic while recording it.)
 #[inline(always)]
-pub(super) fn guarded<H: Handle, T>(
-    h: *mut H,
-    f: impl FnOnce() -> Result<T>,
-) -> std::result::Result<T, i32>
+pub(super) fn guarded<H: Handle>(h: *mut H, f: impl FnOnce() -> Result<()>) -> i32
 where
     H::Inner: OnRing,
 {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(failed(e, h)),
-        Err(p) => Err(panicked(p)),
+    let status = || match f() {
+        Ok(()) => DMP_STATUS_OK,
+        Err(e) => failed(e, h),
+    };
+    match catch_unwind(AssertUnwindSafe(status)) {
+        Ok(status) => status,
+        Err(p) => panicked(p),
+    }
+}
+
+/// Like [`guarded`] for functions returning a pointer: null on failure,
+/// as [`boundary_ptr_on`] returns it.
+#[inline(always)]
+pub(super) fn guarded_ptr<H: Handle, T>(h: *mut H, f: impl FnOnce() -> Result<*mut T>) -> *mut T
+where
+    H::Inner: OnRing,
+{
+    let ptr = || match f() {
+        Ok(p) => p,
+        Err(e) => {
+            failed(e, h);
+            std::ptr::null_mut()
+        }
+    };
+    match catch_unwind(AssertUnwindSafe(ptr)) {
+        Ok(p) => p,
+        Err(p) => {
+            panicked(p);
+            std::ptr::null_mut()
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! events.
 
 use super::boundary::{
-    boundary, boundary_on, boundary_ptr_on, buffer_bytes, c_str, guarded, options_out, out_ptr,
+    boundary, boundary_on, buffer_bytes, c_str, guarded, guarded_ptr, options_out, out_ptr,
 };
 use super::copy::copy_event;
 use super::handle::{close_handle, fast_mut, live, live_mut, new_handle};
@@ -140,15 +140,13 @@ pub extern "C" fn dmp_wait_for(
     // `guarded`'s catch_unwind (it may wait); nothing outside it can panic.
     if !out_available.is_null() {
         if let Some(c) = fast_mut(consumer) {
-            return match guarded(consumer, || c.wait_for(seq, timeout(timeout_ns))) {
-                Ok(available) => {
-                    // SAFETY: non-null (checked above), and C passes an
-                    // out-pointer to writable storage.
-                    unsafe { out_available.write(available) };
-                    DMP_STATUS_OK
-                }
-                Err(status) => status,
-            };
+            return guarded(consumer, || {
+                let available = c.wait_for(seq, timeout(timeout_ns))?;
+                // SAFETY: non-null (checked above), and C passes an
+                // out-pointer to writable storage.
+                unsafe { out_available.write(available) };
+                Ok(())
+            });
         }
     }
     wait_for_slow(consumer, seq, timeout_ns, out_available)
@@ -184,10 +182,24 @@ extern "C" fn wait_for_slow(
 /// last error set.
 #[no_mangle]
 pub extern "C" fn dmp_consumer_slot(consumer: *mut dmp_consumer, seq: i64) -> *const c_void {
-    boundary_ptr_on(consumer, || {
-        let c = live_mut(consumer)?;
-        Ok(c.slot(seq)?.as_ptr() as *mut c_void)
-    })
+    // Fast path: a live handle, checked without building an error, then
+    // `Consumer::slot` itself inside `guarded_ptr`'s catch_unwind; nothing
+    // outside it can panic.
+    if let Some(c) = fast_mut(consumer) {
+        return guarded_ptr(consumer, || Ok(c.slot(seq)?.as_ptr() as *mut c_void));
+    }
+    consumer_slot_slow(consumer, seq)
+}
+
+/// `dmp_consumer_slot` on a null or dead handle (see `wait_for_slow`).
+#[cold]
+#[inline(never)]
+extern "C" fn consumer_slot_slow(consumer: *mut dmp_consumer, seq: i64) -> *const c_void {
+    let checked = boundary_on(consumer, || live_mut(consumer).map(drop));
+    if checked != DMP_STATUS_OK {
+        return std::ptr::null();
+    }
+    dmp_consumer_slot(consumer, seq)
 }
 
 /// The payload of available, uncommitted sequence `seq` in `*out_payload`:
@@ -262,10 +274,7 @@ pub extern "C" fn dmp_commit(consumer: *mut dmp_consumer, seq: i64) -> i32 {
     // Fast path: a live handle, then `Consumer::commit` itself inside
     // `guarded`'s catch_unwind; nothing outside it can panic.
     if let Some(c) = fast_mut(consumer) {
-        return match guarded(consumer, || c.commit(seq)) {
-            Ok(()) => DMP_STATUS_OK,
-            Err(status) => status,
-        };
+        return guarded(consumer, || c.commit(seq));
     }
     commit_slow(consumer, seq)
 }
@@ -310,17 +319,15 @@ pub extern "C" fn dmp_consume_one(
                 unsafe { copy_event(buf.cast(), slot.as_ptr(), len) };
                 seq
             };
-            return match guarded(consumer, || c.consume_with(timeout(timeout_ns), copy)) {
-                Ok(seq) => {
-                    if !out_seq.is_null() {
-                        // SAFETY: a non-null optional out-pointer from C
-                        // points to writable storage.
-                        unsafe { out_seq.write(seq) };
-                    }
-                    DMP_STATUS_OK
+            return guarded(consumer, || {
+                let seq = c.consume_with(timeout(timeout_ns), copy)?;
+                if !out_seq.is_null() {
+                    // SAFETY: a non-null optional out-pointer from C
+                    // points to writable storage.
+                    unsafe { out_seq.write(seq) };
                 }
-                Err(status) => status,
-            };
+                Ok(())
+            });
         }
     }
     consume_one_slow(consumer, buf, len, timeout_ns, out_seq)

@@ -84,15 +84,13 @@ pub extern "C" fn dmp_claim(
     // catch_unwind (it may wait); nothing outside it can panic.
     if !out_first.is_null() {
         if let Some(p) = fast_mut(producer) {
-            return match guarded(producer, || p.claim(n, timeout(timeout_ns))) {
-                Ok(first) => {
-                    // SAFETY: non-null (checked above), and C passes an
-                    // out-pointer to writable storage.
-                    unsafe { out_first.write(first) };
-                    DMP_STATUS_OK
-                }
-                Err(status) => status,
-            };
+            return guarded(producer, || {
+                let first = p.claim(n, timeout(timeout_ns))?;
+                // SAFETY: non-null (checked above), and C passes an
+                // out-pointer to writable storage.
+                unsafe { out_first.write(first) };
+                Ok(())
+            });
         }
     }
     claim_slow(producer, n, timeout_ns, out_first)
@@ -171,10 +169,7 @@ pub extern "C" fn dmp_publish(producer: *mut dmp_producer, lo: i64, hi: i64) -> 
     // Fast path: a live handle, then `Producer::publish` itself inside
     // `guarded`'s catch_unwind; nothing outside it can panic.
     if let Some(p) = fast_mut(producer) {
-        return match guarded(producer, || p.publish(lo, hi)) {
-            Ok(()) => DMP_STATUS_OK,
-            Err(status) => status,
-        };
+        return guarded(producer, || p.publish(lo, hi));
     }
     publish_slow(producer, lo, hi)
 }
@@ -218,17 +213,15 @@ pub extern "C" fn dmp_publish_one(
                 // documented contract), which are not the ring's slot.
                 unsafe { copy_event(slot.as_mut_ptr(), event.cast(), len) }
             };
-            return match guarded(producer, || p.publish_with(timeout(timeout_ns), copy)) {
-                Ok(seq) => {
-                    if !out_seq.is_null() {
-                        // SAFETY: a non-null optional out-pointer from C
-                        // points to writable storage.
-                        unsafe { out_seq.write(seq) };
-                    }
-                    DMP_STATUS_OK
+            return guarded(producer, || {
+                let seq = p.publish_with(timeout(timeout_ns), copy)?;
+                if !out_seq.is_null() {
+                    // SAFETY: a non-null optional out-pointer from C
+                    // points to writable storage.
+                    unsafe { out_seq.write(seq) };
                 }
-                Err(status) => status,
-            };
+                Ok(())
+            });
         }
     }
     publish_one_slow(producer, event, len, timeout_ns, out_seq)

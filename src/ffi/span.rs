@@ -5,7 +5,6 @@ use super::boundary::{boundary_on, guarded, required, write_versioned};
 use super::consumer::dmp_consumer;
 use super::handle::{fast_mut, live_mut};
 use super::producer::dmp_producer;
-use super::status::DMP_STATUS_OK;
 use std::ffi::c_void;
 
 /// The slots of a range of sequences, for writing or reading a whole batch
@@ -87,19 +86,16 @@ where
         return None;
     }
     let inner = fast_mut(h)?;
-    Some(match guarded(h, || span(inner)) {
-        Ok(value) => {
-            let value = dmp_span {
-                struct_size: SPAN_SIZE,
-                ..value
-            };
-            // SAFETY: non-null, and the caller's struct is
-            // `struct_size == sizeof(dmp_span)` bytes, writable.
-            unsafe { out.write_unaligned(value) };
-            DMP_STATUS_OK
-        }
-        Err(status) => status,
-    })
+    Some(guarded(h, || {
+        let value = dmp_span {
+            struct_size: SPAN_SIZE,
+            ..span(inner)?
+        };
+        // SAFETY: non-null, and the caller's struct is
+        // `struct_size == sizeof(dmp_span)` bytes, writable.
+        unsafe { out.write_unaligned(value) };
+        Ok(())
+    }))
 }
 
 /// The payloads of claimed, unpublished sequences `[lo, hi]` in one call

@@ -211,6 +211,7 @@ impl Producer {
     /// at most two runs of [`Producer::stride`]-spaced slots (any layout;
     /// for the C ABI's batch accessor). Checked once for the range.
     #[doc(hidden)]
+    #[inline]
     pub fn raw_span(&mut self, lo: i64, hi: i64) -> Result<[(*mut u8, usize); 2]> {
         self.check_claimed(lo, hi)?;
         Ok(self.slots().contiguous(lo, hi))
