@@ -144,6 +144,14 @@ fn misuse_answers_as_before() {
     );
     f.note("publish skips", dmp_publish(p, 1, 1));
     f.note("publish past", dmp_publish(p, 0, 2));
+    f.note_ptr("slot max", dmp_producer_slot(p, i64::MAX));
+    f.note_ptr("slot min", dmp_producer_slot(p, i64::MIN));
+    f.note("publish min..max", dmp_publish(p, i64::MIN, i64::MAX));
+    f.note(
+        "pspan min..max",
+        dmp_producer_span(p, i64::MIN, i64::MAX, &mut s),
+    );
+    f.note("claim max", dmp_claim(p, u64::MAX, u64::MAX, &mut seq));
     f.note("publish 0..1", dmp_publish(p, 0, 1));
     f.note(
         "publish_one null",
@@ -189,6 +197,18 @@ fn misuse_answers_as_before() {
         "cspan bad range, size 0",
         dmp_consumer_span(c, 2, 1, &mut span(0)),
     );
+    f.note_ptr("cslot max", dmp_consumer_slot(c, i64::MAX));
+    f.note_ptr("cslot min", dmp_consumer_slot(c, i64::MIN));
+    f.note(
+        "cspan min..max",
+        dmp_consumer_span(c, i64::MIN, i64::MAX, &mut s),
+    );
+    f.note(
+        "wait_for max",
+        dmp_wait_for(c, i64::MAX, u64::MAX, &mut seq),
+    );
+    f.note("commit min", dmp_commit(c, i64::MIN));
+    f.note("commit max", dmp_commit(c, i64::MAX));
     f.note("commit null", dmp_commit(null_mut(), 0));
     f.note("commit past", dmp_commit(c, 4));
     f.note("commit 0", dmp_commit(c, 0));

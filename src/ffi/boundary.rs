@@ -103,7 +103,7 @@ where
 /// Records a panic caught by a fast path, as [`boundary`] does.
 #[cold]
 #[inline(never)]
-fn panicked(p: Box<dyn std::any::Any + Send>) -> i32 {
+pub(super) fn panicked(p: Box<dyn std::any::Any + Send>) -> i32 {
     record(Error::Panic(panic_message(p)))
 }
 

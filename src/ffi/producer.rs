@@ -2,7 +2,7 @@
 //! events one at a time.
 
 use super::boundary::{
-    boundary, boundary_on, boundary_ptr_on, event_bytes, guarded, options_out, out_ptr,
+    boundary, boundary_on, boundary_ptr_on, event_bytes, guarded, options_out, out_ptr, panicked,
 };
 use super::copy::copy_event;
 use super::handle::{close_handle, fast_mut, live, live_mut, new_handle};
@@ -13,6 +13,7 @@ use super::ring::dmp_ring;
 use super::status::DMP_STATUS_OK;
 use crate::wait::WaitStrategy;
 use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// The ring's producer. Opaque; close with `dmp_producer_close`.
 pub struct dmp_producer {
@@ -140,10 +141,19 @@ pub extern "C" fn dmp_try_claim(producer: *mut dmp_producer, n: u64, out_first: 
 #[no_mangle]
 pub extern "C" fn dmp_producer_slot(producer: *mut dmp_producer, seq: i64) -> *mut c_void {
     // Fast path: a live handle and a sequence of the unpublished claim (the
-    // check `Producer::slot_mut` makes, without its error): no panicking
-    // operation, no call.
-    if let Some(slot) = fast_mut(producer).and_then(|p| p.claimed_slot(seq)) {
-        return slot.cast();
+    // check `Producer::slot_mut` makes, without its error). The check runs
+    // inside catch_unwind for the overflow checks of debug builds (in
+    // release builds nothing in it can unwind and the guard costs
+    // nothing).
+    if let Some(p) = fast_mut(producer) {
+        match catch_unwind(AssertUnwindSafe(|| p.claimed_slot(seq))) {
+            Ok(Some(slot)) => return slot.cast(),
+            Ok(None) => {}
+            Err(panic) => {
+                panicked(panic);
+                return std::ptr::null_mut();
+            }
+        }
     }
     producer_slot_slow(producer, seq)
 }
