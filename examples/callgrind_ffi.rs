@@ -3,7 +3,8 @@
 //! call, through the exported C functions, so that callgrind counts the
 //! instructions of each export repeatably (`--toggle-collect=dmp_claim`
 //! and so on, or the per-function totals of `callgrind_annotate`).
-//! `callgrind_ffi {claim|one|rust-claim|rust-one} EVENTS`: `claim` runs
+//! `callgrind_ffi {claim|one|rust-claim|rust-one} EVENTS [SLOT_SIZE]`
+//! (8 by default; the events fill their slots): `claim` runs
 //! `dmp_claim(1)`, `dmp_producer_slot`, `dmp_publish` per event and
 //! `dmp_wait_for`, `dmp_consumer_span`, `dmp_commit` per event; `one` runs
 //! `dmp_publish_one` and `dmp_consume_one`; the `rust-` modes run the same
@@ -22,8 +23,9 @@ fn ok(what: &str, st: i32) {
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let events: u64 = a[2].parse().unwrap();
+    let size: usize = a.get(3).map_or(8, |s| s.parse().unwrap());
     if let Some(mode) = a[1].strip_prefix("rust-") {
-        return rust(mode == "one", events);
+        return rust(mode == "one", events, size);
     }
     let one = a[1] == "one";
     let name = CString::new(format!("dmp-cg-ffi-{}", std::process::id())).unwrap();
@@ -32,7 +34,7 @@ fn main() {
     // SAFETY: dmp_ring_options_init initialises every field.
     let mut o = unsafe { o.assume_init() };
     o.capacity = 4096;
-    o.slot_size = 8;
+    o.slot_size = size as u32;
     o.layout = DMP_LAYOUT_PACKED;
     let mut ring = null_mut();
     ok("create", dmp_ring_create(name.as_ptr(), &o, &mut ring));
@@ -53,11 +55,12 @@ fn main() {
     let mut i = 0u64;
     while i < events {
         for k in 0..16u64 {
-            let v = (i + k).to_le_bytes();
+            let mut v = [0u8; 256];
+            v[..8].copy_from_slice(&(i + k).to_le_bytes());
             if one {
                 ok(
                     "publish_one",
-                    dmp_publish_one(p, v.as_ptr().cast(), 8, t, null_mut()),
+                    dmp_publish_one(p, v.as_ptr().cast(), size, t, null_mut()),
                 );
                 continue;
             }
@@ -65,16 +68,16 @@ fn main() {
             ok("claim", dmp_claim(p, 1, t, &mut seq));
             let slot = dmp_producer_slot(p, seq).cast::<u8>();
             assert!(!slot.is_null());
-            // SAFETY: the claimed slot's 8-byte payload.
-            unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), slot, 8) };
+            // SAFETY: the claimed slot's `size`-byte payload.
+            unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), slot, size) };
             ok("publish", dmp_publish(p, seq, seq));
         }
         for _ in 0..16 {
-            let mut buf = [0u8; 8];
+            let mut buf = [0u8; 256];
             if one {
                 ok(
                     "consume_one",
-                    dmp_consume_one(c, buf.as_mut_ptr().cast(), 8, t, null_mut()),
+                    dmp_consume_one(c, buf.as_mut_ptr().cast(), size, t, null_mut()),
                 );
                 sum = sum.wrapping_add(buf[0] as u64);
                 continue;
@@ -108,10 +111,13 @@ fn main() {
 }
 
 /// The same loops through the Rust API.
-fn rust(one: bool, events: u64) {
+fn rust(one: bool, events: u64, size: usize) {
     use disruptor_mp::{Location, Ring, RingOptions, WaitStrategy};
     let loc = Location::shm(format!("dmp-cg-ffi-rust-{}", std::process::id()));
-    let options = RingOptions::new().capacity(4096).slot_size(8).packed(true);
+    let options = RingOptions::new()
+        .capacity(4096)
+        .slot_size(size as u64)
+        .packed(true);
     let ring = Ring::create(&loc, &options).unwrap();
     Ring::unlink(&loc).unwrap();
     let mut c = ring.consumer("c", &[], WaitStrategy::BusySpin).unwrap();
@@ -121,13 +127,15 @@ fn rust(one: bool, events: u64) {
     let mut i = 0u64;
     while i < events {
         for k in 0..16u64 {
-            let v = (i + k).to_le_bytes();
+            let mut v = [0u8; 256];
+            v[..8].copy_from_slice(&(i + k).to_le_bytes());
             if one {
-                p.publish_with(t, |s| s[..8].copy_from_slice(&v)).unwrap();
+                p.publish_with(t, |s| s.copy_from_slice(&v[..size]))
+                    .unwrap();
                 continue;
             }
             let seq = p.claim(1, t).unwrap();
-            p.slot_mut(seq).unwrap()[..8].copy_from_slice(&v);
+            p.slot_mut(seq).unwrap().copy_from_slice(&v[..size]);
             p.publish(seq, seq).unwrap();
         }
         for _ in 0..16 {
