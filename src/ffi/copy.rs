@@ -1,7 +1,12 @@
 //! Copying one event between a caller's buffer and a slot, for the
-//! one-event calls: events of 8 to 64 bytes move with two overlapping
-//! fixed-size loads and stores, as a C compiler inlines a small `memcpy`,
-//! instead of a call of `memcpy` with a length known only at run time.
+//! one-event calls: events of 8 to 64 bytes move as 8-byte words (the
+//! first and the last `N` bytes, overlapping when the length is not a
+//! multiple of 8), as a C compiler inlines a small `memcpy`, instead of a
+//! call of `memcpy` with a length known only at run time. Words, not wider
+//! vector loads: a caller that has just written its event with 8-byte
+//! stores has them forwarded to these loads, where a 16-byte load spanning
+//! an 8-byte store waits for the store to complete (seen in `dmp bench`:
+//! 64-byte `dmp_publish_one` stalled on its first load).
 
 use std::ptr::{copy_nonoverlapping, read_unaligned, write_unaligned};
 
@@ -13,38 +18,35 @@ use std::ptr::{copy_nonoverlapping, read_unaligned, write_unaligned};
 /// and the two ranges do not overlap.
 #[inline(always)]
 pub(super) unsafe fn copy_event(dst: *mut u8, src: *const u8, len: usize) {
-    /// Two `N`-byte copies, of the first and the last `N` bytes, which
-    /// overlap when `len < 2 * N`: the whole of `N <= len <= 2 * N`.
+    /// The first and the last `W` words (`8 * W` bytes each), which
+    /// overlap when `len < 16 * W`: the whole of `8 * W <= len <= 16 * W`.
     ///
     /// # Safety
     ///
-    /// As for `copy_event`, with `N <= len`.
+    /// As for `copy_event`, with `8 * W <= len`.
     #[inline(always)]
-    unsafe fn two<const N: usize>(dst: *mut u8, src: *const u8, len: usize) {
-        let tail = len - N;
-        // Both `N`-byte runs, at 0 and at `len - N`, lie in the `len`
-        // bytes the caller passes (`N <= len`); both are read before
-        // either is written.
-        // SAFETY: as above.
-        let from = unsafe { src.add(tail) };
-        // SAFETY: as above.
-        let a = unsafe { read_unaligned(src.cast::<[u8; N]>()) };
-        // SAFETY: as above.
-        let b = unsafe { read_unaligned(from.cast::<[u8; N]>()) };
-        // SAFETY: as above.
-        let to = unsafe { dst.add(tail) };
-        // SAFETY: as above.
-        unsafe { write_unaligned(dst.cast::<[u8; N]>(), a) };
-        // SAFETY: as above.
-        unsafe { write_unaligned(to.cast::<[u8; N]>(), b) };
+    unsafe fn words<const W: usize>(dst: *mut u8, src: *const u8, len: usize) {
+        let tail = len - 8 * W;
+        for at in (0..W).map(|k| 8 * k).chain((0..W).map(|k| tail + 8 * k)) {
+            // Every word lies in the `len` bytes the caller passes
+            // (`at + 8 <= len`), and the ranges do not overlap.
+            // SAFETY: as above.
+            let from = unsafe { src.add(at) };
+            // SAFETY: as above.
+            let word = unsafe { read_unaligned(from.cast::<u64>()) };
+            // SAFETY: as above.
+            let to = unsafe { dst.add(at) };
+            // SAFETY: as above.
+            unsafe { write_unaligned(to.cast::<u64>(), word) };
+        }
     }
     match len {
         // SAFETY: the caller's contract, and `8 <= len <= 16`.
-        8..=16 => unsafe { two::<8>(dst, src, len) },
+        8..=16 => unsafe { words::<1>(dst, src, len) },
         // SAFETY: the caller's contract, and `16 <= len <= 32`.
-        17..=32 => unsafe { two::<16>(dst, src, len) },
+        17..=32 => unsafe { words::<2>(dst, src, len) },
         // SAFETY: the caller's contract, and `32 <= len <= 64`.
-        33..=64 => unsafe { two::<32>(dst, src, len) },
+        33..=64 => unsafe { words::<4>(dst, src, len) },
         // SAFETY: the caller's contract.
         _ => unsafe { copy_nonoverlapping(src, dst, len) },
     }
