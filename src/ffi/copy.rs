@@ -26,18 +26,32 @@ pub(super) unsafe fn copy_event(dst: *mut u8, src: *const u8, len: usize) {
     /// As for `copy_event`, with `8 * W <= len`.
     #[inline(always)]
     unsafe fn words<const W: usize>(dst: *mut u8, src: *const u8, len: usize) {
-        let tail = len - 8 * W;
-        for at in (0..W).map(|k| 8 * k).chain((0..W).map(|k| tail + 8 * k)) {
-            // Every word lies in the `len` bytes the caller passes
-            // (`at + 8 <= len`), and the ranges do not overlap.
+        /// Copies the word at `at`.
+        ///
+        /// # Safety
+        ///
+        /// As for `copy_event`, with `at + 8 <= len`.
+        #[inline(always)]
+        unsafe fn word(dst: *mut u8, src: *const u8, at: usize) {
+            // The word lies in the `len` bytes the caller passes, and the
+            // ranges do not overlap.
             // SAFETY: as above.
             let from = unsafe { src.add(at) };
             // SAFETY: as above.
-            let word = unsafe { read_unaligned(from.cast::<u64>()) };
+            let w = unsafe { read_unaligned(from.cast::<u64>()) };
             // SAFETY: as above.
             let to = unsafe { dst.add(at) };
             // SAFETY: as above.
-            unsafe { write_unaligned(to.cast::<u64>(), word) };
+            unsafe { write_unaligned(to.cast::<u64>(), w) };
+        }
+        let tail = len - 8 * W;
+        let mut k = 0;
+        while k < W {
+            // SAFETY: `8 * k + 8 <= 8 * W <= len`.
+            unsafe { word(dst, src, 8 * k) };
+            // SAFETY: `tail + 8 * k + 8 <= tail + 8 * W == len`.
+            unsafe { word(dst, src, tail + 8 * k) };
+            k += 1;
         }
     }
     match len {
