@@ -43,6 +43,70 @@ where
     }
 }
 
+/// The fast paths' boundary: runs `f` (a call of the Rust API on the
+/// handle `h`, which was checked live, and the writes of its results)
+/// inside `catch_unwind`, as [`boundary_on`] does; its error or panic is
+/// recorded out of line as [`boundary_on`] records it. The error becomes
+/// its status inside the `catch_unwind`, whose result (returned through
+/// memory) is then an `i32` rather than a `Result` holding an `Error`: the
+/// success path is `f` and a branch, and nothing of `Error` is moved
+/// unless it failed. (Recording the error inside `catch_unwind` also
+/// catches a panic while recording it.)
+#[inline(always)]
+pub(super) fn guarded<H: Handle>(h: *mut H, f: impl FnOnce() -> Result<()>) -> i32
+where
+    H::Inner: OnRing,
+{
+    let status = || match f() {
+        Ok(()) => DMP_STATUS_OK,
+        Err(e) => failed(e, h),
+    };
+    match catch_unwind(AssertUnwindSafe(status)) {
+        Ok(status) => status,
+        Err(p) => panicked(p),
+    }
+}
+
+/// Like [`guarded`] for functions returning a pointer: null on failure,
+/// as [`boundary_ptr_on`] returns it.
+#[inline(always)]
+pub(super) fn guarded_ptr<H: Handle, T>(h: *mut H, f: impl FnOnce() -> Result<*mut T>) -> *mut T
+where
+    H::Inner: OnRing,
+{
+    let ptr = || match f() {
+        Ok(p) => p,
+        Err(e) => {
+            failed(e, h);
+            std::ptr::null_mut()
+        }
+    };
+    match catch_unwind(AssertUnwindSafe(ptr)) {
+        Ok(p) => p,
+        Err(p) => {
+            panicked(p);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// [`located`], out of line, for the fast paths.
+#[cold]
+#[inline(never)]
+fn failed<H: Handle>(e: Error, h: *mut H) -> i32
+where
+    H::Inner: OnRing,
+{
+    located(e, h)
+}
+
+/// Records a panic caught by a fast path, as [`boundary`] does.
+#[cold]
+#[inline(never)]
+pub(super) fn panicked(p: Box<dyn std::any::Any + Send>) -> i32 {
+    record(Error::Panic(panic_message(p)))
+}
+
 /// Records `e` from a call on `h`, naming `h`'s ring if it is an error.
 fn located<H: Handle>(e: Error, h: *mut H) -> i32
 where
@@ -100,13 +164,6 @@ pub(super) fn required<T>(p: *mut T, name: &'static str) -> Result<()> {
 
 pub(super) fn options_out<'a, T>(p: *mut T) -> Result<&'a mut T> {
     out_ptr(p, "options")
-}
-
-/// An optional out-pointer: `None` when the caller passed NULL.
-#[inline]
-pub(super) fn nullable<'a, T>(p: *mut T) -> Option<&'a mut T> {
-    // SAFETY: a non-null out-pointer from C points to writable storage.
-    unsafe { p.as_mut() }
 }
 
 pub(super) fn c_str<'a>(p: *const c_char, name: &'static str) -> Result<&'a str> {

@@ -2,13 +2,15 @@
 //! events.
 
 use super::boundary::{
-    boundary, boundary_on, boundary_ptr_on, buffer_bytes, c_str, nullable, options_out, out_ptr,
+    boundary, boundary_on, buffer_bytes, c_str, guarded, guarded_ptr, options_out, out_ptr,
 };
-use super::handle::{close_handle, live, live_mut, new_handle};
+use super::copy::copy_event;
+use super::handle::{close_handle, fast_mut, live, live_mut, new_handle};
 use super::options::{
     dmp_consumer_options, read_options, timeout, DMP_JOIN_OLDEST, DMP_WAIT_YIELD,
 };
 use super::ring::dmp_ring;
+use super::status::DMP_STATUS_OK;
 use crate::error::Error;
 use crate::ring::ConsumerOptions;
 use crate::wait::WaitStrategy;
@@ -133,22 +135,71 @@ pub extern "C" fn dmp_wait_for(
     timeout_ns: u64,
     out_available: *mut i64,
 ) -> i32 {
-    boundary_on(consumer, || {
-        let c = live_mut(consumer)?;
-        let out = out_ptr(out_available, "out_available")?;
-        *out = c.wait_for(seq, timeout(timeout_ns))?;
+    // Fast path: a live handle and a non-null out-pointer, checked without
+    // building an error, then `Consumer::wait_for` itself inside
+    // `guarded`'s catch_unwind (it may wait); nothing outside it can panic.
+    if !out_available.is_null() {
+        if let Some(c) = fast_mut(consumer) {
+            return guarded(consumer, || {
+                let available = c.wait_for(seq, timeout(timeout_ns))?;
+                // SAFETY: non-null (checked above), and C passes an
+                // out-pointer to writable storage.
+                unsafe { out_available.write(available) };
+                Ok(())
+            });
+        }
+    }
+    wait_for_slow(consumer, seq, timeout_ns, out_available)
+}
+
+/// `dmp_wait_for` when its fast path does not apply: the checks of the
+/// arguments, in the order and with the errors of the whole call. The
+/// slow paths are `extern "C"` (they never unwind: their boundary catches
+/// every panic), so that the exports reach them with a tail call rather
+/// than through an abort guard; those that only check arguments call the
+/// export again should the checks pass (the fast path makes the same
+/// ones), so that the Rust API has one call site, inlined into it.
+#[cold]
+#[inline(never)]
+extern "C" fn wait_for_slow(
+    consumer: *mut dmp_consumer,
+    seq: i64,
+    timeout_ns: u64,
+    out_available: *mut i64,
+) -> i32 {
+    let checked = boundary_on(consumer, || {
+        live_mut(consumer)?;
+        out_ptr(out_available, "out_available")?;
         Ok(())
-    })
+    });
+    if checked != DMP_STATUS_OK {
+        return checked;
+    }
+    dmp_wait_for(consumer, seq, timeout_ns, out_available)
 }
 
 /// The payload of available, uncommitted sequence `seq`, or NULL with the
 /// last error set.
 #[no_mangle]
 pub extern "C" fn dmp_consumer_slot(consumer: *mut dmp_consumer, seq: i64) -> *const c_void {
-    boundary_ptr_on(consumer, || {
-        let c = live_mut(consumer)?;
-        Ok(c.slot(seq)?.as_ptr() as *mut c_void)
-    })
+    // Fast path: a live handle, checked without building an error, then
+    // `Consumer::slot` itself inside `guarded_ptr`'s catch_unwind; nothing
+    // outside it can panic.
+    if let Some(c) = fast_mut(consumer) {
+        return guarded_ptr(consumer, || Ok(c.slot(seq)?.as_ptr() as *mut c_void));
+    }
+    consumer_slot_slow(consumer, seq)
+}
+
+/// `dmp_consumer_slot` on a null or dead handle (see `wait_for_slow`).
+#[cold]
+#[inline(never)]
+extern "C" fn consumer_slot_slow(consumer: *mut dmp_consumer, seq: i64) -> *const c_void {
+    let checked = boundary_on(consumer, || live_mut(consumer).map(drop));
+    if checked != DMP_STATUS_OK {
+        return std::ptr::null();
+    }
+    dmp_consumer_slot(consumer, seq)
 }
 
 /// The payload of available, uncommitted sequence `seq` in `*out_payload`:
@@ -220,7 +271,23 @@ pub extern "C" fn dmp_consumer_lost_on_join(
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_commit(consumer: *mut dmp_consumer, seq: i64) -> i32 {
-    boundary_on(consumer, || live_mut(consumer)?.commit(seq))
+    // Fast path: a live handle, then `Consumer::commit` itself inside
+    // `guarded`'s catch_unwind; nothing outside it can panic.
+    if let Some(c) = fast_mut(consumer) {
+        return guarded(consumer, || c.commit(seq));
+    }
+    commit_slow(consumer, seq)
+}
+
+/// `dmp_commit` on a null or dead handle.
+#[cold]
+#[inline(never)]
+extern "C" fn commit_slow(consumer: *mut dmp_consumer, seq: i64) -> i32 {
+    let checked = boundary_on(consumer, || live_mut(consumer).map(drop));
+    if checked != DMP_STATUS_OK {
+        return checked;
+    }
+    dmp_commit(consumer, seq)
 }
 
 /// Consumes one event: waits at most `timeout_ns` for the next one,
@@ -238,18 +305,54 @@ pub extern "C" fn dmp_consume_one(
     timeout_ns: u64,
     out_seq: *mut i64,
 ) -> i32 {
-    boundary_on(consumer, || {
-        let c = live_mut(consumer)?;
-        let out = buffer_bytes(buf, len, c.slot_size())?;
-        let seq = c.consume_with(timeout(timeout_ns), |seq, slot| {
-            out.copy_from_slice(&slot[..len]);
-            seq
-        })?;
-        if let Some(o) = nullable(out_seq) {
-            *o = seq;
+    // Fast path: a live handle and a buffer the length fits (non-null
+    // unless empty), checked without building an error, then
+    // `Consumer::consume_with` itself inside `guarded`'s catch_unwind (it
+    // may wait). Nothing outside it can panic.
+    if let Some(c) = fast_mut(consumer) {
+        if len <= c.slot_size() && (len == 0 || !buf.is_null()) {
+            let copy = |seq: i64, slot: &[u8]| {
+                // SAFETY: `slot` is the event's payload, `slot_size` bytes,
+                // and `len <= slot_size`; `buf` points to `len` writable
+                // bytes (non-null unless `len` is 0: the documented
+                // contract), which are not the ring's slot.
+                unsafe { copy_event(buf.cast(), slot.as_ptr(), len) };
+                seq
+            };
+            return guarded(consumer, || {
+                let seq = c.consume_with(timeout(timeout_ns), copy)?;
+                if !out_seq.is_null() {
+                    // SAFETY: a non-null optional out-pointer from C
+                    // points to writable storage.
+                    unsafe { out_seq.write(seq) };
+                }
+                Ok(())
+            });
         }
+    }
+    consume_one_slow(consumer, buf, len, timeout_ns, out_seq)
+}
+
+/// `dmp_consume_one` when its fast path does not apply: the checks of the
+/// arguments (see `wait_for_slow`).
+#[cold]
+#[inline(never)]
+extern "C" fn consume_one_slow(
+    consumer: *mut dmp_consumer,
+    buf: *mut c_void,
+    len: usize,
+    timeout_ns: u64,
+    out_seq: *mut i64,
+) -> i32 {
+    let checked = boundary_on(consumer, || {
+        let c = live_mut(consumer)?;
+        buffer_bytes(buf, len, c.slot_size())?;
         Ok(())
-    })
+    });
+    if checked != DMP_STATUS_OK {
+        return checked;
+    }
+    dmp_consume_one(consumer, buf, len, timeout_ns, out_seq)
 }
 
 /// Retires consumer `name` of `ring`, whose process died and will not come

@@ -85,6 +85,28 @@ fn check_live<H: Handle>(h: *mut H) -> Result<*mut Tagged<H::Inner>> {
     }
 }
 
+/// The fast paths' check of a producer or consumer handle: exclusive
+/// access to its inner value when `h` is a live handle of kind `H`, `None`
+/// otherwise (the caller then takes its slow path, which names the error).
+/// The same checks as [`live_mut`] without building an `Error`: a null
+/// test, the magic, the `Option`. No panicking operation.
+#[inline(always)]
+pub(super) fn fast_mut<'a, H: Handle>(h: *mut H) -> Option<&'a mut H::Inner> {
+    if h.is_null() {
+        return None;
+    }
+    // SAFETY: as in `check_live`: non-null, from this library, a
+    // `Tagged<_>` of some kind that stays allocated after close; only the
+    // magic is read before it names the kind.
+    if unsafe { h.cast::<u64>().read() } != H::MAGIC {
+        return None;
+    }
+    // SAFETY: the magic says `h` holds a `Tagged<H::Inner>`; exclusive use
+    // is the caller's contract for producer and consumer handles.
+    let tagged: &'a mut Tagged<H::Inner> = unsafe { &mut *h.cast::<Tagged<H::Inner>>() };
+    tagged.inner.as_mut()
+}
+
 /// What belongs to a ring: its errors' messages name it.
 pub(super) trait OnRing {
     fn ring_path(&self) -> &std::path::Path;

@@ -1,6 +1,11 @@
 //! The C ABI. Only argument checks, handles and status codes live here;
-//! every function body runs inside [`boundary`](boundary::boundary), which
-//! catches panics and records the error for `dmp_last_error_message`.
+//! every call of the library runs inside [`boundary`](boundary::boundary)
+//! (or `boundary_on`), which catches panics and records the error for
+//! `dmp_last_error_message`. The one-event and claim/slot/publish,
+//! wait/span/commit exports first take a fast path: the handle and
+//! pointer checks without building an `Error`, the Rust call inside
+//! `guarded` (the same `catch_unwind`, errors recorded out of line), and
+//! only for a bad argument a cold slow path that names it.
 //! `include/disruptor_mp.h` is generated from these files by cbindgen (see
 //! tests/header.rs). One file per C type or concern; every public item is
 //! re-exported here, so each is `disruptor_mp::ffi::NAME`.
@@ -23,6 +28,8 @@ mod status;
 mod handle;
 // The panic boundary and the checks of the pointers C passes in.
 mod boundary;
+// Copying one event between a caller's buffer and a slot.
+mod copy;
 // The option structs, the values of their fields, their conversion.
 mod options;
 // `dmp_ring_*`.

@@ -2,15 +2,18 @@
 //! events one at a time.
 
 use super::boundary::{
-    boundary, boundary_on, boundary_ptr_on, event_bytes, nullable, options_out, out_ptr,
+    boundary, boundary_on, boundary_ptr_on, event_bytes, guarded, options_out, out_ptr, panicked,
 };
-use super::handle::{close_handle, live, live_mut, new_handle};
+use super::copy::copy_event;
+use super::handle::{close_handle, fast_mut, live, live_mut, new_handle};
 use super::options::{
     dmp_producer_options, producer_options, read_options, timeout, DMP_WAIT_YIELD,
 };
 use super::ring::dmp_ring;
+use super::status::DMP_STATUS_OK;
 use crate::wait::WaitStrategy;
 use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// The ring's producer. Opaque; close with `dmp_producer_close`.
 pub struct dmp_producer {
@@ -77,12 +80,47 @@ pub extern "C" fn dmp_claim(
     timeout_ns: u64,
     out_first: *mut i64,
 ) -> i32 {
-    boundary_on(producer, || {
-        let p = live_mut(producer)?;
-        let out = out_ptr(out_first, "out_first")?;
-        *out = p.claim(n, timeout(timeout_ns))?;
+    // Fast path: a live handle and a non-null out-pointer, checked without
+    // building an error, then `Producer::claim` itself inside `guarded`'s
+    // catch_unwind (it may wait); nothing outside it can panic.
+    if !out_first.is_null() {
+        if let Some(p) = fast_mut(producer) {
+            return guarded(producer, || {
+                let first = p.claim(n, timeout(timeout_ns))?;
+                // SAFETY: non-null (checked above), and C passes an
+                // out-pointer to writable storage.
+                unsafe { out_first.write(first) };
+                Ok(())
+            });
+        }
+    }
+    claim_slow(producer, n, timeout_ns, out_first)
+}
+
+/// `dmp_claim` when its fast path does not apply: the checks of the
+/// arguments, in the order and with the errors of the whole call. The
+/// slow paths are `extern "C"` (they never unwind: their boundary catches
+/// every panic), so that the exports reach them with a tail call rather
+/// than through an abort guard; those that only check arguments call the
+/// export again should the checks pass (the fast path makes the same
+/// ones), so that the Rust API has one call site, inlined into it.
+#[cold]
+#[inline(never)]
+extern "C" fn claim_slow(
+    producer: *mut dmp_producer,
+    n: u64,
+    timeout_ns: u64,
+    out_first: *mut i64,
+) -> i32 {
+    let checked = boundary_on(producer, || {
+        live_mut(producer)?;
+        out_ptr(out_first, "out_first")?;
         Ok(())
-    })
+    });
+    if checked != DMP_STATUS_OK {
+        return checked;
+    }
+    dmp_claim(producer, n, timeout_ns, out_first)
 }
 
 /// Claims `n` slots without waiting; `DMP_STATUS_WOULD_BLOCK` when the
@@ -102,6 +140,28 @@ pub extern "C" fn dmp_try_claim(producer: *mut dmp_producer, n: u64, out_first: 
 /// 64-byte aligned), or NULL with the last error set.
 #[no_mangle]
 pub extern "C" fn dmp_producer_slot(producer: *mut dmp_producer, seq: i64) -> *mut c_void {
+    // Fast path: a live handle and a sequence of the unpublished claim (the
+    // check `Producer::slot_mut` makes, without its error). The check runs
+    // inside catch_unwind for the overflow checks of debug builds (in
+    // release builds nothing in it can unwind and the guard costs
+    // nothing).
+    if let Some(p) = fast_mut(producer) {
+        match catch_unwind(AssertUnwindSafe(|| p.claimed_slot(seq))) {
+            Ok(Some(slot)) => return slot.cast(),
+            Ok(None) => {}
+            Err(panic) => {
+                panicked(panic);
+                return std::ptr::null_mut();
+            }
+        }
+    }
+    producer_slot_slow(producer, seq)
+}
+
+/// `dmp_producer_slot` when its fast path does not apply.
+#[cold]
+#[inline(never)]
+extern "C" fn producer_slot_slow(producer: *mut dmp_producer, seq: i64) -> *mut c_void {
     boundary_ptr_on(producer, || {
         let p = live_mut(producer)?;
         Ok(p.slot_mut(seq)?.as_mut_ptr() as *mut c_void)
@@ -116,7 +176,23 @@ pub extern "C" fn dmp_producer_slot(producer: *mut dmp_producer, seq: i64) -> *m
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_publish(producer: *mut dmp_producer, lo: i64, hi: i64) -> i32 {
-    boundary_on(producer, || live_mut(producer)?.publish(lo, hi))
+    // Fast path: a live handle, then `Producer::publish` itself inside
+    // `guarded`'s catch_unwind; nothing outside it can panic.
+    if let Some(p) = fast_mut(producer) {
+        return guarded(producer, || p.publish(lo, hi));
+    }
+    publish_slow(producer, lo, hi)
+}
+
+/// `dmp_publish` on a null or dead handle.
+#[cold]
+#[inline(never)]
+extern "C" fn publish_slow(producer: *mut dmp_producer, lo: i64, hi: i64) -> i32 {
+    let checked = boundary_on(producer, || live_mut(producer).map(drop));
+    if checked != DMP_STATUS_OK {
+        return checked;
+    }
+    dmp_publish(producer, lo, hi)
 }
 
 /// Publishes one event: claims the next slot (waiting at most `timeout_ns`
@@ -134,17 +210,53 @@ pub extern "C" fn dmp_publish_one(
     timeout_ns: u64,
     out_seq: *mut i64,
 ) -> i32 {
-    boundary_on(producer, || {
-        let p = live_mut(producer)?;
-        let bytes = event_bytes(event, len, p.slot_size())?;
-        let seq = p.publish_with(timeout(timeout_ns), |slot| {
-            slot[..len].copy_from_slice(bytes)
-        })?;
-        if let Some(out) = nullable(out_seq) {
-            *out = seq;
+    // Fast path: a live handle and an event that fits the slot (non-null
+    // unless empty), checked without building an error, then
+    // `Producer::publish_with` itself inside `guarded`'s catch_unwind (it
+    // may wait). Nothing outside it can panic.
+    if let Some(p) = fast_mut(producer) {
+        if len <= p.slot_size() && (len == 0 || !event.is_null()) {
+            let copy = |slot: &mut [u8]| {
+                // SAFETY: `slot` is the claimed slot's payload, `slot_size`
+                // bytes, and `len <= slot_size`; `event` points to `len`
+                // readable bytes (non-null unless `len` is 0: the
+                // documented contract), which are not the ring's slot.
+                unsafe { copy_event(slot.as_mut_ptr(), event.cast(), len) }
+            };
+            return guarded(producer, || {
+                let seq = p.publish_with(timeout(timeout_ns), copy)?;
+                if !out_seq.is_null() {
+                    // SAFETY: a non-null optional out-pointer from C
+                    // points to writable storage.
+                    unsafe { out_seq.write(seq) };
+                }
+                Ok(())
+            });
         }
+    }
+    publish_one_slow(producer, event, len, timeout_ns, out_seq)
+}
+
+/// `dmp_publish_one` when its fast path does not apply: the checks of the
+/// arguments (see `claim_slow`).
+#[cold]
+#[inline(never)]
+extern "C" fn publish_one_slow(
+    producer: *mut dmp_producer,
+    event: *const c_void,
+    len: usize,
+    timeout_ns: u64,
+    out_seq: *mut i64,
+) -> i32 {
+    let checked = boundary_on(producer, || {
+        let p = live_mut(producer)?;
+        event_bytes(event, len, p.slot_size())?;
         Ok(())
-    })
+    });
+    if checked != DMP_STATUS_OK {
+        return checked;
+    }
+    dmp_publish_one(producer, event, len, timeout_ns, out_seq)
 }
 
 /// Gives back the claimed, unpublished sequences from `from` on (a claim

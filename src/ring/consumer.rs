@@ -128,6 +128,7 @@ impl Consumer {
     /// of at most two runs of [`Consumer::stride`]-spaced slots (any
     /// layout; for the C ABI's batch accessor). Checked once for the range.
     #[doc(hidden)]
+    #[inline]
     pub fn raw_span(&self, lo: i64, hi: i64) -> Result<[(*mut u8, usize); 2]> {
         self.core.check_range(lo, hi)?;
         Ok(self.core.slots().contiguous(lo, hi))

@@ -4,13 +4,15 @@
 //! what its handles share; `options` the builders, `attach` how the ring
 //! attaches a producer (the protocol itself is the sequencer layer's),
 //! `lifecycle` removing a ring and retiring a dead consumer, `producer`
-//! and `consumer` the handles.
+//! and `consumer` the handles (`producer_fast`: the C ABI's checks
+//! without an `Error`).
 
 mod attach;
 mod consumer;
 mod lifecycle;
 mod options;
 mod producer;
+mod producer_fast;
 mod wake_dirs;
 
 pub use consumer::Consumer;

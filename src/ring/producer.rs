@@ -156,14 +156,19 @@ impl Producer {
     /// Checks that `[lo, hi]` is claimed by this producer and unpublished.
     #[inline(always)]
     fn check_claimed(&self, lo: i64, hi: i64) -> Result<()> {
-        let held = match &self.sequencer {
-            Sequencer::Single(s) => lo > s.published() && hi <= s.claimed() && lo <= hi,
-            Sequencer::Multi(m) => m.holds(lo, hi),
-        };
-        if held {
+        if self.holds(lo, hi) {
             Ok(())
         } else {
             Err(self.not_claimed(lo, hi))
+        }
+    }
+
+    /// Whether `[lo, hi]` is claimed by this producer and unpublished.
+    #[inline(always)]
+    pub(super) fn holds(&self, lo: i64, hi: i64) -> bool {
+        match &self.sequencer {
+            Sequencer::Single(s) => lo > s.published() && hi <= s.claimed() && lo <= hi,
+            Sequencer::Multi(m) => m.holds(lo, hi),
         }
     }
 
@@ -210,6 +215,7 @@ impl Producer {
     /// at most two runs of [`Producer::stride`]-spaced slots (any layout;
     /// for the C ABI's batch accessor). Checked once for the range.
     #[doc(hidden)]
+    #[inline]
     pub fn raw_span(&mut self, lo: i64, hi: i64) -> Result<[(*mut u8, usize); 2]> {
         self.check_claimed(lo, hi)?;
         Ok(self.slots().contiguous(lo, hi))

@@ -1,0 +1,18 @@
+//! What the C ABI's fast paths ask of a [`Producer`]: the checks of its
+//! calls as a yes or no, without building an `Error` (the exports fall
+//! back to the full call, which names what is wrong).
+
+use super::Producer;
+
+impl Producer {
+    /// The payload of claimed, unpublished sequence `seq`, as
+    /// [`Producer::slot_mut`] gives it, or `None` where that fails. No
+    /// panicking operation.
+    #[inline(always)]
+    pub(crate) fn claimed_slot(&mut self, seq: i64) -> Option<*mut u8> {
+        if !self.holds(seq, seq) {
+            return None;
+        }
+        Some(self.slots.payload(seq))
+    }
+}
