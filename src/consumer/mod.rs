@@ -88,7 +88,7 @@ impl ConsumerCore {
     }
 
     /// Highest sequence known available (no shared read).
-    #[cfg(test)]
+    #[inline(always)]
     pub fn known_available(&self) -> i64 {
         self.available
     }

@@ -136,8 +136,33 @@ pub extern "C" fn dmp_wait_for(
     out_available: *mut i64,
 ) -> i32 {
     // Fast path: a live handle and a non-null out-pointer, checked without
-    // building an error, then `Consumer::wait_for` itself inside
-    // `guarded`'s catch_unwind (it may wait); nothing outside it can panic.
+    // building an error, and a sequence an earlier call saw available (what
+    // `Consumer::wait_for` looks at first): a comparison, no call, no
+    // panicking operation, so no frame to set up either.
+    if !out_available.is_null() {
+        if let Some(c) = fast_mut(consumer) {
+            let known = c.known_available();
+            if seq <= known {
+                // SAFETY: non-null (checked above), and C passes an
+                // out-pointer to writable storage.
+                unsafe { out_available.write(known) };
+                return DMP_STATUS_OK;
+            }
+        }
+    }
+    wait_for_full(consumer, seq, timeout_ns, out_available)
+}
+
+/// `dmp_wait_for` past the known-available case: `Consumer::wait_for`
+/// itself (it may wait) inside `guarded`'s catch_unwind, or the checks of
+/// bad arguments.
+#[inline(never)]
+extern "C" fn wait_for_full(
+    consumer: *mut dmp_consumer,
+    seq: i64,
+    timeout_ns: u64,
+    out_available: *mut i64,
+) -> i32 {
     if !out_available.is_null() {
         if let Some(c) = fast_mut(consumer) {
             return guarded(consumer, || {

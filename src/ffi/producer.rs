@@ -81,8 +81,31 @@ pub extern "C" fn dmp_claim(
     out_first: *mut i64,
 ) -> i32 {
     // Fast path: a live handle and a non-null out-pointer, checked without
-    // building an error, then `Producer::claim` itself inside `guarded`'s
-    // catch_unwind (it may wait); nothing outside it can panic.
+    // building an error, and a single producer's claim that needs no wait:
+    // no call and no panicking operation, so no frame to set up either.
+    if !out_first.is_null() {
+        if let Some(p) = fast_mut(producer) {
+            if let Some(first) = p.claim_cached(n) {
+                // SAFETY: non-null (checked above), and C passes an
+                // out-pointer to writable storage.
+                unsafe { out_first.write(first) };
+                return DMP_STATUS_OK;
+            }
+        }
+    }
+    claim_full(producer, n, timeout_ns, out_first)
+}
+
+/// `dmp_claim` past its no-wait case: `Producer::claim` itself (it may
+/// wait, or refuse) inside `guarded`'s catch_unwind, or the checks of bad
+/// arguments.
+#[inline(never)]
+extern "C" fn claim_full(
+    producer: *mut dmp_producer,
+    n: u64,
+    timeout_ns: u64,
+    out_first: *mut i64,
+) -> i32 {
     if !out_first.is_null() {
         if let Some(p) = fast_mut(producer) {
             return guarded(producer, || {

@@ -82,6 +82,13 @@ impl Consumer {
             .wait_for(|| &self.shared.segment, seq, Duration::ZERO)
     }
 
+    /// Highest sequence an earlier wait saw available (no shared read):
+    /// `wait_for` of a sequence up to it returns it at once.
+    #[inline(always)]
+    pub(crate) fn known_available(&self) -> i64 {
+        self.core.known_available()
+    }
+
     /// The next sequence to read (last committed + 1).
     #[inline]
     pub fn next_sequence(&self) -> i64 {

@@ -3,6 +3,7 @@
 //! back to the full call, which names what is wrong).
 
 use super::Producer;
+use crate::sequencer::Sequencer;
 
 impl Producer {
     /// The payload of claimed, unpublished sequence `seq`, as
@@ -14,5 +15,16 @@ impl Producer {
             return None;
         }
         Some(self.slots.payload(seq))
+    }
+
+    /// A claim of `n` that needs no wait, as [`Producer::claim`] makes it
+    /// (single-producer rings), or `None`: the call that may wait, or
+    /// refuses, is the full one.
+    #[inline(always)]
+    pub(crate) fn claim_cached(&mut self, n: u64) -> Option<i64> {
+        match &mut self.sequencer {
+            Sequencer::Single(s) => s.claim_cached(n),
+            Sequencer::Multi(_) => None,
+        }
     }
 }

@@ -112,17 +112,55 @@ impl SingleSequencer {
         timeout: Duration,
         watcher: impl FnOnce() -> Option<Watcher<'w>>,
     ) -> Result<i64> {
+        match self.claim_cached(n) {
+            Some(first) => Ok(first),
+            None => self.claim_waiting(n, timeout, watcher()).map_err(|e| *e),
+        }
+    }
+
+    /// A claim the cached gating minimum does not cover (or a bad `n`):
+    /// the table, then a wait. Boxed, its error keeps the inlined claim's
+    /// result in registers.
+    #[cold]
+    #[inline(never)]
+    fn claim_waiting(
+        &mut self,
+        n: u64,
+        timeout: Duration,
+        watcher: Option<Watcher<'_>>,
+    ) -> std::result::Result<i64, Box<Error>> {
         super::check_batch(n, self.capacity)?;
         let first = self.claimed() + 1;
         let last = first + n as i64 - 1;
         let wrap_point = last - self.capacity;
         if wrap_point > self.cached_gate {
-            self.cached_gate = self.wait_for_gate(wrap_point, timeout, watcher())?;
+            self.cached_gate = self.wait_for_gate(wrap_point, timeout, watcher)?;
         }
         self.claim_end = last;
         // Fault harness: claimed, not yet published.
         crate::fault::fault_point!("sp.claimed");
         Ok(first)
+    }
+
+    /// [`SingleSequencer::claim`] when the cached gating minimum covers the
+    /// claim (no wait, no table read), or `None` (a claim the full call
+    /// must make or refuse): for the C ABI's fast path, which then makes no
+    /// call. No panicking operation (`n <= capacity` is checked before any
+    /// arithmetic, and the claimed sequences stay far from overflow).
+    #[inline(always)]
+    pub fn claim_cached(&mut self, n: u64) -> Option<i64> {
+        if n == 0 || n > self.capacity as u64 {
+            return None;
+        }
+        let first = self.claimed() + 1;
+        let last = first + n as i64 - 1;
+        if last - self.capacity > self.cached_gate {
+            return None;
+        }
+        self.claim_end = last;
+        // Fault harness: claimed, not yet published.
+        crate::fault::fault_point!("sp.claimed");
+        Some(first)
     }
 
     #[cold]
