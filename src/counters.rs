@@ -273,9 +273,37 @@ impl EntryCounters {
         debug_assert!(self.position.is_some());
         // After sequences FLUSH_EVERY - 1, 2 * FLUSH_EVERY - 1, ...: a ring's
         // first FLUSH_EVERY events, one by one, flush once, at the last.
-        if (seq + 1) & (FLUSH_EVERY as i64 - 1) == 0 {
+        if Self::one_event_flushes(seq) {
             self.flush();
         }
+    }
+
+    /// Whether [`EntryCounters::one_event`] of `seq` flushes.
+    #[inline(always)]
+    fn one_event_flushes(seq: i64) -> bool {
+        (seq + 1) & (FLUSH_EVERY as i64 - 1) == 0
+    }
+
+    /// Whether counting a publish or commit that moves the holder's
+    /// sequence by `events` to `seq` (one event: [`EntryCounters::one_event`];
+    /// more: [`EntryCounters::batch`]) flushes: the C ABI's fast paths,
+    /// which make no call, leave those to the full call (a flush reads the
+    /// clock).
+    #[inline(always)]
+    pub fn flushes(&self, events: i64, seq: i64) -> bool {
+        if events == 1 {
+            Self::one_event_flushes(seq)
+        } else {
+            Self::batch_flushes(self.unflushed.get().wrapping_add(1))
+        }
+    }
+
+    /// Whether the accumulator `acc` of a counted batch calls for a flush
+    /// (the batch bits count up to [`FLUSH_EVERY`]; an event count added
+    /// above them leaves them alone).
+    #[inline(always)]
+    fn batch_flushes(acc: u64) -> bool {
+        acc & FLUSH_EVERY != 0
     }
 
     #[inline]
@@ -300,7 +328,7 @@ impl EntryCounters {
     pub fn batch(&mut self, n: u64) {
         let acc = self.unflushed.get_mut();
         *acc = acc.wrapping_add((n << BATCH_BITS) | 1);
-        if *acc & FLUSH_EVERY != 0 {
+        if Self::batch_flushes(*acc) {
             self.flush();
         }
     }

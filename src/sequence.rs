@@ -167,6 +167,16 @@ impl SharedSequence {
     /// sleeps; returns whether it was made.
     #[inline(always)]
     pub fn publish(&self, v: i64, mode: Wakeups) -> bool {
+        self.store_for_wake(v, mode) && self.wake_sleepers()
+    }
+
+    /// [`SharedSequence::publish`] up to the wake-up: stores `v` the way
+    /// `mode` says and tells whether sleepers are counted, who must then be
+    /// woken with [`SharedSequence::wake`] (the C ABI's fast paths store
+    /// without a call and leave the wake-up, which may fail in ways a panic
+    /// reports, to a guarded one).
+    #[inline(always)]
+    pub fn store_for_wake(&self, v: i64, mode: Wakeups) -> bool {
         match mode {
             Wakeups::Off => {
                 self.set(v);
@@ -174,12 +184,12 @@ impl SharedSequence {
             }
             Wakeups::Light => {
                 self.value().store(v, Ordering::Release);
-                if sync::load_after_store(self.value(), self.waiters()) != 0 {
-                    return self.wake_sleepers();
-                }
-                false
+                sync::load_after_store(self.value(), self.waiters()) != 0
             }
-            Wakeups::Fenced => self.set_and_wake(v),
+            Wakeups::Fenced => {
+                self.value().store(v, Ordering::SeqCst);
+                self.waiters().load(Ordering::SeqCst) != 0
+            }
         }
     }
 
@@ -190,11 +200,7 @@ impl SharedSequence {
     /// in every mode (cold paths use it); returns whether it made the call.
     #[inline]
     pub fn set_and_wake(&self, v: i64) -> bool {
-        self.value().store(v, Ordering::SeqCst);
-        if self.waiters().load(Ordering::SeqCst) != 0 {
-            return self.wake_sleepers();
-        }
-        false
+        self.publish(v, Wakeups::Fenced)
     }
 
     #[cold]
@@ -236,7 +242,9 @@ impl SharedSequence {
     }
 
     /// Wakes sleepers, if any, without changing the value (cold paths: a
-    /// participant leaving or taking over an entry).
+    /// participant leaving or taking over an entry, a store whose
+    /// [`SharedSequence::store_for_wake`] found sleepers).
+    #[cold]
     pub fn wake(&self) -> bool {
         fence(Ordering::SeqCst);
         if self.waiters().load(Ordering::SeqCst) != 0 {

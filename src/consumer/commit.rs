@@ -20,10 +20,51 @@ impl ConsumerCore {
         self.store_commit(seq)
     }
 
+    /// [`ConsumerCore::commit`] up to the wake-up, for the C ABI's
+    /// `dmp_commit` without a call: whether a sleeping producer (or
+    /// dependent) must be woken (then call [`ConsumerCore::wake_waiters`]),
+    /// or `None`, a commit the full call makes or refuses (an optional
+    /// consumer's, which checks its eviction; one out of range; one whose
+    /// count flushes, which reads the clock; and, with fault points compiled
+    /// in, every commit). No panicking operation, no call.
+    #[inline(always)]
+    pub fn commit_unwoken(&mut self, seq: i64) -> Option<bool> {
+        if cfg!(feature = "fault-injection") || self.evictable {
+            return None;
+        }
+        if seq == self.committed {
+            return Some(false);
+        }
+        if seq < self.committed
+            || seq > self.available
+            || self.counters.flushes(seq - self.committed, seq)
+        {
+            return None;
+        }
+        let wake = self.sequence.store_for_wake(seq, self.wakeups);
+        self.count_commit(seq);
+        Some(wake)
+    }
+
+    /// Wakes the waiters a commit found asleep, and counts it (cold).
+    #[cold]
+    pub fn wake_waiters(&self) {
+        if self.sequence.wake() {
+            self.counters.wakeup();
+        }
+    }
+
     /// The commit itself, of a `seq` in `(committed, available]`.
     #[inline(always)]
     pub(super) fn store_commit(&mut self, seq: i64) -> Result<()> {
         self.store_sequence(seq)?;
+        self.count_commit(seq);
+        Ok(())
+    }
+
+    /// The bookkeeping of a stored commit of `seq`.
+    #[inline(always)]
+    fn count_commit(&mut self, seq: i64) {
         if seq == self.committed + 1 {
             // One event: counted from the committed sequence's advance, as
             // `commit_one`'s are.
@@ -32,7 +73,6 @@ impl ConsumerCore {
             self.counters.batch((seq - self.committed) as u64);
         }
         self.committed = seq;
-        Ok(())
     }
 
     /// The store of the committed sequence (and its wake-up).

@@ -296,12 +296,41 @@ pub extern "C" fn dmp_consumer_lost_on_join(
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_commit(consumer: *mut dmp_consumer, seq: i64) -> i32 {
-    // Fast path: a live handle, then `Consumer::commit` itself inside
-    // `guarded`'s catch_unwind; nothing outside it can panic.
+    // Fast path: a live handle, and a required consumer's commit within
+    // what it saw available: the store, no call and no panicking operation
+    // (the wake-up of a sleeping producer, when one sleeps, is a guarded
+    // call); otherwise the full call.
+    if let Some(c) = fast_mut(consumer) {
+        match c.commit_unwoken(seq) {
+            Some(false) => return DMP_STATUS_OK,
+            Some(true) => return commit_wake(consumer),
+            None => {}
+        }
+    }
+    commit_full(consumer, seq)
+}
+
+/// `dmp_commit` past its fast path: `Consumer::commit` itself inside
+/// `guarded`'s catch_unwind, or the checks of a bad handle.
+#[inline(never)]
+extern "C" fn commit_full(consumer: *mut dmp_consumer, seq: i64) -> i32 {
     if let Some(c) = fast_mut(consumer) {
         return guarded(consumer, || c.commit(seq));
     }
     commit_slow(consumer, seq)
+}
+
+/// The wake-up a fast `dmp_commit` found due, inside `guarded`'s
+/// catch_unwind.
+#[cold]
+#[inline(never)]
+extern "C" fn commit_wake(consumer: *mut dmp_consumer) -> i32 {
+    guarded(consumer, || {
+        if let Some(c) = fast_mut(consumer) {
+            c.wake_waiters();
+        }
+        Ok(())
+    })
 }
 
 /// `dmp_commit` on a null or dead handle.

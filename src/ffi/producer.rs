@@ -199,12 +199,41 @@ extern "C" fn producer_slot_slow(producer: *mut dmp_producer, seq: i64) -> *mut 
 #[no_mangle]
 #[must_use]
 pub extern "C" fn dmp_publish(producer: *mut dmp_producer, lo: i64, hi: i64) -> i32 {
-    // Fast path: a live handle, then `Producer::publish` itself inside
-    // `guarded`'s catch_unwind; nothing outside it can panic.
+    // Fast path: a live handle, and a single producer's publish within its
+    // claim: the stores, no call and no panicking operation (the wake-up of
+    // sleeping consumers, when one sleeps, is a guarded call); otherwise
+    // the full call.
+    if let Some(p) = fast_mut(producer) {
+        match p.publish_unwoken(lo, hi) {
+            Some(false) => return DMP_STATUS_OK,
+            Some(true) => return publish_wake(producer),
+            None => {}
+        }
+    }
+    publish_full(producer, lo, hi)
+}
+
+/// `dmp_publish` past its fast path: `Producer::publish` itself inside
+/// `guarded`'s catch_unwind, or the checks of a bad handle.
+#[inline(never)]
+extern "C" fn publish_full(producer: *mut dmp_producer, lo: i64, hi: i64) -> i32 {
     if let Some(p) = fast_mut(producer) {
         return guarded(producer, || p.publish(lo, hi));
     }
     publish_slow(producer, lo, hi)
+}
+
+/// The wake-up a fast `dmp_publish` found due, inside `guarded`'s
+/// catch_unwind.
+#[cold]
+#[inline(never)]
+extern "C" fn publish_wake(producer: *mut dmp_producer) -> i32 {
+    guarded(producer, || {
+        if let Some(p) = fast_mut(producer) {
+            p.wake_consumers();
+        }
+        Ok(())
+    })
 }
 
 /// `dmp_publish` on a null or dead handle.

@@ -1,6 +1,7 @@
 //! [`Consumer`]: the safe handle over a registered consumer (waiting,
 //! reading, committing, leaving), and how a ring hands one out.
 
+mod fast;
 mod wake;
 
 use super::{check_type, require_packed, ConsumerOptions, Ring, Shared};
@@ -80,13 +81,6 @@ impl Consumer {
     pub fn try_wait_for(&mut self, seq: i64) -> Result<i64> {
         self.core
             .wait_for(|| &self.shared.segment, seq, Duration::ZERO)
-    }
-
-    /// Highest sequence an earlier wait saw available (no shared read):
-    /// `wait_for` of a sequence up to it returns it at once.
-    #[inline(always)]
-    pub(crate) fn known_available(&self) -> i64 {
-        self.core.known_available()
     }
 
     /// The next sequence to read (last committed + 1).

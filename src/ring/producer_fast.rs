@@ -27,4 +27,24 @@ impl Producer {
             Sequencer::Multi(_) => None,
         }
     }
+
+    /// [`Producer::publish`] up to the wake-up (single-producer rings):
+    /// whether consumers must be woken (then call
+    /// [`Producer::wake_consumers`]), or `None`: the full call publishes or
+    /// refuses.
+    #[inline(always)]
+    pub(crate) fn publish_unwoken(&mut self, lo: i64, hi: i64) -> Option<bool> {
+        match &mut self.sequencer {
+            Sequencer::Single(s) => s.publish_unwoken(lo, hi),
+            Sequencer::Multi(_) => None,
+        }
+    }
+
+    /// Wakes the consumers a [`Producer::publish_unwoken`] found asleep.
+    #[cold]
+    pub(crate) fn wake_consumers(&self) {
+        if let Sequencer::Single(s) = &self.sequencer {
+            s.wake_consumers();
+        }
+    }
 }

@@ -209,17 +209,50 @@ impl SingleSequencer {
     /// sequence and lie within the claimed range.
     #[inline(always)]
     pub fn publish(&mut self, lo: i64, hi: i64) -> Result<()> {
-        // `hi > claim_end` also refuses a publish with nothing claimed
-        // (`claim_end` is then at or below `published`, below `lo`).
-        if lo != self.published + 1 || hi < lo || hi > self.claim_end {
+        if !self.publishable(lo, hi) {
             return Err(self.out_of_range(lo, hi));
         }
         self.slots.mark_published(lo, hi);
         // Fault harness: stamps written, cursor not yet.
         crate::fault::fault_point!("sp.publish");
-        if self.cursor.publish(hi, self.wakeups) {
-            self.counters.wakeup();
+        if self.store_published(lo, hi) {
+            self.wake_consumers();
         }
+        Ok(())
+    }
+
+    /// [`SingleSequencer::publish`] up to the wake-up, for the C ABI's
+    /// `dmp_publish` without a call: whether sleepers must be woken (then
+    /// call [`SingleSequencer::wake_consumers`]), or `None`, a publish the
+    /// full call must refuse, or one whose count flushes (a flush reads
+    /// the clock), and, with fault points compiled in, every publish
+    /// (`sp.publish` may fail it). No panicking operation, no call but the
+    /// stamp loop of a stamped ring.
+    #[inline(always)]
+    pub fn publish_unwoken(&mut self, lo: i64, hi: i64) -> Option<bool> {
+        if cfg!(feature = "fault-injection")
+            || !self.publishable(lo, hi)
+            || self.counters.flushes(hi - lo + 1, hi)
+        {
+            return None;
+        }
+        self.slots.mark_published(lo, hi);
+        Some(self.store_published(lo, hi))
+    }
+
+    /// Whether `[lo, hi]` starts right after the last published sequence
+    /// and lies within the claim (`hi > claim_end` also refuses a publish
+    /// with nothing claimed: `claim_end` is then at or below `published`).
+    #[inline(always)]
+    fn publishable(&self, lo: i64, hi: i64) -> bool {
+        lo == self.published + 1 && hi >= lo && hi <= self.claim_end
+    }
+
+    /// The cursor store of a publish whose stamps are written, and its
+    /// bookkeeping; whether sleepers must be woken.
+    #[inline(always)]
+    fn store_published(&mut self, lo: i64, hi: i64) -> bool {
+        let wake = self.cursor.store_for_wake(hi, self.wakeups);
         self.published = hi;
         if hi == lo {
             // Counted from the cursor, as `publish_one` is: one batch.
@@ -227,7 +260,15 @@ impl SingleSequencer {
         } else {
             self.counters.batch((hi - lo + 1) as u64);
         }
-        Ok(())
+        wake
+    }
+
+    /// Wakes the consumers a publish found asleep, and counts it (cold).
+    #[cold]
+    pub fn wake_consumers(&self) {
+        if self.cursor.wake() {
+            self.counters.wakeup();
+        }
     }
 
     /// Claims the next sequence, lets `write` fill its slot, publishes it

@@ -3,7 +3,21 @@
 #ifndef DMP_TEST_PAYLOAD_H
 #define DMP_TEST_PAYLOAD_H
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* Sleeps RING_GAP_US microseconds (environment; nothing when unset), so
+ * that the peer falls asleep between this program's calls and each call
+ * has to wake it. */
+static inline void gap(void) {
+    const char *us = getenv("RING_GAP_US");
+    long n = us != NULL ? atol(us) : 0;
+    if (n > 0) {
+        struct timespec t = {n / 1000000, (n % 1000000) * 1000};
+        nanosleep(&t, NULL);
+    }
+}
 
 static inline void fill_payload(uint64_t i, uint8_t *slot, uint32_t size) {
     uint8_t head[8];

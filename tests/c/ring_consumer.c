@@ -2,7 +2,9 @@
  * written with the payload pattern, in order.
  * With "one", one event per call with dmp_consume_one (copied out to a
  * local buffer); otherwise batches with dmp_wait_for and dmp_commit.
+ * RING_GAP_US (environment): a pause before each dmp_commit.
  * usage: ring_consumer RING NAME COUNT [one] */
+#define _POSIX_C_SOURCE 200809L /* nanosleep (payload.h) */
 #include "disruptor_mp.h"
 #include "payload.h"
 #include <stdio.h>
@@ -94,6 +96,7 @@ int main(int argc, char **argv) {
             if (slot == NULL) return fail("slot", DMP_STATUS_SEQUENCE_OUT_OF_RANGE);
             if (check_event(&order, slot, info.slot_size, s) != 0) return 1;
         }
+        gap();
         st = dmp_commit(c, avail);
         if (st != DMP_STATUS_OK) return fail("commit", st);
         got += (uint64_t)(avail - next + 1);

@@ -5,7 +5,9 @@
  * ring. PRODUCER_ID goes into the top 16 bits of event numbers, as
  * `dmp produce --producer-id` does. BATCH 0: one event per call, with
  * dmp_publish_one (a whole slot copied from a local buffer).
+ * RING_GAP_US (environment): a pause before each claim.
  * usage: ring_producer RING COUNT BATCH [create|create-multi|open [PRODUCER_ID]] */
+#define _POSIX_C_SOURCE 200809L /* nanosleep (payload.h) */
 #include "disruptor_mp.h"
 #include "payload.h"
 #include <stdio.h>
@@ -77,6 +79,7 @@ int main(int argc, char **argv) {
     while (sent < count) {
         uint64_t n = batch < count - sent ? batch : count - sent;
         int64_t first = 0;
+        gap();
         st = dmp_claim(p, n, TIMEOUT_NS, &first);
         if (st != DMP_STATUS_OK) return fail("claim", st);
         for (uint64_t k = 0; k < n; k++) {

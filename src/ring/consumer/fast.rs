@@ -1,0 +1,29 @@
+//! What the C ABI's fast paths ask of a [`Consumer`]: its common cases
+//! as a yes or no, without building an `Error` or making a call (the
+//! exports fall back to the full call otherwise).
+
+use super::Consumer;
+
+impl Consumer {
+    /// Highest sequence an earlier wait saw available (no shared read):
+    /// `wait_for` of a sequence up to it returns it at once.
+    #[inline(always)]
+    pub(crate) fn known_available(&self) -> i64 {
+        self.core.known_available()
+    }
+
+    /// [`Consumer::commit`] up to the wake-up (required consumers):
+    /// whether a sleeping producer or dependent must be woken (then call
+    /// [`Consumer::wake_waiters`]), or `None`: the full call commits or
+    /// refuses.
+    #[inline(always)]
+    pub(crate) fn commit_unwoken(&mut self, seq: i64) -> Option<bool> {
+        self.core.commit_unwoken(seq)
+    }
+
+    /// Wakes the waiters a [`Consumer::commit_unwoken`] found asleep.
+    #[cold]
+    pub(crate) fn wake_waiters(&self) {
+        self.core.wake_waiters();
+    }
+}
