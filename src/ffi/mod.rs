@@ -5,7 +5,11 @@
 //! wait/span/commit exports first take a fast path: the handle and
 //! pointer checks without building an `Error`, the Rust call inside
 //! `guarded` (the same `catch_unwind`, errors recorded out of line), and
-//! only for a bad argument a cold slow path that names it.
+//! only for a bad argument a cold slow path that names it. `dmp_claim`,
+//! `dmp_producer_slot`, `dmp_publish`, `dmp_wait_for` and `dmp_commit`
+//! answer their common case (no wait, nothing to flush, single producer,
+//! required consumer) with no call at all and no panicking operation; a
+//! wake-up they find due is a guarded call of its own.
 //! `include/disruptor_mp.h` is generated from these files by cbindgen (see
 //! tests/header.rs). One file per C type or concern; every public item is
 //! re-exported here, so each is `disruptor_mp::ffi::NAME`.
