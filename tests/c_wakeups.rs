@@ -9,6 +9,7 @@ mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::Duration;
 use support::{dmp, run, Proc, ShmName};
 
@@ -16,10 +17,19 @@ const T: Duration = Duration::from_secs(120);
 /// Long enough for the peer to spin, yield and fall asleep on the futex.
 const GAP_US: &str = "3000";
 
-fn c_program(source: &str) -> PathBuf {
+/// `tests/c/SOURCE`, built once per test process (tests running at once
+/// must not rebuild a program another one is starting).
+fn c_program(source: &'static str) -> PathBuf {
+    static BUILT: Mutex<Vec<(&'static str, PathBuf)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, exe)) = built.iter().find(|(s, _)| *s == source) {
+        return exe.clone();
+    }
     let path = support::repo_root().join("tests/c").join(source);
     let out = source.trim_end_matches(".c").to_string() + "_wake";
-    support::compile_c(&[&path], &out, false)
+    let exe = support::compile_c(&[&path], &out, false);
+    built.push((source, exe.clone()));
+    exe
 }
 
 /// The ring-wide count of futex wake-ups made (`dmp stat --json`).
@@ -69,8 +79,19 @@ fn a_c_publish_wakes_a_sleeping_rust_consumer() {
 
 #[test]
 fn a_c_commit_wakes_a_rust_producer_asleep_on_a_full_ring() {
+    c_consumer_wakes_a_producer("cwake-c", &[]);
+}
+
+#[test]
+fn a_c_consume_one_wakes_a_rust_producer_asleep_on_a_full_ring() {
+    c_consumer_wakes_a_producer("cwake-1", &["one"]);
+}
+
+/// A C consumer pausing before each `dmp_commit` (`mode` empty) or each
+/// `dmp_consume_one` (`["one"]`) behind a Rust producer that blocks.
+fn c_consumer_wakes_a_producer(tag: &str, mode: &[&str]) {
     let consumer = c_program("ring_consumer.c");
-    let name = ShmName::new("cwake-c");
+    let name = ShmName::new(tag);
     let mut create = dmp();
     create.args(["create", &name.0, "--capacity", "64", "--slot-size", "24"]);
     let (ok, out) = run(create, "dmp create", T);
@@ -80,6 +101,7 @@ fn a_c_commit_wakes_a_rust_producer_asleep_on_a_full_ring() {
     let count = 640u64;
     let mut cc = Command::new(consumer);
     cc.args([name.0.as_str(), "c-consumer", &count.to_string()])
+        .args(mode)
         .env("RING_GAP_US", GAP_US);
     let mut c_consumer = Proc::spawn(cc, "C consumer");
     c_consumer.wait_line("ready", Duration::from_secs(20));

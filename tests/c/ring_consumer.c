@@ -2,7 +2,8 @@
  * written with the payload pattern, in order.
  * With "one", one event per call with dmp_consume_one (copied out to a
  * local buffer); otherwise batches with dmp_wait_for and dmp_commit.
- * RING_GAP_US (environment): a pause before each dmp_commit.
+ * RING_GAP_US (environment): a pause before each dmp_commit (each
+ * dmp_consume_one with "one").
  * usage: ring_consumer RING NAME COUNT [one] */
 #define _POSIX_C_SOURCE 200809L /* nanosleep (payload.h) */
 #include "disruptor_mp.h"
@@ -76,6 +77,7 @@ int main(int argc, char **argv) {
     if (event == NULL) return fail("malloc", DMP_STATUS_IO);
     for (; one && got < count; got++) {
         int64_t seq = -1;
+        gap();
         st = dmp_consume_one(c, event, info.slot_size, TIMEOUT_NS, &seq);
         if (st != DMP_STATUS_OK) return fail("consume_one", st);
         if (seq != next + (int64_t)got) {
