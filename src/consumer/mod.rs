@@ -87,12 +87,6 @@ impl ConsumerCore {
         self.committed
     }
 
-    /// Whether this is an optional consumer (evicted when it lags).
-    #[inline(always)]
-    pub fn evictable(&self) -> bool {
-        self.evictable
-    }
-
     /// Highest sequence known available (no shared read).
     #[inline(always)]
     pub fn known_available(&self) -> i64 {

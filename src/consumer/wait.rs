@@ -82,40 +82,29 @@ impl ConsumerCore {
         segment: impl Fn() -> &'s Segment,
         timeout: Duration,
     ) -> Result<i64> {
-        if let Some(seq) = self.next_ready() {
-            return Ok(seq);
-        }
-        self.next_event_slow(segment, timeout)
-    }
-
-    /// [`ConsumerCore::next_event`] when nothing is to be waited for or
-    /// skipped, or `None`: the next event when an earlier wait saw it
-    /// available (a comparison), or, caught up with a single producer, when
-    /// one load shows it there (its stamp, or the cursor in packed rings).
-    /// A stamped ring returns `seq` alone and leaves the cursor line to the
-    /// producer. No call, no panicking operation (the C ABI's
-    /// `dmp_consume_one` takes it without a call).
-    #[inline(always)]
-    pub fn next_ready(&mut self) -> Option<i64> {
         let seq = self.committed + 1;
         if seq <= self.available && !(self.multi && self.may_be_abandoned(seq)) {
-            return Some(seq);
+            return Ok(seq);
         }
+        // Caught up with a single producer: one load tells whether `seq`
+        // is there (its stamp, or the cursor in packed rings), before any
+        // call. A stamped ring returns `seq` alone and leaves the cursor
+        // line to the producer.
         if let Barrier::Cursor(cursor) = &self.barrier {
             if self.slots.stamped() {
                 if self.slots.is_published(seq) {
                     self.available = seq;
-                    return Some(seq);
+                    return Ok(seq);
                 }
             } else {
                 let available = cursor.get();
                 if available >= seq {
                     self.available = self.clamp(available);
-                    return Some(seq);
+                    return Ok(seq);
                 }
             }
         }
-        None
+        self.next_event_slow(segment, timeout)
     }
 
     /// Whether available `seq` could be abandoned: a first-stage consumer's

@@ -360,50 +360,9 @@ pub extern "C" fn dmp_consume_one(
     out_seq: *mut i64,
 ) -> i32 {
     // Fast path: a live handle and a buffer the length fits (non-null
-    // unless empty), checked without building an error; then a required
-    // consumer's event available without a wait, copied and committed with
-    // no call and no panicking operation (a due wake-up is a guarded call;
-    // a commit the fast path does not make leaves the event uncommitted
-    // for the full call, which reads it again); otherwise
+    // unless empty), checked without building an error, then
     // `Consumer::consume_with` itself inside `guarded`'s catch_unwind (it
-    // may wait).
-    if let Some(c) = fast_mut(consumer) {
-        if len <= c.slot_size() && (len == 0 || !buf.is_null()) {
-            if let Some((seq, slot)) = c.next_ready_slot() {
-                // SAFETY: `slot` is the payload of `seq`, published and not
-                // yet committed (so not overwritten), `slot_size >= len`
-                // bytes; `buf` points to `len` writable bytes that are not
-                // the ring's slot (the documented contract).
-                unsafe { copy_event(buf.cast(), slot, len) };
-                if let Some(wake) = c.commit_unwoken(seq) {
-                    if !out_seq.is_null() {
-                        // SAFETY: a non-null optional out-pointer from C
-                        // points to writable storage.
-                        unsafe { out_seq.write(seq) };
-                    }
-                    return if wake {
-                        commit_wake(consumer)
-                    } else {
-                        DMP_STATUS_OK
-                    };
-                }
-            }
-            return consume_one_full(consumer, buf, len, timeout_ns, out_seq);
-        }
-    }
-    consume_one_slow(consumer, buf, len, timeout_ns, out_seq)
-}
-
-/// `dmp_consume_one` past its no-wait case: `Consumer::consume_with`
-/// inside `guarded`'s catch_unwind (the arguments checked by the caller).
-#[inline(never)]
-extern "C" fn consume_one_full(
-    consumer: *mut dmp_consumer,
-    buf: *mut c_void,
-    len: usize,
-    timeout_ns: u64,
-    out_seq: *mut i64,
-) -> i32 {
+    // may wait). Nothing outside it can panic.
     if let Some(c) = fast_mut(consumer) {
         if len <= c.slot_size() && (len == 0 || !buf.is_null()) {
             let copy = |seq: i64, slot: &[u8]| {

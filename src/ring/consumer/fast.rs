@@ -26,18 +26,4 @@ impl Consumer {
     pub(crate) fn wake_waiters(&self) {
         self.core.wake_waiters();
     }
-
-    /// The next event and its payload when a required consumer finds it
-    /// available without waiting ([`Consumer::consume_with`] with nothing
-    /// to wait for or skip), or `None`: the full call. Read the payload,
-    /// then commit the sequence with [`Consumer::commit_unwoken`] (until
-    /// then the producer does not overwrite it).
-    #[inline(always)]
-    pub(crate) fn next_ready_slot(&mut self) -> Option<(i64, *const u8)> {
-        if self.core.evictable() {
-            return None;
-        }
-        let seq = self.core.next_ready()?;
-        Some((seq, self.core.slots().payload(seq)))
-    }
 }
