@@ -103,8 +103,9 @@ impl SingleSequencer {
     /// consumers to free the slots, and returns the first. A zero timeout
     /// never waits (`WouldBlock` when the ring is full).
     ///
-    /// `watcher` is asked for only when the claim has to wait: it watches
-    /// the consumer holding the producer back (see [`super::Watcher`]).
+    /// `watcher` is asked for only when the cached gating minimum does not
+    /// cover the claim (the claim may have to wait): it watches the
+    /// consumer holding the producer back (see [`super::Watcher`]).
     #[inline(always)]
     pub fn claim<'w>(
         &mut self,
