@@ -100,11 +100,7 @@ fn rust_consumer_reads_a_ring_created_and_fed_by_c() {
     ]);
     let mut rust_consumer = Proc::spawn(cc, "Rust consumer");
     rust_consumer.wait_line("ready", Duration::from_secs(20));
-    {
-        use std::io::Write;
-        let stdin = c_producer.child.stdin.as_mut().expect("stdin");
-        stdin.write_all(b"go\n").unwrap();
-    }
+    c_producer.send_line("go");
     c_producer.succeed(T);
     let out = rust_consumer.succeed(T);
     assert!(out.contains(&format!("consumed {count} events")), "{out}");
@@ -141,11 +137,7 @@ fn a_c_producer_and_a_rust_producer_feed_one_multi_producer_ring() {
     rp.args(["produce", &name.0, "--count", &count.to_string()])
         .args(["--batch", "16", "--mixed-batches", "--producer-id", "2"]);
     let rust_producer = Proc::spawn(rp, "Rust producer");
-    {
-        use std::io::Write;
-        let stdin = c_producer.child.stdin.as_mut().expect("stdin");
-        stdin.write_all(b"go\n").unwrap();
-    }
+    c_producer.send_line("go");
     c_producer.succeed(T);
     rust_producer.succeed(T);
     let out = rust_consumer.succeed(T);
@@ -297,11 +289,7 @@ fn c_programs_run_clean_under_valgrind_memcheck() {
         "C consumer (memcheck)",
     );
     c_consumer.wait_line("ready", T);
-    {
-        use std::io::Write;
-        let stdin = c_producer.child.stdin.as_mut().expect("stdin");
-        stdin.write_all(b"go\n").unwrap();
-    }
+    c_producer.send_line("go");
     report.push(c_producer.succeed(T).trim().to_string());
     let out = c_consumer.succeed(T);
     assert!(out.contains(&format!("consumed {count} events")), "{out}");
@@ -364,11 +352,7 @@ fn c_programs_run_clean_under_asan_and_ubsan() {
         "C consumer (ASan)",
     );
     c_consumer.wait_line("ready", T);
-    {
-        use std::io::Write;
-        let stdin = c_producer.child.stdin.as_mut().expect("stdin");
-        stdin.write_all(b"go\n").unwrap();
-    }
+    c_producer.send_line("go");
     let (ok, out) = c_producer.finish(T);
     clean(ok, &out, "C producer");
     let (ok, out) = c_consumer.finish(T);
@@ -400,11 +384,7 @@ fn one_event_calls_cross_between_c_and_rust() {
         .args(["--count", &count.to_string()]);
     let mut rust_consumer = Proc::spawn(cc, "Rust one-event consumer");
     rust_consumer.wait_line("ready", Duration::from_secs(20));
-    {
-        use std::io::Write;
-        let stdin = c_producer.child.stdin.as_mut().expect("stdin");
-        stdin.write_all(b"go\n").unwrap();
-    }
+    c_producer.send_line("go");
     let out = c_producer.succeed(T);
     assert!(out.contains(&format!("produced {count} events")), "{out}");
     let out = rust_consumer.succeed(T);

@@ -62,11 +62,7 @@ fn a_c_publish_wakes_a_sleeping_rust_consumer() {
     ]);
     let mut consumer = Proc::spawn(cc, "Rust consumer");
     consumer.wait_line("ready", Duration::from_secs(20));
-    {
-        use std::io::Write;
-        let stdin = c_producer.child.stdin.as_mut().expect("stdin");
-        stdin.write_all(b"go\n").unwrap();
-    }
+    c_producer.send_line("go");
     c_producer.succeed(T);
     let out = consumer.succeed(T);
     assert!(out.contains(&format!("consumed {count} events")), "{out}");

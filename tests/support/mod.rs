@@ -109,6 +109,14 @@ impl Proc {
         }
     }
 
+    /// Writes `line` and a newline to the child's stdin (spawned with a
+    /// piped stdin), as the C test programs wait for before they start.
+    pub fn send_line(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().expect("stdin piped");
+        writeln!(stdin, "{line}").expect("write to the child's stdin");
+    }
+
     /// Reads stdout lines until one starts with `prefix`, bounded by
     /// `timeout` (a reader thread keeps the bound even if the child hangs).
     pub fn wait_line(&mut self, prefix: &str, timeout: Duration) -> String {
