@@ -134,10 +134,19 @@ fn write_segment_seeds() {
                     b
                 }),
                 ("version-1", {
-                    // The previous format (8-byte availability stamps).
+                    // Format version 1 (8-byte availability stamps).
                     let mut b = bytes.clone();
                     b[field::FORMAT_VERSION..field::FORMAT_VERSION + 4]
                         .copy_from_slice(&1u32.to_ne_bytes());
+                    reseal(&mut b);
+                    b
+                }),
+                ("version-2", {
+                    // The previous format (sleeper counts in their
+                    // sequences' lines).
+                    let mut b = bytes.clone();
+                    b[field::FORMAT_VERSION..field::FORMAT_VERSION + 4]
+                        .copy_from_slice(&2u32.to_ne_bytes());
                     reseal(&mut b);
                     b
                 }),
