@@ -1,21 +1,26 @@
 //! Sequences shared between processes: a 64-bit value on its own 128-byte
-//! block, with a sleeper count beside it. The low 32 bits of the value are
+//! block, with a sleeper count in the block's second cache line. The low 32 bits of the value are
 //! the futex word that blocking waiters sleep on, so a change of the
 //! sequence is itself the wake-up condition and publishing needs no second
 //! store.
 
+use crate::layout::consumer_entry as ce;
 use crate::region::Region;
 use crate::sync::{self, fence, AtomicI64, AtomicU32, AtomicU64};
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 
-/// Offset of the sleeper count from the sequence value.
-const WAITERS: u64 = 8;
+/// Offset of the sleeper count from the sequence value: in the second
+/// cache line of the sequence's block, so the writer's load of it after each
+/// store does not touch the line spinning readers pull (docs/FORMAT.md;
+/// the control region's sequences use the same offsets, checked in
+/// `layout`).
+const WAITERS: u64 = ce::WAITERS - ce::SEQUENCE;
 /// Offset of the armed mask (u64, bit i: consumer entry i armed its
 /// wake-up fd on this sequence; each armed entry also counts as a sleeper).
-const ARMED: u64 = 16;
+const ARMED: u64 = ce::ARMED - ce::SEQUENCE;
 /// Offset of the ring token of the armed consumers' socket names (u64).
-const WAKE_TOKEN: u64 = 24;
+const WAKE_TOKEN: u64 = ce::WAKE_TOKEN - ce::SEQUENCE;
 
 /// Longest sleep of a sleeper whose barrier the kernel refused (a seccomp
 /// filter): a light publisher may have missed it, so it looks again.

@@ -28,7 +28,7 @@ import time
 
 # --- Header (FORMAT.md, "Header") -------------------------------------------
 MAGIC = b"DMPRING\0"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 HEADER_SIZE = 512
 ENDIAN_MARK = 0x01020304
 ENDIAN_SWAPPED = 0x04030201
@@ -317,13 +317,13 @@ class Segment:
         taken_at_ns = time.time_ns()
         control = {
             "cursor": v.i64(ctl + 0),
-            "cursor_waiters": v.u32(ctl + 8),
+            "cursor_waiters": v.u32(ctl + 64),
             "claim": v.i64(ctl + 128),
             "gating_mask": gating_mask,
             "table_generation": generation,
             "retired": v.u64(ctl + 280),
             "notice": v.u64(ctl + 384),
-            "notice_waiters": v.u32(ctl + 392),
+            "notice_waiters": v.u32(ctl + 448),
         }
         multi = h["producer_mode"] == 1
         # The cursor last: every committed sequence read above is <= it.
@@ -410,7 +410,7 @@ class Segment:
                 {
                     "index": i,
                     "sequence": v.i64(e + 0),
-                    "waiters": v.u32(e + 8),
+                    "waiters": v.u32(e + 64),
                     "state_code": state,
                     "state": CONSUMER_STATES.get(state, "unknown(%d)" % state),
                     "flags": flags,

@@ -22,10 +22,13 @@ mod format_doc;
 
 /// The eight bytes every segment starts with.
 pub const MAGIC: [u8; 8] = *b"DMPRING\0";
-/// The format version this library reads and writes. Version 2: packed
-/// multi-producer rings keep one-byte round flags in the availability array
-/// (version 1 kept an 8-byte stamp per slot there).
-pub const FORMAT_VERSION: u32 = 2;
+/// The format version this library reads and writes. Version 3: each
+/// shared sequence's sleeper count, armed mask and wake token sit in the
+/// second cache line of its block (offsets 64, 72, 80 from the value;
+/// version 2 had them at 8, 16, 24). Version 2: packed multi-producer
+/// rings keep one-byte round flags in the availability array (version 1
+/// kept an 8-byte stamp per slot there).
+pub const FORMAT_VERSION: u32 = 3;
 /// Size of the header block at offset 0.
 pub const HEADER_SIZE: u64 = 512;
 /// Written as a native `u32`; reads back differently on another byte order.

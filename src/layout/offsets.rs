@@ -8,17 +8,21 @@ use super::{
     PRODUCER_ENTRY_SIZE, REGION_COUNT, STATE_OFFSET,
 };
 
+/// A cache line: a sequence's value fills the first of its block's two,
+/// its wake-up words sit in the second.
+const CACHE_LINE: u64 = 64;
+
 /// Offsets inside the control region.
 pub mod control {
     /// Published cursor (i64, -1 = nothing published); its low 32 bits are
     /// the futex word consumers sleep on.
     pub const CURSOR: u64 = 0;
     /// Number of sleepers on the cursor (u32).
-    pub const CURSOR_WAITERS: u64 = 8;
+    pub const CURSOR_WAITERS: u64 = 64;
     /// Consumers whose wake-up fd is armed on the cursor (u64 bit mask).
-    pub const CURSOR_ARMED: u64 = 16;
+    pub const CURSOR_ARMED: u64 = 72;
     /// Ring token of their wake-up socket names (u64).
-    pub const CURSOR_WAKE_TOKEN: u64 = 24;
+    pub const CURSOR_WAKE_TOKEN: u64 = 80;
     /// Multi-producer claim counter (i64), own line.
     pub const CLAIM: u64 = 128;
     /// Bit mask of consumer entries that gate the producer (u64), own line.
@@ -33,11 +37,11 @@ pub mod control {
     /// consumers sleep on, bumped by a publisher that sees sleepers.
     pub const NOTICE: u64 = 384;
     /// Number of sleepers on the notice (u32).
-    pub const NOTICE_WAITERS: u64 = 392;
+    pub const NOTICE_WAITERS: u64 = 448;
     /// Consumers whose wake-up fd is armed on the notice (u64 bit mask).
-    pub const NOTICE_ARMED: u64 = 400;
+    pub const NOTICE_ARMED: u64 = 456;
     /// Ring token of their wake-up socket names (u64).
-    pub const NOTICE_WAKE_TOKEN: u64 = 408;
+    pub const NOTICE_WAKE_TOKEN: u64 = 464;
 }
 
 /// Offsets inside a consumer-table entry.
@@ -45,12 +49,12 @@ pub mod consumer_entry {
     /// Committed sequence (i64, -1 = none); low 32 bits are a futex word.
     pub const SEQUENCE: u64 = 0;
     /// Number of sleepers on the sequence (u32).
-    pub const WAITERS: u64 = 8;
+    pub const WAITERS: u64 = 64;
     /// Dependent consumers whose wake-up fd is armed on this sequence
     /// (u64 bit mask).
-    pub const ARMED: u64 = 16;
+    pub const ARMED: u64 = 72;
     /// Ring token of their wake-up socket names (u64).
-    pub const WAKE_TOKEN: u64 = 24;
+    pub const WAKE_TOKEN: u64 = 80;
     /// Entry state (u32): 0 free, 1 joining, 2 active, 3 left, 4 evicted.
     pub const STATE: u64 = 128;
     /// Flags (u32): [`OPTIONAL`] or 0 (a required consumer).
@@ -193,11 +197,21 @@ const _: () = {
     assert!(block(c::CURSOR) == block(c::CURSOR_WAITERS));
     assert!(block(c::NOTICE) == block(c::NOTICE_WAITERS));
     // A sequence's wake-up words sit where `sequence::SharedSequence`
-    // looks for them: the same offsets from every shared sequence.
-    assert!(c::CURSOR_ARMED == c::CURSOR + 16 && c::NOTICE_ARMED == c::NOTICE + 16);
-    assert!(ce::ARMED == ce::SEQUENCE + 16);
-    assert!(c::CURSOR_WAKE_TOKEN == c::CURSOR + 24 && c::NOTICE_WAKE_TOKEN == c::NOTICE + 24);
-    assert!(ce::WAKE_TOKEN == ce::SEQUENCE + 24);
+    // looks for them: the same offsets from every shared sequence (it
+    // takes them from the consumer entry's).
+    assert!(c::CURSOR_WAITERS - c::CURSOR == ce::WAITERS - ce::SEQUENCE);
+    assert!(c::NOTICE_WAITERS - c::NOTICE == ce::WAITERS - ce::SEQUENCE);
+    assert!(c::CURSOR_ARMED - c::CURSOR == ce::ARMED - ce::SEQUENCE);
+    assert!(c::NOTICE_ARMED - c::NOTICE == ce::ARMED - ce::SEQUENCE);
+    assert!(c::CURSOR_WAKE_TOKEN - c::CURSOR == ce::WAKE_TOKEN - ce::SEQUENCE);
+    assert!(c::NOTICE_WAKE_TOKEN - c::NOTICE == ce::WAKE_TOKEN - ce::SEQUENCE);
+    // ... in the second 64-byte cache line of the sequence's block: the
+    // writer reads the sleeper count after every store of the value, and
+    // a load from the line a spinning reader keeps pulling away (the
+    // value's) halved the one-event rate (docs/ARCHITECTURE.md, "What one
+    // event stores").
+    assert!(ce::WAITERS - ce::SEQUENCE >= CACHE_LINE && ce::SEQUENCE % LINE == 0);
+    assert!(ce::WAKE_TOKEN + 8 - ce::SEQUENCE <= LINE);
     assert!(block(c::CURSOR) != block(c::CLAIM));
     assert!(block(c::CLAIM) != block(c::GATING_MASK));
     assert!(block(c::GATING_MASK) == block(c::TABLE_GENERATION));
