@@ -44,6 +44,25 @@ impl ConsumerCore {
         Ok(())
     }
 
+    /// The slots of `[lo, hi]` as [`crate::slots::Slots::contiguous`]
+    /// counts them, when [`ConsumerCore::check_range`] would pass with no
+    /// stamp to look at (a single producer's ring, or a first-stage
+    /// consumer whose scans found no abandoned sequence up to `hi`); `None`
+    /// otherwise: the full check answers. No panicking operation (the
+    /// range lies within a ring's worth), for the C ABI's span without a
+    /// call.
+    #[inline(always)]
+    pub fn readable_span(&self, lo: i64, hi: i64) -> Option<[(*mut u8, u64); 2]> {
+        if hi < lo || lo <= self.committed || hi > self.available {
+            return None;
+        }
+        let scanned = matches!(self.barrier, Barrier::Stamps(_));
+        if self.multi && (self.abandoned_at.get() <= hi || !scanned) {
+            return None;
+        }
+        Some(self.slots.contiguous_counts(lo, hi))
+    }
+
     /// `[lo, hi]` may hold an abandoned sequence: look (rare, cold).
     #[cold]
     fn check_abandoned(&self, lo: i64, hi: i64) -> Result<()> {

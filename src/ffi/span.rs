@@ -5,6 +5,7 @@ use super::boundary::{boundary_on, guarded, required, write_versioned};
 use super::consumer::dmp_consumer;
 use super::handle::{fast_mut, live_mut};
 use super::producer::dmp_producer;
+use super::status::DMP_STATUS_OK;
 use std::ffi::c_void;
 
 /// The slots of a range of sequences, for writing or reading a whole batch
@@ -48,17 +49,28 @@ fn slots_in(len: usize, stride: usize) -> u64 {
 #[inline]
 fn span_of(parts: [(*mut u8, usize); 2], stride: usize) -> dmp_span {
     let [(a, a_len), (b, b_len)] = parts;
+    span_of_counts(
+        [(a, slots_in(a_len, stride)), (b, slots_in(b_len, stride))],
+        stride,
+    )
+}
+
+/// The span of two parts given as (first payload, count of sequences),
+/// with this version's `struct_size`. No panicking operation.
+#[inline(always)]
+fn span_of_counts(parts: [(*mut u8, u64); 2], stride: usize) -> dmp_span {
+    let [(a, a_count), (b, b_count)] = parts;
     dmp_span {
-        struct_size: 0,
+        struct_size: SPAN_SIZE,
         reserved: 0,
         first: a as *mut c_void,
-        first_count: slots_in(a_len, stride),
-        second: if b_len == 0 {
+        first_count: a_count,
+        second: if b_count == 0 {
             std::ptr::null_mut()
         } else {
             b as *mut c_void
         },
-        second_count: slots_in(b_len, stride),
+        second_count: b_count,
         stride: stride as u64,
     }
 }
@@ -87,10 +99,7 @@ where
     }
     let inner = fast_mut(h)?;
     Some(guarded(h, || {
-        let value = dmp_span {
-            struct_size: SPAN_SIZE,
-            ..span(inner)?
-        };
+        let value = span(inner)?;
         // SAFETY: non-null, and the caller's struct is
         // `struct_size == sizeof(dmp_span)` bytes, writable.
         unsafe { out.write_unaligned(value) };
@@ -149,6 +158,35 @@ pub extern "C" fn dmp_consumer_span(
     hi: i64,
     out: *mut dmp_span,
 ) -> i32 {
+    // Fast path: a live handle, an `out` of this version's size, and a
+    // range the last wait made readable with no stamp to look at (what
+    // `Consumer::raw_span` checks first): comparisons and the struct's
+    // stores, no call, no panicking operation.
+    // SAFETY: non-null; every version of the struct starts with its u32
+    // size, which the caller sets.
+    if !out.is_null() && unsafe { out.cast::<u32>().read_unaligned() } == SPAN_SIZE {
+        if let Some(c) = fast_mut(consumer) {
+            if let Some(parts) = c.known_span(lo, hi) {
+                let span = span_of_counts(parts, c.stride());
+                // SAFETY: non-null, and the caller's struct is
+                // `struct_size == sizeof(dmp_span)` bytes, writable.
+                unsafe { out.write_unaligned(span) };
+                return DMP_STATUS_OK;
+            }
+        }
+    }
+    consumer_span_full(consumer, lo, hi, out)
+}
+
+/// `dmp_consumer_span` past its fast path: `Consumer::raw_span` inside
+/// `guarded`'s catch_unwind, or the checks of bad arguments.
+#[inline(never)]
+extern "C" fn consumer_span_full(
+    consumer: *mut dmp_consumer,
+    lo: i64,
+    hi: i64,
+    out: *mut dmp_span,
+) -> i32 {
     let span = |c: &mut crate::ring::Consumer| Ok(span_of(c.raw_span(lo, hi)?, c.stride()));
     if let Some(status) = fast_span(consumer, out, span) {
         return status;
@@ -172,4 +210,105 @@ extern "C" fn consumer_span_slow(
         let span = span_of(c.raw_span(lo, hi)?, stride);
         write_versioned(out, span, "dmp_span")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::{
+        dmp_claim, dmp_commit, dmp_consumer_close, dmp_consumer_open, dmp_consumer_slot,
+        dmp_producer_close, dmp_producer_open, dmp_publish, dmp_ring_close, dmp_ring_create,
+        dmp_ring_options, dmp_ring_options_init, dmp_ring_unlink, dmp_wait_for, DMP_LAYOUT_PACKED,
+        DMP_PRODUCER_MULTI, DMP_STATUS_SEQUENCE_OUT_OF_RANGE,
+    };
+    use std::ffi::CString;
+    use std::ptr::null_mut;
+
+    fn ok(st: i32) {
+        assert_eq!(st, DMP_STATUS_OK, "status {st}");
+    }
+
+    fn span_in(c: *mut dmp_consumer, lo: i64, hi: i64, size: u32) -> (i32, dmp_span) {
+        // SAFETY: all-zero is a valid dmp_span (null pointers, zero counts).
+        let mut s: dmp_span = unsafe { std::mem::zeroed() };
+        s.struct_size = size;
+        s.first_count = 99;
+        (dmp_consumer_span(c, lo, hi, &mut s), s)
+    }
+
+    /// A ring of 8 slots whose batch [6, 10] wraps: the span of every
+    /// sub-range, on the fast path (single producer) and through the full
+    /// call (multi-producer), names the slots `dmp_consumer_slot` names.
+    #[test]
+    fn spans_of_a_wrapped_batch_name_the_slots_on_both_paths() {
+        for multi in [false, true] {
+            let name =
+                CString::new(format!("dmp-span-test-{}-{multi}", std::process::id())).unwrap();
+            let mut o = std::mem::MaybeUninit::<dmp_ring_options>::uninit();
+            dmp_ring_options_init(o.as_mut_ptr());
+            // SAFETY: dmp_ring_options_init initialises every field.
+            let mut o = unsafe { o.assume_init() };
+            o.capacity = 8;
+            o.slot_size = 8;
+            o.layout = DMP_LAYOUT_PACKED;
+            if multi {
+                o.producer_mode = DMP_PRODUCER_MULTI;
+            }
+            let mut ring = null_mut();
+            ok(dmp_ring_create(name.as_ptr(), &o, &mut ring));
+            let cname = CString::new("c").unwrap();
+            let mut c = null_mut();
+            ok(dmp_consumer_open(
+                ring,
+                cname.as_ptr(),
+                std::ptr::null(),
+                &mut c,
+            ));
+            let mut p = null_mut();
+            ok(dmp_producer_open(ring, std::ptr::null(), &mut p));
+            let (mut first, mut avail) = (0i64, 0i64);
+            for (n, lo) in [(6u64, 0i64), (5, 6)] {
+                ok(dmp_claim(p, n, 0, &mut first));
+                assert_eq!(first, lo);
+                ok(dmp_publish(p, lo, lo + n as i64 - 1));
+                ok(dmp_wait_for(c, lo, 0, &mut avail));
+                assert_eq!(avail, lo + n as i64 - 1);
+                if lo == 0 {
+                    ok(dmp_commit(c, 5));
+                }
+            }
+            for lo in 6..=10 {
+                for hi in lo..=10 {
+                    let (st, s) = span_in(c, lo, hi, SPAN_SIZE);
+                    ok(st);
+                    let before_wrap = (8 - lo % 8).min(hi - lo + 1);
+                    assert_eq!(s.struct_size, SPAN_SIZE);
+                    assert_eq!(s.stride, 8);
+                    assert_eq!(s.first, dmp_consumer_slot(c, lo) as *mut c_void);
+                    assert_eq!(s.first_count, before_wrap as u64, "[{lo}, {hi}]");
+                    assert_eq!(s.second_count, (hi - lo + 1 - before_wrap) as u64);
+                    if s.second_count == 0 {
+                        assert!(s.second.is_null());
+                    } else {
+                        assert_eq!(s.second, dmp_consumer_slot(c, 8) as *mut c_void);
+                    }
+                }
+            }
+            // Past what the wait returned, or before the commit: refused
+            // by the full call, which names the bounds.
+            for (lo, hi) in [(6, 11), (5, 7), (8, 7)] {
+                let (st, s) = span_in(c, lo, hi, SPAN_SIZE);
+                assert_eq!(st, DMP_STATUS_SEQUENCE_OUT_OF_RANGE, "[{lo}, {hi}]");
+                assert_eq!(s.first_count, 99, "nothing written");
+            }
+            // An older, shorter struct: the full call writes its prefix.
+            let (st, s) = span_in(c, 6, 10, 24);
+            ok(st);
+            assert_eq!((s.struct_size, s.first_count, s.second_count), (24, 2, 0));
+            ok(dmp_producer_close(p));
+            ok(dmp_consumer_close(c));
+            ok(dmp_ring_close(ring));
+            ok(dmp_ring_unlink(name.as_ptr(), 0));
+        }
+    }
 }

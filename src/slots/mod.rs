@@ -132,15 +132,22 @@ impl Slots {
     /// packed rings; stamps between them otherwise.
     #[inline]
     pub fn contiguous(&self, lo: i64, hi: i64) -> [(*mut u8, usize); 2] {
+        let [(a, a_count), (b, b_count)] = self.contiguous_counts(lo, hi);
+        [
+            (a, (a_count * self.stride) as usize),
+            (b, (b_count * self.stride) as usize),
+        ]
+    }
+
+    /// [`Slots::contiguous`] with the parts' lengths in slots, not bytes.
+    #[inline(always)]
+    pub fn contiguous_counts(&self, lo: i64, hi: i64) -> [(*mut u8, u64); 2] {
         let count = (hi - lo + 1) as u64;
         let index = lo as u64 & self.mask;
         let first = count.min(self.mask + 1 - index);
         [
-            (self.payload(lo), (first * self.stride) as usize),
-            (
-                self.payload(lo + first as i64),
-                ((count - first) * self.stride) as usize,
-            ),
+            (self.payload(lo), first),
+            (self.payload(lo + first as i64), count - first),
         ]
     }
 

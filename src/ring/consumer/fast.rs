@@ -12,6 +12,15 @@ impl Consumer {
         self.core.known_available()
     }
 
+    /// The slots of `[lo, hi]` (pointer and count of each part, see
+    /// [`crate::slots::Slots::contiguous_counts`]) when
+    /// [`Consumer::raw_span`] would find the range readable with no stamp
+    /// to look at, or `None`: the full call answers or refuses.
+    #[inline(always)]
+    pub(crate) fn known_span(&self, lo: i64, hi: i64) -> Option<[(*mut u8, u64); 2]> {
+        self.core.readable_span(lo, hi)
+    }
+
     /// [`Consumer::commit`] up to the wake-up (required consumers):
     /// whether a sleeping producer or dependent must be woken (then call
     /// [`Consumer::wake_waiters`]), or `None`: the full call commits or
