@@ -44,11 +44,23 @@ fn wakeups(name: &ShmName) -> u64 {
 
 #[test]
 fn a_c_publish_wakes_a_sleeping_rust_consumer() {
+    c_producer_wakes_a_consumer("cwake-p", "1");
+}
+
+#[test]
+fn a_c_publish_one_wakes_a_sleeping_rust_consumer() {
+    c_producer_wakes_a_consumer("cwake-p1", "0");
+}
+
+/// A C producer pausing before each `dmp_claim`/`dmp_publish` (`batch`
+/// "1") or each `dmp_publish_one` ("0") ahead of a Rust consumer that
+/// blocks.
+fn c_producer_wakes_a_consumer(tag: &str, batch: &str) {
     let producer = c_program("ring_producer.c");
-    let name = ShmName::new("cwake-p");
+    let name = ShmName::new(tag);
     let count = 40u64;
     let mut pc = Command::new(producer);
-    pc.args([name.0.as_str(), &count.to_string(), "1", "create"])
+    pc.args([name.0.as_str(), &count.to_string(), batch, "create"])
         .env("RING_GAP_US", GAP_US)
         .stdin(std::process::Stdio::piped());
     let mut c_producer = Proc::spawn(pc, "C producer");

@@ -263,30 +263,66 @@ pub extern "C" fn dmp_publish_one(
     out_seq: *mut i64,
 ) -> i32 {
     // Fast path: a live handle and an event that fits the slot (non-null
-    // unless empty), checked without building an error, then
-    // `Producer::publish_with` itself inside `guarded`'s catch_unwind (it
-    // may wait). Nothing outside it can panic.
+    // unless empty), checked without building an error, then a single
+    // producer's publish that needs no wait and no flush: the copy and the
+    // stores, no call and no panicking operation (the wake-up of sleeping
+    // consumers, when one sleeps, is a guarded call). Otherwise the full
+    // call.
     if let Some(p) = fast_mut(producer) {
         if len <= p.slot_size() && (len == 0 || !event.is_null()) {
-            let copy = |slot: &mut [u8]| {
-                // SAFETY: `slot` is the claimed slot's payload, `slot_size`
-                // bytes, and `len <= slot_size`; `event` points to `len`
-                // readable bytes (non-null unless `len` is 0: the
-                // documented contract), which are not the ring's slot.
-                unsafe { copy_event(slot.as_mut_ptr(), event.cast(), len) }
-            };
-            return guarded(producer, || {
-                let seq = p.publish_with(timeout(timeout_ns), copy)?;
+            // SAFETY: the sequencer passes the payload of the slot it
+            // claimed, `slot_size` bytes, and `len <= slot_size`; `event`
+            // points to `len` readable bytes (non-null unless `len` is 0:
+            // the documented contract), which are not the ring's slot.
+            let copy = |slot: *mut u8| unsafe { copy_event(slot, event.cast(), len) };
+            if let Some((seq, wake)) = p.publish_one_unwoken(copy) {
                 if !out_seq.is_null() {
                     // SAFETY: a non-null optional out-pointer from C
                     // points to writable storage.
                     unsafe { out_seq.write(seq) };
                 }
-                Ok(())
-            });
+                return if wake {
+                    publish_wake(producer)
+                } else {
+                    DMP_STATUS_OK
+                };
+            }
+            return publish_one_full(producer, event, len, timeout_ns, out_seq);
         }
     }
     publish_one_slow(producer, event, len, timeout_ns, out_seq)
+}
+
+/// `dmp_publish_one` past its fast path, with its arguments checked:
+/// `Producer::publish_with` itself (it may wait, or flush) inside
+/// `guarded`'s catch_unwind. Nothing outside it can panic.
+#[inline(never)]
+extern "C" fn publish_one_full(
+    producer: *mut dmp_producer,
+    event: *const c_void,
+    len: usize,
+    timeout_ns: u64,
+    out_seq: *mut i64,
+) -> i32 {
+    let Some(p) = fast_mut(producer) else {
+        return publish_one_slow(producer, event, len, timeout_ns, out_seq);
+    };
+    let copy = |slot: &mut [u8]| {
+        // SAFETY: `slot` is the claimed slot's payload, `slot_size` bytes,
+        // and `len <= slot_size` (checked by the export); `event` points
+        // to `len` readable bytes (non-null unless `len` is 0: the
+        // documented contract), which are not the ring's slot.
+        unsafe { copy_event(slot.as_mut_ptr(), event.cast(), len) }
+    };
+    guarded(producer, || {
+        let seq = p.publish_with(timeout(timeout_ns), copy)?;
+        if !out_seq.is_null() {
+            // SAFETY: a non-null optional out-pointer from C points to
+            // writable storage.
+            unsafe { out_seq.write(seq) };
+        }
+        Ok(())
+    })
 }
 
 /// `dmp_publish_one` when its fast path does not apply: the checks of the

@@ -40,7 +40,24 @@ impl Producer {
         }
     }
 
-    /// Wakes the consumers a [`Producer::publish_unwoken`] found asleep.
+    /// [`Producer::publish_with`] of an event `write` copies into the
+    /// slot's payload, when it needs no wait and no flush (single-producer
+    /// rings): its sequence and whether consumers must be woken (then
+    /// call [`Producer::wake_consumers`]), or `None` with nothing done:
+    /// the full call publishes or refuses.
+    #[inline(always)]
+    pub(crate) fn publish_one_unwoken(
+        &mut self,
+        write: impl FnOnce(*mut u8),
+    ) -> Option<(i64, bool)> {
+        match &mut self.sequencer {
+            Sequencer::Single(s) => s.publish_one_unwoken(write),
+            Sequencer::Multi(_) => None,
+        }
+    }
+
+    /// Wakes the consumers a [`Producer::publish_unwoken`] or
+    /// [`Producer::publish_one_unwoken`] found asleep.
     #[cold]
     pub(crate) fn wake_consumers(&self) {
         if let Sequencer::Single(s) = &self.sequencer {

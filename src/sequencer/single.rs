@@ -305,6 +305,33 @@ impl SingleSequencer {
         Ok(seq)
     }
 
+    /// [`SingleSequencer::publish_one`] up to the wake-up, for the C ABI's
+    /// `dmp_publish_one` without a call: when no claim is outstanding, the
+    /// cached gating minimum covers the next sequence and its count would
+    /// not flush, `write` fills the slot `seq` (given its payload), `seq`
+    /// is published, and the answer is `seq` and whether sleepers must be
+    /// woken (then call [`SingleSequencer::wake_consumers`]). `None`, with
+    /// nothing done: the full call publishes (it may wait or flush) or
+    /// refuses; with fault points compiled in, always. No panicking
+    /// operation but `write`'s.
+    #[inline(always)]
+    pub fn publish_one_unwoken(&mut self, write: impl FnOnce(*mut u8)) -> Option<(i64, bool)> {
+        let seq = self.published + 1;
+        if cfg!(feature = "fault-injection")
+            || self.claim_end > self.published
+            || seq - self.capacity > self.cached_gate
+            || self.counters.flushes(1, seq)
+        {
+            return None;
+        }
+        write(self.slots.payload(seq));
+        self.slots.mark_published(seq, seq);
+        let wake = self.cursor.store_for_wake(seq, self.wakeups);
+        // Counted from the cursor, as `publish_one` counts (no flush due).
+        self.published = seq;
+        Some((seq, wake))
+    }
+
     #[cold]
     fn claim_outstanding(&self) -> Error {
         Error::SequenceOutOfRange(format!(
