@@ -110,19 +110,47 @@ impl Consumer {
     /// `[lo, hi]` as at most two contiguous byte slices (split where the
     /// ring wraps); each event occupies [`Consumer::stride`] bytes. Checked
     /// once for the whole batch. Stamped rings refuse this (`Unsupported`).
+    #[inline]
     pub fn slots(&self, lo: i64, hi: i64) -> Result<(&[u8], &[u8])> {
+        // The common case inline: a packed ring and a range the last wait
+        // made readable with no stamp to look at.
+        let slots = self.core.slots();
+        match self.core.readable_span(lo, hi) {
+            Some([(a, a_count), (b, b_count)]) if slots.packed() => {
+                let stride = slots.stride();
+                Ok(self.batch_slices([
+                    (a, a_count as usize * stride),
+                    (b, b_count as usize * stride),
+                ]))
+            }
+            _ => self.slots_checked(lo, hi),
+        }
+    }
+
+    /// [`Consumer::slots`] with every check, and the error that names what
+    /// is wrong.
+    #[inline(never)]
+    fn slots_checked(&self, lo: i64, hi: i64) -> Result<(&[u8], &[u8])> {
         let slots = self.core.slots();
         require_packed(slots)?;
         self.core.check_range(lo, hi)?;
-        let [(a, a_len), (b, b_len)] = slots.contiguous(lo, hi);
+        Ok(self.batch_slices(slots.contiguous(lo, hi)))
+    }
+
+    /// The slices of [`Consumer::slots`] over the (start, bytes) parts of
+    /// a checked range.
+    #[inline(always)]
+    fn batch_slices(&self, parts: [(*mut u8, usize); 2]) -> (&[u8], &[u8]) {
+        let [(a, a_len), (b, b_len)] = parts;
         // SAFETY: the sequences are published and not committed by this
-        // consumer (checked), so the producer does not overwrite them; both
-        // ranges lie in the mapping kept alive by `self.shared`, and
-        // `commit` (`&mut self`) cannot run while the slices live.
+        // consumer (checked by the caller), so the producer does not
+        // overwrite them; both ranges lie in the mapping kept alive by
+        // `self.shared`, and `commit` (`&mut self`) cannot run while the
+        // slices live.
         let first = unsafe { std::slice::from_raw_parts(a, a_len) };
         // SAFETY: as for the first range (the part after the wrap).
         let second = unsafe { std::slice::from_raw_parts(b, b_len) };
-        Ok((first, second))
+        (first, second)
     }
 
     /// The payloads of available, uncommitted `[lo, hi]` as (start, bytes)
