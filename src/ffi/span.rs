@@ -118,9 +118,21 @@ pub extern "C" fn dmp_producer_span(
     hi: i64,
     out: *mut dmp_span,
 ) -> i32 {
-    let span = |p: &mut crate::ring::Producer| Ok(span_of(p.raw_span(lo, hi)?, p.stride()));
-    if let Some(status) = fast_span(producer, out, span) {
-        return status;
+    // Fast path: a live handle, an `out` of this version's size, and a
+    // range of the unpublished claim (what `Producer::raw_span` checks):
+    // comparisons and the struct's stores, no call, no panicking operation.
+    // SAFETY: non-null; every version of the struct starts with its u32
+    // size, which the caller sets.
+    if !out.is_null() && unsafe { out.cast::<u32>().read_unaligned() } == SPAN_SIZE {
+        if let Some(p) = fast_mut(producer) {
+            if let Some(parts) = p.claimed_span(lo, hi) {
+                let span = span_of_counts(parts, p.stride());
+                // SAFETY: non-null, and the caller's struct is
+                // `struct_size == sizeof(dmp_span)` bytes, writable.
+                unsafe { out.write_unaligned(span) };
+                return DMP_STATUS_OK;
+            }
+        }
     }
     producer_span_slow(producer, lo, hi, out)
 }
@@ -217,9 +229,9 @@ mod tests {
     use super::*;
     use crate::ffi::{
         dmp_claim, dmp_commit, dmp_consumer_close, dmp_consumer_open, dmp_consumer_slot,
-        dmp_producer_close, dmp_producer_open, dmp_publish, dmp_ring_close, dmp_ring_create,
-        dmp_ring_options, dmp_ring_options_init, dmp_ring_unlink, dmp_wait_for, DMP_LAYOUT_PACKED,
-        DMP_PRODUCER_MULTI, DMP_STATUS_SEQUENCE_OUT_OF_RANGE,
+        dmp_producer_close, dmp_producer_open, dmp_producer_slot, dmp_publish, dmp_ring_close,
+        dmp_ring_create, dmp_ring_options, dmp_ring_options_init, dmp_ring_unlink, dmp_wait_for,
+        DMP_LAYOUT_PACKED, DMP_PRODUCER_MULTI, DMP_STATUS_SEQUENCE_OUT_OF_RANGE,
     };
     use std::ffi::CString;
     use std::ptr::null_mut;
@@ -234,6 +246,33 @@ mod tests {
         s.struct_size = size;
         s.first_count = 99;
         (dmp_consumer_span(c, lo, hi, &mut s), s)
+    }
+
+    /// The checks of `span_in` on the claim [6, 10] of a ring of 8 slots,
+    /// from the producer's side.
+    fn producer_spans_name_the_claimed_slots(p: *mut dmp_producer) {
+        for lo in 6..=10 {
+            for hi in lo..=10 {
+                // SAFETY: all-zero is a valid dmp_span.
+                let mut s: dmp_span = unsafe { std::mem::zeroed() };
+                s.struct_size = SPAN_SIZE;
+                ok(dmp_producer_span(p, lo, hi, &mut s));
+                let before_wrap = (8 - lo % 8).min(hi - lo + 1);
+                assert_eq!(s.first, dmp_producer_slot(p, lo), "[{lo}, {hi}]");
+                assert_eq!(s.first_count, before_wrap as u64, "[{lo}, {hi}]");
+                assert_eq!(s.second_count, (hi - lo + 1 - before_wrap) as u64);
+                if s.second_count != 0 {
+                    assert_eq!(s.second, dmp_producer_slot(p, 8));
+                }
+            }
+        }
+        for (lo, hi) in [(6, 11), (5, 7), (8, 7)] {
+            // SAFETY: as above.
+            let mut s: dmp_span = unsafe { std::mem::zeroed() };
+            s.struct_size = SPAN_SIZE;
+            let st = dmp_producer_span(p, lo, hi, &mut s);
+            assert_eq!(st, DMP_STATUS_SEQUENCE_OUT_OF_RANGE, "[{lo}, {hi}]");
+        }
     }
 
     /// A ring of 8 slots whose batch [6, 10] wraps: the span of every
@@ -270,6 +309,9 @@ mod tests {
             for (n, lo) in [(6u64, 0i64), (5, 6)] {
                 ok(dmp_claim(p, n, 0, &mut first));
                 assert_eq!(first, lo);
+                if lo == 6 {
+                    producer_spans_name_the_claimed_slots(p);
+                }
                 ok(dmp_publish(p, lo, lo + n as i64 - 1));
                 ok(dmp_wait_for(c, lo, 0, &mut avail));
                 assert_eq!(avail, lo + n as i64 - 1);

@@ -17,6 +17,18 @@ impl Producer {
         Some(self.slots.payload(seq))
     }
 
+    /// The slots of claimed, unpublished `[lo, hi]` (pointer and count of
+    /// each part, see [`crate::slots::Slots::contiguous_counts`]), as
+    /// [`Producer::raw_span`] gives them, or `None` where that fails. No
+    /// panicking operation.
+    #[inline(always)]
+    pub(crate) fn claimed_span(&self, lo: i64, hi: i64) -> Option<[(*mut u8, u64); 2]> {
+        if !self.holds(lo, hi) {
+            return None;
+        }
+        Some(self.slots.contiguous_counts(lo, hi))
+    }
+
     /// A claim of `n` that needs no wait, as [`Producer::claim`] makes it
     /// (single-producer rings), or `None`: the call that may wait, or
     /// refuses, is the full one.
