@@ -88,6 +88,31 @@ impl ConsumerCore {
         Ok(())
     }
 
+    /// The one-event consume without a call, for the C ABI's
+    /// `dmp_consume_one`: when this required consumer's next event is
+    /// there ([`ConsumerCore::next_event_now`]) and its count would not
+    /// flush, `read` gets the event's payload and the event is committed;
+    /// the answer is its sequence and whether waiters must be woken (then
+    /// call [`ConsumerCore::wake_waiters`]). `None`, with nothing
+    /// committed: the full call (it may wait, flush, or check an eviction);
+    /// with fault points compiled in, always. No panicking operation but
+    /// `read`'s.
+    #[inline(always)]
+    pub fn consume_one_unwoken(&mut self, read: impl FnOnce(*const u8)) -> Option<(i64, bool)> {
+        if cfg!(feature = "fault-injection") || self.evictable {
+            return None;
+        }
+        let seq = self.next_event_now()?;
+        if self.counters.flushes(1, seq) {
+            return None;
+        }
+        read(self.slots.payload(seq));
+        let wake = self.sequence.store_for_wake(seq, self.wakeups);
+        // Counted from the committed sequence's advance (no flush due).
+        self.committed = seq;
+        Some((seq, wake))
+    }
+
     /// Commits `seq`, which [`ConsumerCore::next_event`] returned (the
     /// one-event calls: nothing left to check).
     #[inline(always)]

@@ -82,9 +82,21 @@ impl ConsumerCore {
         segment: impl Fn() -> &'s Segment,
         timeout: Duration,
     ) -> Result<i64> {
+        match self.next_event_now() {
+            Some(seq) => Ok(seq),
+            None => self.next_event_slow(segment, timeout),
+        }
+    }
+
+    /// The inline part of [`ConsumerCore::next_event`]: `committed + 1`
+    /// when it is known available, or, caught up with a single producer,
+    /// one load shows it arrived; `None`: the call that waits and skips
+    /// abandoned sequences. No panicking operation.
+    #[inline(always)]
+    pub fn next_event_now(&mut self) -> Option<i64> {
         let seq = self.committed + 1;
         if seq <= self.available && !(self.multi && self.may_be_abandoned(seq)) {
-            return Ok(seq);
+            return Some(seq);
         }
         // Caught up with a single producer: one load tells whether `seq`
         // is there (its stamp, or the cursor in packed rings), before any
@@ -94,17 +106,17 @@ impl ConsumerCore {
             if self.slots.stamped() {
                 if self.slots.is_published(seq) {
                     self.available = seq;
-                    return Ok(seq);
+                    return Some(seq);
                 }
             } else {
                 let available = cursor.get();
                 if available >= seq {
                     self.available = self.clamp(available);
-                    return Ok(seq);
+                    return Some(seq);
                 }
             }
         }
-        self.next_event_slow(segment, timeout)
+        None
     }
 
     /// Whether available `seq` could be abandoned: a first-stage consumer's

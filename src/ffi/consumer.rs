@@ -360,31 +360,67 @@ pub extern "C" fn dmp_consume_one(
     out_seq: *mut i64,
 ) -> i32 {
     // Fast path: a live handle and a buffer the length fits (non-null
-    // unless empty), checked without building an error, then
-    // `Consumer::consume_with` itself inside `guarded`'s catch_unwind (it
-    // may wait). Nothing outside it can panic.
+    // unless empty), checked without building an error, then a required
+    // consumer's next event that is there and needs no flush: the copy and
+    // the commit's store, no call and no panicking operation (the wake-up
+    // of a sleeping producer, when one sleeps, is a guarded call).
+    // Otherwise the full call.
     if let Some(c) = fast_mut(consumer) {
         if len <= c.slot_size() && (len == 0 || !buf.is_null()) {
-            let copy = |seq: i64, slot: &[u8]| {
-                // SAFETY: `slot` is the event's payload, `slot_size` bytes,
-                // and `len <= slot_size`; `buf` points to `len` writable
-                // bytes (non-null unless `len` is 0: the documented
-                // contract), which are not the ring's slot.
-                unsafe { copy_event(buf.cast(), slot.as_ptr(), len) };
-                seq
-            };
-            return guarded(consumer, || {
-                let seq = c.consume_with(timeout(timeout_ns), copy)?;
+            // SAFETY: the consumer passes the payload of its next event,
+            // `slot_size` bytes, and `len <= slot_size`; `buf` points to
+            // `len` writable bytes (non-null unless `len` is 0: the
+            // documented contract), which are not the ring's slot.
+            let copy = |slot: *const u8| unsafe { copy_event(buf.cast(), slot, len) };
+            if let Some((seq, wake)) = c.consume_one_unwoken(copy) {
                 if !out_seq.is_null() {
                     // SAFETY: a non-null optional out-pointer from C
                     // points to writable storage.
                     unsafe { out_seq.write(seq) };
                 }
-                Ok(())
-            });
+                return if wake {
+                    commit_wake(consumer)
+                } else {
+                    DMP_STATUS_OK
+                };
+            }
+            return consume_one_full(consumer, buf, len, timeout_ns, out_seq);
         }
     }
     consume_one_slow(consumer, buf, len, timeout_ns, out_seq)
+}
+
+/// `dmp_consume_one` past its fast path, with its arguments checked:
+/// `Consumer::consume_with` itself (it may wait) inside `guarded`'s
+/// catch_unwind. Nothing outside it can panic.
+#[inline(never)]
+extern "C" fn consume_one_full(
+    consumer: *mut dmp_consumer,
+    buf: *mut c_void,
+    len: usize,
+    timeout_ns: u64,
+    out_seq: *mut i64,
+) -> i32 {
+    let Some(c) = fast_mut(consumer) else {
+        return consume_one_slow(consumer, buf, len, timeout_ns, out_seq);
+    };
+    let copy = |seq: i64, slot: &[u8]| {
+        // SAFETY: `slot` is the event's payload, `slot_size` bytes, and
+        // `len <= slot_size` (checked by the export); `buf` points to `len`
+        // writable bytes (non-null unless `len` is 0: the documented
+        // contract), which are not the ring's slot.
+        unsafe { copy_event(buf.cast(), slot.as_ptr(), len) };
+        seq
+    };
+    guarded(consumer, || {
+        let seq = c.consume_with(timeout(timeout_ns), copy)?;
+        if !out_seq.is_null() {
+            // SAFETY: a non-null optional out-pointer from C points to
+            // writable storage.
+            unsafe { out_seq.write(seq) };
+        }
+        Ok(())
+    })
 }
 
 /// `dmp_consume_one` when its fast path does not apply: the checks of the

@@ -30,7 +30,21 @@ impl Consumer {
         self.core.commit_unwoken(seq)
     }
 
-    /// Wakes the waiters a [`Consumer::commit_unwoken`] found asleep.
+    /// [`Consumer::consume_with`] of an event `read` copies out of the
+    /// slot's payload, when it needs no wait and no flush (required
+    /// consumers): its sequence and whether waiters must be woken (then
+    /// call [`Consumer::wake_waiters`]), or `None` with nothing done: the
+    /// full call consumes or refuses.
+    #[inline(always)]
+    pub(crate) fn consume_one_unwoken(
+        &mut self,
+        read: impl FnOnce(*const u8),
+    ) -> Option<(i64, bool)> {
+        self.core.consume_one_unwoken(read)
+    }
+
+    /// Wakes the waiters a [`Consumer::commit_unwoken`] or
+    /// [`Consumer::consume_one_unwoken`] found asleep.
     #[cold]
     pub(crate) fn wake_waiters(&self) {
         self.core.wake_waiters();
