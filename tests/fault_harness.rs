@@ -653,7 +653,13 @@ fn multi_producer_crash(r: &mut Run) {
         e.killed(),
         "producer 1 was killed between claim and publish",
     );
-    let pw = format!("produce --count {n} --batch 4 --producer-id 2 --first 0");
+    // One event per claim, so that producer 2 claims through the dead
+    // claim's first sequence plus the capacity once the consumer has read
+    // that one: killed in mp.publish, that first stamp's slot is reused
+    // before the consumer unblocks the rest (with batches of 4 the claims
+    // stopped one short of it, and a consumer that took the reused stamp
+    // for none of the dead producer's business hung).
+    let pw = format!("produce --count {n} --batch 1 --producer-id 2 --first 0");
     let p2 = r.run("producer2", &r.args(&pw), "", &pw);
     r.check(p2.ok(), "producer 2 is not stalled by the dead claim");
     let e = r.finish(c);

@@ -16,8 +16,13 @@ const T: Duration = Duration::from_secs(120);
 const READY: Duration = Duration::from_secs(20);
 
 fn create(name: &ShmName, capacity: u64, packed: bool, unblock_ms: u64) {
+    create_with(name, capacity, packed, unblock_ms, 4);
+}
+
+fn create_with(name: &ShmName, capacity: u64, packed: bool, unblock_ms: u64, producers: u32) {
     let mut c = dmp();
-    c.args(["create", &name.0, "--multi", "--max-producers", "4"])
+    c.args(["create", &name.0, "--multi"])
+        .args(["--max-producers", &producers.to_string()])
         .args(["--capacity", &capacity.to_string(), "--slot-size", "24"])
         .args(["--unblock-ms", &unblock_ms.to_string()]);
     if packed {
@@ -169,7 +174,8 @@ fn kill_run(seed: u64) -> u64 {
     let packed = rng.below(2) == 1;
     let unblock_ms = 150;
     let name = ShmName::new("mpkill");
-    create(&name, 64, packed, unblock_ms);
+    // Two producer entries: a replacement can only take the dead victim's.
+    create_with(&name, 64, packed, unblock_ms, 2);
     let consumers = 1 + rng.below(2);
     let cs: Vec<Proc> = (0..consumers)
         .map(|i| drain_consumer(&name, &format!("c{i}"), "block", 700))
@@ -186,11 +192,11 @@ fn kill_run(seed: u64) -> u64 {
         _ => &[],
     };
     let mut victim = producer(&name, 2, u64::MAX >> 20, 32, extra);
-    victim.wait_line("producing", READY);
+    let victim_entry = victim.wait_line("producing", READY);
     std::thread::sleep(Duration::from_millis(20 + rng.below(300)));
     victim.child.kill().unwrap(); // SIGKILL
     let _ = victim.child.wait();
-    // Sometimes a new producer starts right away and may take over the dead
+    // Sometimes a new producer starts right away and takes over the dead
     // producer's table entry (which abandons its claim at once).
     let replacement_count = 5_000;
     let replacement = (rng.below(2) == 1)
@@ -199,7 +205,11 @@ fn kill_run(seed: u64) -> u64 {
     let out = survivor.succeed(T);
     assert!(out.contains("abandoned claims 0"), "seed {seed}: {out}");
     if let Some(r) = replacement {
-        r.succeed(T);
+        let out = r.succeed(T);
+        assert!(
+            out.contains(victim_entry.trim()),
+            "seed {seed}: the replacement took the dead victim's entry ({victim_entry:?}): {out}"
+        );
     }
     let reports: Vec<Report> = cs.into_iter().map(|c| report(&c.succeed(T))).collect();
     let (claimed, abandoned) = ring_totals(&name);

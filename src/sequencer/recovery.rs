@@ -112,7 +112,18 @@ pub fn recover_entry(tables: &Tables, slots: &Slots, i: u32) -> u64 {
             return 0;
         }
     }
-    abandon_run(tables, slots, r.lo, r.hi, Some(i))
+    // A holder that won its first stamp and died stamping the rest left a
+    // published prefix, all its own (nobody else publishes in a claim):
+    // abandon from the first sequence it did not publish. (Stopping at the
+    // published first stamp instead left the rest pending with no record,
+    // for consumers to find only if no other record covered them.)
+    let mut from = r.lo;
+    if r.state == claim::CLAIMED {
+        while from <= r.hi && matches!(slots.state(from), Stamp::Published | Stamp::Lapped) {
+            from += 1;
+        }
+    }
+    abandon_run(tables, slots, from, r.hi, Some(i))
 }
 
 /// Called by a consumer that has found `seq` pending for the ring's unblock
@@ -123,7 +134,12 @@ pub fn recover_entry(tables: &Tables, slots: &Slots, i: u32) -> u64 {
 ///   any of it in time, dead or alive; the stamp race decides.
 /// - A claim whose first sequence was published and that stopped part-way:
 ///   its producer is stamping the rest, so it is abandoned only once that
-///   producer is dead.
+///   producer is dead. The caller read the first sequence and may have
+///   committed it, so other producers may have claimed its slot's next lap
+///   since: a lapped first stamp counts as published. Only a `CLAIMED`
+///   record is the claim's: an `INTENT` that covers a sequence whose
+///   claim's first stamp is resolved is a producer's that lost the claim
+///   counter's race to that claim.
 /// - A claim whose first sequence was already abandoned: its producer will
 ///   fail to publish, so the rest goes too.
 /// - No record covers `seq` (a peer damaged the table or the counter):
@@ -171,7 +187,12 @@ pub fn unblock(
     for (i, r) in &covering {
         match slots.state(r.lo) {
             Stamp::Abandoned => return Ok(abandon_run(tables, slots, seq, r.hi, Some(*i))),
-            Stamp::Published if holder_dead(segment, *i)? => {
+            // `r.lo < seq`, which the caller saw resolved: lapped means its
+            // slot was reused after that (this consumer committed it, and
+            // producers claimed through `r.lo + capacity`).
+            Stamp::Published | Stamp::Lapped
+                if r.state == claim::CLAIMED && holder_dead(segment, *i)? =>
+            {
                 return Ok(abandon_run(tables, slots, seq, r.hi, Some(*i)))
             }
             _ => {}
@@ -259,6 +280,60 @@ mod tests {
             tables.claim_record(0).write(0, 3, claim::CLAIMED);
             assert_eq!(abandon_run(&tables, &slots, 0, 3, Some(0)), 2);
             assert_eq!(slots.state(2), Stamp::Pending);
+        });
+    }
+
+    /// A dead producer published the first of [0, 2] only; the consumer
+    /// read it, and another producer's claims went a lap on, through 8,
+    /// which reuses slot 0: the first stamp reads lapped now. The rest of
+    /// the dead claim must still be abandoned (the kill test's 60 s hang).
+    #[test]
+    fn a_dead_claim_whose_first_slot_was_reused_is_abandoned() {
+        each_layout("rec-lapped", |segment, tables, slots| {
+            claim(&tables, 1, 0, 2);
+            publish(&tables, &slots, 0, 0);
+            claim(&tables, 0, 3, 7);
+            publish(&tables, &slots, 3, 7);
+            claim(&tables, 0, 8, 8);
+            publish(&tables, &slots, 8, 8);
+            assert_eq!(slots.state(0), Stamp::Lapped);
+            // The consumer committed 0 and waits for 1: producers may
+            // claim through 0 + 8.
+            assert_eq!(unblock(segment, &tables, &slots, 1, 8).unwrap(), 2);
+            assert_eq!(slots.resolved_run(1, 8), (8, Some(1)));
+        });
+    }
+
+    /// A producer that lost the claim counter's race leaves an intent that
+    /// covers the winner's claim: it is not the winner's record, and a dead
+    /// loser's intent abandons nothing of a live winner's claim.
+    #[test]
+    fn a_lost_race_s_intent_is_not_the_claim_s_record() {
+        each_layout("rec-lost", |segment, tables, slots| {
+            // Entry 1 wins [0, 3] and is stamping the rest of it; entry 0
+            // recorded [0, 1] too, lost the race and died.
+            let _winner = Lease::try_acquire(segment, LOCK_PRODUCER_LEASE + 1)
+                .unwrap()
+                .unwrap();
+            claim(&tables, 1, 0, 3);
+            tables.claim_record(0).write(0, 1, claim::INTENT);
+            publish(&tables, &slots, 0, 0);
+            assert_eq!(unblock(segment, &tables, &slots, 1, 8).unwrap(), 0);
+            assert_eq!(slots.state(1), Stamp::Pending);
+        });
+    }
+
+    /// A producer that died after the first stamp of its claim, its entry
+    /// taken over: the rest of the claim is abandoned, not left to a
+    /// consumer's unblock (which no longer finds the record).
+    #[test]
+    fn taking_over_an_entry_abandons_the_rest_of_a_part_published_claim() {
+        each_layout("rec-part", |_, tables, slots| {
+            claim(&tables, 1, 0, 3);
+            publish(&tables, &slots, 0, 1);
+            assert_eq!(recover_entry(&tables, &slots, 1), 2);
+            assert_eq!(slots.resolved_run(0, 7), (3, Some(2)));
+            assert_eq!(tables.abandoned().load(Ordering::Relaxed), 2);
         });
     }
 
