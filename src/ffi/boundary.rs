@@ -205,6 +205,19 @@ pub(super) fn write_versioned<T: Copy>(out: *mut T, value: T, name: &'static str
     Ok(())
 }
 
+/// Writes `value` to an optional out-pointer from C; NULL asks for nothing.
+///
+/// # Safety
+///
+/// `out` is NULL or points to writable storage for a `T`.
+#[inline(always)]
+pub(super) unsafe fn write_optional<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: non-null, so writable storage (the caller's contract).
+        unsafe { out.write(value) };
+    }
+}
+
 /// `len` bytes at `event` for a slot of `slot_size` (see [`event_len`]).
 #[inline]
 pub(super) fn event_bytes<'a>(

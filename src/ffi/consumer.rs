@@ -3,6 +3,7 @@
 
 use super::boundary::{
     boundary, boundary_on, buffer_bytes, c_str, guarded, guarded_ptr, options_out, out_ptr,
+    write_optional,
 };
 use super::copy::copy_event;
 use super::handle::{close_handle, fast_mut, live, live_mut, new_handle};
@@ -373,11 +374,8 @@ pub extern "C" fn dmp_consume_one(
             // documented contract), which are not the ring's slot.
             let copy = |slot: *const u8| unsafe { copy_event(buf.cast(), slot, len) };
             if let Some((seq, wake)) = c.consume_one_unwoken(copy) {
-                if !out_seq.is_null() {
-                    // SAFETY: a non-null optional out-pointer from C
-                    // points to writable storage.
-                    unsafe { out_seq.write(seq) };
-                }
+                // SAFETY: `out_seq` is C's optional out-pointer.
+                unsafe { write_optional(out_seq, seq) };
                 return if wake {
                     commit_wake(consumer)
                 } else {
@@ -414,11 +412,8 @@ extern "C" fn consume_one_full(
     };
     guarded(consumer, || {
         let seq = c.consume_with(timeout(timeout_ns), copy)?;
-        if !out_seq.is_null() {
-            // SAFETY: a non-null optional out-pointer from C points to
-            // writable storage.
-            unsafe { out_seq.write(seq) };
-        }
+        // SAFETY: `out_seq` is C's optional out-pointer.
+        unsafe { write_optional(out_seq, seq) };
         Ok(())
     })
 }

@@ -3,6 +3,7 @@
 
 use super::boundary::{
     boundary, boundary_on, boundary_ptr_on, event_bytes, guarded, options_out, out_ptr, panicked,
+    write_optional,
 };
 use super::copy::copy_event;
 use super::handle::{close_handle, fast_mut, live, live_mut, new_handle};
@@ -276,11 +277,8 @@ pub extern "C" fn dmp_publish_one(
             // the documented contract), which are not the ring's slot.
             let copy = |slot: *mut u8| unsafe { copy_event(slot, event.cast(), len) };
             if let Some((seq, wake)) = p.publish_one_unwoken(copy) {
-                if !out_seq.is_null() {
-                    // SAFETY: a non-null optional out-pointer from C
-                    // points to writable storage.
-                    unsafe { out_seq.write(seq) };
-                }
+                // SAFETY: `out_seq` is C's optional out-pointer.
+                unsafe { write_optional(out_seq, seq) };
                 return if wake {
                     publish_wake(producer)
                 } else {
@@ -316,11 +314,8 @@ extern "C" fn publish_one_full(
     };
     guarded(producer, || {
         let seq = p.publish_with(timeout(timeout_ns), copy)?;
-        if !out_seq.is_null() {
-            // SAFETY: a non-null optional out-pointer from C points to
-            // writable storage.
-            unsafe { out_seq.write(seq) };
-        }
+        // SAFETY: `out_seq` is C's optional out-pointer.
+        unsafe { write_optional(out_seq, seq) };
         Ok(())
     })
 }

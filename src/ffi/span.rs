@@ -75,6 +75,33 @@ fn span_of_counts(parts: [(*mut u8, u64); 2], stride: usize) -> dmp_span {
     }
 }
 
+/// The call-free fast path of the span calls: for a live handle and an
+/// `out` of this version's size, the parts and stride `parts` finds (no
+/// call, no panicking operation), written as a whole struct. `false`:
+/// nothing written; the full call answers.
+#[inline(always)]
+fn span_now<H: super::handle::Handle>(
+    h: *mut H,
+    out: *mut dmp_span,
+    parts: impl FnOnce(&mut H::Inner) -> Option<([(*mut u8, u64); 2], usize)>,
+) -> bool
+where
+    H::Inner: super::handle::OnRing,
+{
+    // SAFETY: non-null; every version of the struct starts with its u32
+    // size, which the caller sets.
+    if out.is_null() || unsafe { out.cast::<u32>().read_unaligned() } != SPAN_SIZE {
+        return false;
+    }
+    let Some((parts, stride)) = fast_mut(h).and_then(parts) else {
+        return false;
+    };
+    // SAFETY: non-null, and the caller's struct is `struct_size ==
+    // sizeof(dmp_span)` bytes, writable.
+    unsafe { out.write_unaligned(span_of_counts(parts, stride)) };
+    true
+}
+
 /// The fast path of the span calls, for a live handle's `span` (which
 /// calls the Rust API) into a non-null `out` of this version's size: the
 /// whole struct written at once, which is what `write_versioned` writes
@@ -118,21 +145,12 @@ pub extern "C" fn dmp_producer_span(
     hi: i64,
     out: *mut dmp_span,
 ) -> i32 {
-    // Fast path: a live handle, an `out` of this version's size, and a
-    // range of the unpublished claim (what `Producer::raw_span` checks):
-    // comparisons and the struct's stores, no call, no panicking operation.
-    // SAFETY: non-null; every version of the struct starts with its u32
-    // size, which the caller sets.
-    if !out.is_null() && unsafe { out.cast::<u32>().read_unaligned() } == SPAN_SIZE {
-        if let Some(p) = fast_mut(producer) {
-            if let Some(parts) = p.claimed_span(lo, hi) {
-                let span = span_of_counts(parts, p.stride());
-                // SAFETY: non-null, and the caller's struct is
-                // `struct_size == sizeof(dmp_span)` bytes, writable.
-                unsafe { out.write_unaligned(span) };
-                return DMP_STATUS_OK;
-            }
-        }
+    // Fast path: a range of the unpublished claim (what
+    // `Producer::raw_span` checks), with no call.
+    if span_now(producer, out, |p| {
+        Some((p.claimed_span(lo, hi)?, p.stride()))
+    }) {
+        return DMP_STATUS_OK;
     }
     producer_span_slow(producer, lo, hi, out)
 }
@@ -170,22 +188,10 @@ pub extern "C" fn dmp_consumer_span(
     hi: i64,
     out: *mut dmp_span,
 ) -> i32 {
-    // Fast path: a live handle, an `out` of this version's size, and a
-    // range the last wait made readable with no stamp to look at (what
-    // `Consumer::raw_span` checks first): comparisons and the struct's
-    // stores, no call, no panicking operation.
-    // SAFETY: non-null; every version of the struct starts with its u32
-    // size, which the caller sets.
-    if !out.is_null() && unsafe { out.cast::<u32>().read_unaligned() } == SPAN_SIZE {
-        if let Some(c) = fast_mut(consumer) {
-            if let Some(parts) = c.known_span(lo, hi) {
-                let span = span_of_counts(parts, c.stride());
-                // SAFETY: non-null, and the caller's struct is
-                // `struct_size == sizeof(dmp_span)` bytes, writable.
-                unsafe { out.write_unaligned(span) };
-                return DMP_STATUS_OK;
-            }
-        }
+    // Fast path: a range the last wait made readable with no stamp to
+    // look at (what `Consumer::raw_span` checks first), with no call.
+    if span_now(consumer, out, |c| Some((c.known_span(lo, hi)?, c.stride()))) {
+        return DMP_STATUS_OK;
     }
     consumer_span_full(consumer, lo, hi, out)
 }
