@@ -29,19 +29,32 @@ impl ConsumerCore {
     /// Checks that every sequence of `[lo, hi]` may be read now (see
     /// [`ConsumerCore::check_readable`]).
     pub fn check_range(&self, lo: i64, hi: i64) -> Result<()> {
-        if hi < lo || lo <= self.committed || hi > self.available {
+        if !self.in_window(lo, hi) {
             return Err(Error::SequenceOutOfRange(format!(
                 "[{lo}, {hi}] is not readable: committed through {}, available through {}: read only after the last commit and up to what the last wait returned (wait for more first)",
                 self.committed, self.available
             )));
         }
-        // Only a first-stage consumer's own stamp scans record abandoned
-        // sequences; a dependent one looks at the stamps here.
-        let scanned = matches!(self.barrier, Barrier::Stamps(_));
-        if self.multi && (self.abandoned_at.get() <= hi || !scanned) {
+        if self.may_hold_abandoned(hi) {
             return self.check_abandoned(lo, hi);
         }
         Ok(())
+    }
+
+    /// Whether `[lo, hi]` is non-empty and lies after the last commit and
+    /// within what the last wait returned.
+    #[inline(always)]
+    fn in_window(&self, lo: i64, hi: i64) -> bool {
+        hi >= lo && lo > self.committed && hi <= self.available
+    }
+
+    /// Whether a range ending at `hi` may hold an abandoned sequence, so
+    /// that its stamps must be looked at: only a first-stage consumer's
+    /// own stamp scans record abandoned sequences; a dependent one looks.
+    #[inline(always)]
+    fn may_hold_abandoned(&self, hi: i64) -> bool {
+        let scanned = matches!(self.barrier, Barrier::Stamps(_));
+        self.multi && (self.abandoned_at.get() <= hi || !scanned)
     }
 
     /// The slots of `[lo, hi]` as [`crate::slots::Slots::contiguous`]
@@ -53,11 +66,7 @@ impl ConsumerCore {
     /// call.
     #[inline(always)]
     pub fn readable_span(&self, lo: i64, hi: i64) -> Option<[(*mut u8, u64); 2]> {
-        if hi < lo || lo <= self.committed || hi > self.available {
-            return None;
-        }
-        let scanned = matches!(self.barrier, Barrier::Stamps(_));
-        if self.multi && (self.abandoned_at.get() <= hi || !scanned) {
+        if !self.in_window(lo, hi) || self.may_hold_abandoned(hi) {
             return None;
         }
         Some(self.slots.contiguous_counts(lo, hi))
